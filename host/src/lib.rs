@@ -1,0 +1,6 @@
+//! vetpay: a clinic backend that takes card payments through payment-provider
+//! plugins running as sandboxed WebAssembly components.
+
+pub mod plugin;
+
+pub use vetpay_money as money;

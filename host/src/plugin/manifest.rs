@@ -1,0 +1,384 @@
+//! The plugin manifest: what a plugin declares about itself, embedded in its
+//! `.wasm` as the custom section [`MANIFEST_SECTION`] (the TOML text of its
+//! `plugin.toml`). Parsed and validated before anything is compiled.
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use vetpay_money::Currency;
+
+use super::contract::ContractVersion;
+use super::egress::Destination;
+
+/// Name of the custom section that holds the manifest.
+pub const MANIFEST_SECTION: &str = "vetpay:manifest";
+
+/// Largest manifest accepted, so a hostile file cannot make the parser work hard.
+const MAX_MANIFEST_BYTES: usize = 64 * 1024;
+
+/// Why a manifest was refused. Each message says what to fix in `plugin.toml`.
+#[derive(Debug, thiserror::Error)]
+pub enum ManifestError {
+    #[error(
+        "the file has no '{MANIFEST_SECTION}' custom section: build the plugin with vetpay-sdk's \
+         export_plugin! macro, which embeds plugin.toml"
+    )]
+    Missing,
+    #[error("the file has {0} '{MANIFEST_SECTION}' sections; a plugin must embed exactly one")]
+    Duplicate(usize),
+    #[error("the manifest is {0} bytes; at most {MAX_MANIFEST_BYTES} are accepted")]
+    TooLarge(usize),
+    #[error("the manifest is not UTF-8 text")]
+    NotUtf8,
+    #[error("the manifest is not valid plugin.toml: {0}")]
+    Syntax(String),
+    #[error("manifest field '{field}': {message}")]
+    Invalid { field: String, message: String },
+}
+
+fn invalid(field: impl Into<String>, message: impl Into<String>) -> ManifestError {
+    ManifestError::Invalid {
+        field: field.into(),
+        message: message.into(),
+    }
+}
+
+/// An export of the contract that a plugin says it really implements.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Capability {
+    Process,
+    Abort,
+    Status,
+    ChargeToken,
+    RefundToken,
+    SaveCard,
+    ListTerminals,
+    Reconcile,
+}
+
+impl Capability {
+    pub const ALL: [Capability; 8] = [
+        Capability::Process,
+        Capability::Abort,
+        Capability::Status,
+        Capability::ChargeToken,
+        Capability::RefundToken,
+        Capability::SaveCard,
+        Capability::ListTerminals,
+        Capability::Reconcile,
+    ];
+
+    /// The export's name in the WIT contract.
+    pub fn export_name(self) -> &'static str {
+        match self {
+            Capability::Process => "process",
+            Capability::Abort => "abort",
+            Capability::Status => "status",
+            Capability::ChargeToken => "charge-token",
+            Capability::RefundToken => "refund-token",
+            Capability::SaveCard => "save-card",
+            Capability::ListTerminals => "list-terminals",
+            Capability::Reconcile => "reconcile",
+        }
+    }
+}
+
+impl fmt::Display for Capability {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.export_name())
+    }
+}
+
+/// The type of a setting's value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SettingType {
+    Text,
+    Integer,
+    Boolean,
+    Url,
+    Choice,
+}
+
+/// Where a setting is configured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SettingScope {
+    Organisation,
+    Department,
+    /// Either level; the department's value wins.
+    Both,
+}
+
+/// A label in the languages vetpay ships.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Label {
+    pub en: String,
+    pub da: String,
+}
+
+/// One entry of the settings schema.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct SettingSpec {
+    pub key: String,
+    #[serde(rename = "type")]
+    pub kind: SettingType,
+    pub scope: SettingScope,
+    #[serde(default)]
+    pub secret: bool,
+    #[serde(default)]
+    pub required: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default: Option<String>,
+    /// The allowed values of a `choice` setting.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub choices: Vec<String>,
+    pub label: Label,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub help: Option<Label>,
+}
+
+/// A validated manifest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Manifest {
+    pub id: String,
+    pub name: String,
+    pub version: semver::Version,
+    pub contract: ContractVersion,
+    pub markets: Vec<String>,
+    pub currencies: Vec<Currency>,
+    pub capabilities: BTreeSet<Capability>,
+    #[serde(default)]
+    pub allowed_hosts: Vec<Destination>,
+    #[serde(default)]
+    pub settings: Vec<SettingSpec>,
+}
+
+impl Manifest {
+    /// Parses and validates the TOML text of a manifest.
+    pub fn parse(bytes: &[u8]) -> Result<Self, ManifestError> {
+        if bytes.len() > MAX_MANIFEST_BYTES {
+            return Err(ManifestError::TooLarge(bytes.len()));
+        }
+        let text = std::str::from_utf8(bytes).map_err(|_| ManifestError::NotUtf8)?;
+        let manifest: Manifest =
+            toml::from_str(text).map_err(|e| ManifestError::Syntax(e.to_string()))?;
+        manifest.validate()?;
+        Ok(manifest)
+    }
+
+    /// The schema entry for `key`.
+    pub fn setting(&self, key: &str) -> Option<&SettingSpec> {
+        self.settings.iter().find(|s| s.key == key)
+    }
+
+    /// Whether the manifest says the plugin implements `capability`.
+    pub fn supports(&self, capability: Capability) -> bool {
+        self.capabilities.contains(&capability)
+    }
+
+    fn validate(&self) -> Result<(), ManifestError> {
+        if !is_identifier(&self.id, 63) {
+            return Err(invalid(
+                "id",
+                format!(
+                    "'{}' must be 2 to 63 characters of a-z, 0-9 and '-', starting with a letter",
+                    self.id
+                ),
+            ));
+        }
+        if self.name.trim().is_empty() || self.name.len() > 200 {
+            return Err(invalid("name", "must be 1 to 200 characters"));
+        }
+        ContractVersion::check_supported(&self.contract).map_err(|m| invalid("contract", m))?;
+        if self.markets.is_empty() {
+            return Err(invalid(
+                "markets",
+                "list at least one ISO 3166-1 alpha-2 code, such as \"US\"",
+            ));
+        }
+        let mut seen = BTreeSet::new();
+        for market in &self.markets {
+            let upper = market.len() == 2 && market.bytes().all(|b| b.is_ascii_uppercase());
+            if !upper || isocountry::CountryCode::for_alpha2(market).is_err() {
+                return Err(invalid(
+                    "markets",
+                    format!(
+                        "'{market}' is not an ISO 3166-1 alpha-2 code (such as \"US\", \"DK\")"
+                    ),
+                ));
+            }
+            if !seen.insert(market) {
+                return Err(invalid("markets", format!("'{market}' is listed twice")));
+            }
+        }
+        if self.currencies.is_empty() {
+            return Err(invalid(
+                "currencies",
+                "list at least one ISO 4217 code, such as \"USD\"",
+            ));
+        }
+        if self.capabilities.is_empty() {
+            return Err(invalid(
+                "capabilities",
+                format!(
+                    "list the exports the plugin implements, among: {}",
+                    Capability::ALL.map(|c| c.export_name()).join(", ")
+                ),
+            ));
+        }
+        for host in &self.allowed_hosts {
+            host.validate().map_err(|m| invalid("allowed-hosts", m))?;
+        }
+        self.validate_settings()
+    }
+
+    fn validate_settings(&self) -> Result<(), ManifestError> {
+        let mut keys = BTreeSet::new();
+        for s in &self.settings {
+            let field = format!("settings.{}", s.key);
+            if !is_identifier(&s.key, 64) {
+                return Err(invalid(
+                    "settings",
+                    format!(
+                        "key '{}' must be 2 to 64 characters of a-z, 0-9 and '-', starting with a letter",
+                        s.key
+                    ),
+                ));
+            }
+            if !keys.insert(&s.key) {
+                return Err(invalid(
+                    "settings",
+                    format!("key '{}' is declared twice", s.key),
+                ));
+            }
+            if s.label.en.trim().is_empty() || s.label.da.trim().is_empty() {
+                return Err(invalid(
+                    field,
+                    "needs a label in English (en) and Danish (da)",
+                ));
+            }
+            if s.secret && s.default.is_some() {
+                return Err(invalid(field, "a secret setting cannot have a default"));
+            }
+            if (s.kind == SettingType::Choice) == s.choices.is_empty() {
+                return Err(invalid(
+                    field,
+                    "a 'choice' setting lists its 'choices'; other types have none",
+                ));
+            }
+            if let Some(default) = &s.default {
+                s.check_value(default)
+                    .map_err(|m| invalid(field.clone(), format!("default: {m}")))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl SettingSpec {
+    /// Checks a value against the declared type; the message tells an admin what
+    /// is expected.
+    pub fn check_value(&self, value: &str) -> Result<(), String> {
+        match self.kind {
+            SettingType::Text => Ok(()),
+            SettingType::Integer => value
+                .parse::<i64>()
+                .map(|_| ())
+                .map_err(|_| format!("'{}' expects a whole number, got '{value}'", self.key)),
+            SettingType::Boolean => match value {
+                "true" | "false" => Ok(()),
+                _ => Err(format!(
+                    "'{}' expects true or false, got '{value}'",
+                    self.key
+                )),
+            },
+            SettingType::Url => match url::Url::parse(value) {
+                Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Ok(()),
+                _ => Err(format!(
+                    "'{}' expects an absolute http(s) URL, got '{value}'",
+                    self.key
+                )),
+            },
+            SettingType::Choice => {
+                if self.choices.iter().any(|c| c == value) {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "'{}' expects one of {}, got '{value}'",
+                        self.key,
+                        self.choices.join(", ")
+                    ))
+                }
+            }
+        }
+    }
+}
+
+fn is_identifier(s: &str, max: usize) -> bool {
+    (2..=max).contains(&s.len())
+        && s.starts_with(|c: char| c.is_ascii_lowercase())
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+id = "example"
+name = "Example"
+version = "1.2.3"
+contract = "0.1.0"
+markets = ["US"]
+currencies = ["USD"]
+capabilities = ["process", "status"]
+allowed-hosts = ["https://api.example.com"]
+
+[[settings]]
+key = "api-key"
+type = "text"
+scope = "organisation"
+secret = true
+label = { en = "API key", da = "API-nøgle" }
+"#;
+
+    #[test]
+    fn a_good_manifest_parses() {
+        let m = Manifest::parse(GOOD.as_bytes()).unwrap();
+        assert_eq!(m.id, "example");
+        assert!(m.supports(Capability::Status));
+        assert!(!m.supports(Capability::Reconcile));
+        assert_eq!(
+            m.allowed_hosts[0].to_string(),
+            "https://api.example.com:443"
+        );
+        assert!(m.setting("api-key").unwrap().secret);
+    }
+
+    fn refused(from: &str, to: &str) -> String {
+        let text = GOOD.replace(from, to);
+        assert_ne!(text, GOOD, "replacement {from:?} did not apply");
+        Manifest::parse(text.as_bytes()).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn each_invalid_field_is_named() {
+        assert!(refused("\"example\"", "\"Bad_Id\"").contains("manifest field 'id'"));
+        assert!(refused("[\"US\"]", "[\"USA\"]").contains("'USA' is not an ISO 3166-1"));
+        assert!(refused("[\"US\"]", "[\"XX\"]").contains("markets"));
+        assert!(refused("[\"USD\"]", "[\"XXX\"]").contains("ISO 4217"));
+        assert!(refused("\"0.1.0\"", "\"1.0.0\"").contains("contract"));
+        assert!(refused("[\"process\", \"status\"]", "[\"fly\"]").contains("capabilities"));
+        assert!(refused("https://api.example.com", "ftp://x").contains("allowed-hosts"));
+        assert!(refused("da = \"API-nøgle\"", "da = \"\"").contains("Danish"));
+        assert!(refused("secret = true", "secret = true\ndefault = \"x\"").contains("default"));
+        assert!(refused("name = \"Example\"", "name = \"Example\"\nextra = 1").contains("extra"));
+    }
+}

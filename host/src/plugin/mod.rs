@@ -1,0 +1,31 @@
+//! The sandboxed plugin runtime: payment providers as WebAssembly components
+//! behind the `vetpay:terminal` contract (see `wit/` and docs/PLUGIN-CONTRACT.md).
+//!
+//! Layers, outside in: [`contract`] reads what a file says about itself;
+//! [`runtime`] loads and calls plugins under their limits; [`state`] and
+//! [`http_client`] are the host side of the imports; [`egress`] and [`secrets`]
+//! decide what may leave the host; [`validate`] decides what answers to trust.
+
+pub mod bindings;
+pub mod compiled_cache;
+pub mod contract;
+pub mod egress;
+pub mod engine;
+pub mod error;
+pub mod http_client;
+pub mod kv;
+pub mod manifest;
+pub mod runtime;
+pub mod secrets;
+pub mod state;
+pub mod stdio;
+pub mod validate;
+
+pub use compiled_cache::CodeSource;
+pub use contract::{FileError, PluginFileInfo, inspect};
+pub use egress::Destination;
+pub use engine::AllocatorKind;
+pub use error::{CallError, Disposition, LoadError};
+pub use manifest::{Capability, Manifest};
+pub use runtime::{CallEnv, Deadlines, Plugin, Runtime, RuntimeConfig};
+pub use state::{ProgressEvent, ProgressSink};

@@ -1,0 +1,224 @@
+//! The state of one call's `Store`: WASI with nothing granted, the memory
+//! limiter, and the host side of the `log`, `progress`, `cache` and `timer`
+//! imports. A fresh one is made for every call.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use wasmtime::ResourceLimiter;
+use wasmtime::component::ResourceTable;
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+use super::bindings::vetpay::terminal::{cache, log, progress, timer, types};
+use super::egress::EgressPolicy;
+use super::http_client::HttpLimits;
+use super::kv::{self, PluginCache};
+use super::secrets::SecretVault;
+use super::stdio::PluginOutput;
+
+/// Longest log message kept; longer ones are cut.
+const MAX_LOG_MESSAGE: usize = 8 * 1024;
+
+/// Something a plugin reported about a running call, for the payment dialog.
+#[derive(Debug, Clone)]
+pub struct ProgressEvent {
+    pub plugin: String,
+    pub stage: progress::Stage,
+    pub message: Option<String>,
+}
+
+/// Where progress reports of a call go.
+pub type ProgressSink = tokio::sync::mpsc::UnboundedSender<ProgressEvent>;
+
+/// Error raised in the guest when the wall-clock deadline passes.
+#[derive(Debug, thiserror::Error)]
+#[error("the call's deadline passed")]
+pub struct DeadlineExceeded;
+
+/// Error raised in the guest when it grows memory past the limit.
+#[derive(Debug, thiserror::Error)]
+#[error("memory limit of {limit} bytes exceeded (asked for {requested})")]
+pub struct MemoryLimitExceeded {
+    pub requested: usize,
+    pub limit: usize,
+}
+
+/// Caps linear memory and tables of one call.
+pub struct CallLimiter {
+    pub memory_limit: usize,
+    pub table_elements: usize,
+}
+
+impl ResourceLimiter for CallLimiter {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if desired > self.memory_limit {
+            // An error (rather than a failed memory.grow) traps at once with a
+            // cause the host can name, instead of a later allocator abort.
+            return Err(wasmtime::Error::new(MemoryLimitExceeded {
+                requested: desired,
+                limit: self.memory_limit,
+            }));
+        }
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(desired <= self.table_elements)
+    }
+}
+
+/// What the host imports need to know about the call they serve.
+pub struct CallScope {
+    pub plugin: Arc<str>,
+    pub organisation: String,
+    pub secrets: SecretVault,
+    pub egress: EgressPolicy,
+    pub progress: Option<ProgressSink>,
+    pub deadline: Instant,
+    pub http: reqwest::Client,
+    pub http_limits: HttpLimits,
+    pub cache: Arc<dyn PluginCache>,
+}
+
+impl CallScope {
+    /// Time left before the call's deadline.
+    pub fn remaining(&self) -> Duration {
+        self.deadline.saturating_duration_since(Instant::now())
+    }
+
+    fn cache_scope(&self) -> kv::Scope {
+        kv::Scope {
+            plugin: self.plugin.to_string(),
+            organisation: self.organisation.clone(),
+        }
+    }
+}
+
+pub struct CallState {
+    pub wasi: WasiCtx,
+    pub table: ResourceTable,
+    pub limiter: CallLimiter,
+    pub scope: CallScope,
+}
+
+impl CallState {
+    /// A state whose WASI grants clocks, random and the given stdout/stderr only:
+    /// no preopened directories, no environment, no arguments, no sockets.
+    pub fn new(
+        scope: CallScope,
+        limiter: CallLimiter,
+        stdout: PluginOutput,
+        stderr: PluginOutput,
+    ) -> Self {
+        let wasi = WasiCtx::builder()
+            .stdout(stdout)
+            .stderr(stderr)
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false)
+            .socket_addr_check(|_, _| Box::pin(async { false }))
+            .build();
+        Self {
+            wasi,
+            table: ResourceTable::new(),
+            limiter,
+            scope,
+        }
+    }
+}
+
+impl WasiView for CallState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl types::Host for CallState {}
+
+impl log::Host for CallState {
+    fn log(&mut self, level: log::Level, message: String) {
+        let mut message = message;
+        if message.len() > MAX_LOG_MESSAGE {
+            let mut cut = MAX_LOG_MESSAGE;
+            while !message.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            message.truncate(cut);
+            message.push_str(" [cut]");
+        }
+        let plugin = &*self.scope.plugin;
+        match level {
+            log::Level::Trace => tracing::trace!(target: "vetpay::plugin", plugin, "{message}"),
+            log::Level::Debug => tracing::debug!(target: "vetpay::plugin", plugin, "{message}"),
+            log::Level::Info => tracing::info!(target: "vetpay::plugin", plugin, "{message}"),
+            log::Level::Warn => tracing::warn!(target: "vetpay::plugin", plugin, "{message}"),
+            log::Level::Error => tracing::error!(target: "vetpay::plugin", plugin, "{message}"),
+        }
+    }
+}
+
+impl progress::Host for CallState {
+    fn report(&mut self, stage: progress::Stage, message: Option<String>) {
+        tracing::debug!(plugin = &*self.scope.plugin, ?stage, ?message, "progress");
+        if let Some(sink) = &self.scope.progress {
+            // A closed receiver only means nobody watches any more.
+            let _ = sink.send(ProgressEvent {
+                plugin: self.scope.plugin.to_string(),
+                stage,
+                message: message.map(|m| m.chars().take(500).collect()),
+            });
+        }
+    }
+}
+
+impl cache::Host for CallState {
+    fn get(&mut self, key: String) -> Option<Vec<u8>> {
+        if key.len() > kv::MAX_KEY_BYTES {
+            return None;
+        }
+        self.scope.cache.get(&self.scope.cache_scope(), &key)
+    }
+
+    fn set(&mut self, key: String, value: Vec<u8>, ttl_ms: u32) {
+        if key.len() > kv::MAX_KEY_BYTES || value.len() > kv::MAX_VALUE_BYTES {
+            tracing::warn!(
+                plugin = &*self.scope.plugin,
+                key_bytes = key.len(),
+                value_bytes = value.len(),
+                "cache entry refused: keys hold at most {} bytes, values {}",
+                kv::MAX_KEY_BYTES,
+                kv::MAX_VALUE_BYTES
+            );
+            return;
+        }
+        let ttl = Duration::from_millis(u64::from(ttl_ms));
+        self.scope
+            .cache
+            .set(&self.scope.cache_scope(), &key, value, ttl);
+    }
+
+    fn delete(&mut self, key: String) {
+        self.scope.cache.delete(&self.scope.cache_scope(), &key);
+    }
+}
+
+impl timer::Host for CallState {
+    async fn sleep(&mut self, ms: u32) {
+        // Never past the deadline: the epoch check then ends the call.
+        let wanted = Duration::from_millis(u64::from(ms));
+        tokio::time::sleep(wanted.min(self.scope.remaining())).await;
+    }
+}

@@ -1,0 +1,31 @@
+use crate::{ConfigurationError, PluginError, TerminalProblem};
+
+impl PluginError {
+    /// The export is not implemented.
+    pub fn not_supported(export: &str) -> Self {
+        PluginError::NotSupported(format!("this plugin does not implement '{export}'"))
+    }
+
+    /// The request definitely never reached the provider.
+    pub fn not_sent(message: impl Into<String>) -> Self {
+        PluginError::NotSent(message.into())
+    }
+
+    /// A setting is wrong; `setting` is its key in the manifest.
+    pub fn configuration(setting: &str, message: impl Into<String>) -> Self {
+        PluginError::Configuration(ConfigurationError {
+            setting: setting.to_owned(),
+            message: message.into(),
+        })
+    }
+
+    /// The terminal cannot take the request.
+    pub fn terminal(problem: TerminalProblem) -> Self {
+        PluginError::Terminal(problem)
+    }
+
+    /// Anything else: the host treats the request as unknown.
+    pub fn other(message: impl Into<String>) -> Self {
+        PluginError::Other(message.into())
+    }
+}
