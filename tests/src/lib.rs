@@ -1,1 +1,5 @@
+//! Shared pieces of vetpay's end-to-end suites: a loopback HTTP server that the
+//! fault-injection plugin talks to, and helpers to build calls.
 
+pub mod fault_server;
+pub mod fixtures;

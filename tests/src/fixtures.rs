@@ -1,0 +1,69 @@
+//! Builders for runtimes, call environments and requests used across suites.
+
+use std::path::PathBuf;
+
+use vetpay::plugin::bindings::{Money, PaymentRequest, TransactionKind};
+use vetpay::plugin::{CallEnv, Plugin, Runtime, RuntimeConfig};
+
+use crate::fault_server::FaultServer;
+
+/// The secret API token the fault-injection plugin must never see.
+pub const SECRET_TOKEN: &str = "tok_live_S3cr3t-Value-9f8e7d";
+
+/// A compiled-code cache shared by the test processes, so each compiles once.
+pub fn compiled_cache_dir() -> PathBuf {
+    std::env::temp_dir().join("vetpay-test-compiled-cache")
+}
+
+/// The default runtime configuration, with the shared compiled-code cache.
+pub fn config() -> RuntimeConfig {
+    RuntimeConfig {
+        compiled_cache_dir: Some(compiled_cache_dir()),
+        ..RuntimeConfig::default()
+    }
+}
+
+pub async fn fault_plugin(runtime: &Runtime) -> Plugin {
+    runtime
+        .load_file(vetpay_plugin_artifacts::FAULT_INJECTION)
+        .await
+        .expect("the fault-injection plugin loads")
+}
+
+/// A US call to the fault plugin in `mode`, talking to `server` if given.
+pub fn fault_env(mode: &str, server: Option<&FaultServer>) -> CallEnv {
+    let mut env = CallEnv {
+        market: "US".into(),
+        organisation_id: "org-1".into(),
+        department_id: Some("dep-1".into()),
+        ..CallEnv::default()
+    };
+    env.department_settings.insert("mode".into(), mode.into());
+    env.organisation_settings
+        .insert("api-token".into(), SECRET_TOKEN.into());
+    if let Some(server) = server {
+        env.organisation_settings
+            .insert("target-url".into(), server.url.clone());
+        env.extra_allowed_hosts
+            .push(server.url.parse().expect("the server URL is a destination"));
+    }
+    env
+}
+
+pub fn usd(minor_units: i64) -> Money {
+    Money {
+        minor_units,
+        currency: "USD".into(),
+    }
+}
+
+pub fn purchase(request_id: &str, amount: Money) -> PaymentRequest {
+    PaymentRequest {
+        request_id: request_id.into(),
+        kind: TransactionKind::Purchase,
+        amount,
+        terminal_id: "T-1".into(),
+        original_reference: None,
+        description: Some("INV-1".into()),
+    }
+}

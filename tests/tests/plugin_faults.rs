@@ -1,0 +1,411 @@
+//! Every fault of the fault-injection plugin, through the real runtime and the
+//! real compiled component: each is contained with its own error, and the
+//! same runtime answers a well-behaved call afterwards.
+
+use std::time::{Duration, Instant};
+
+use vetpay::plugin::bindings::{Outcome, PluginError};
+use vetpay::plugin::{CallError, Deadlines, Disposition, Plugin, Runtime, RuntimeConfig};
+use vetpay_tests::fault_server::FaultServer;
+use vetpay_tests::fixtures::{config, fault_env, fault_plugin, purchase, usd};
+
+/// The plugin still serves: a well-behaved call right after a fault.
+async fn still_serves(plugin: &Plugin) {
+    let out = plugin
+        .process(&fault_env("well", None), purchase("after", usd(500)))
+        .await
+        .expect("a well-behaved call succeeds after a fault");
+    assert!(matches!(out, Outcome::Approved(a) if a.amount.minor_units == 500));
+}
+
+async fn runtime_with(edit: impl FnOnce(&mut RuntimeConfig)) -> (Runtime, Plugin) {
+    let mut cfg = config();
+    edit(&mut cfg);
+    let rt = Runtime::new(cfg).unwrap();
+    let plugin = fault_plugin(&rt).await;
+    (rt, plugin)
+}
+
+#[tokio::test]
+async fn a_well_behaved_call_is_approved_with_card_details_and_progress() {
+    let (_rt, plugin) = runtime_with(|_| {}).await;
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let mut env = fault_env("well", None);
+    env.progress = Some(tx);
+    let out = plugin
+        .process(&env, purchase("r1", usd(1234)))
+        .await
+        .unwrap();
+    let Outcome::Approved(a) = out else {
+        panic!("expected approval, got {out:?}")
+    };
+    assert_eq!(a.amount.minor_units, 1234);
+    assert_eq!(a.provider_reference, "fault-r1");
+    assert_eq!(a.card.unwrap().masked_pan, "************4242");
+    let event = rx.try_recv().expect("a progress report arrived");
+    assert_eq!(event.plugin, "fault-injection");
+    assert!(matches!(
+        event.stage,
+        vetpay::plugin::bindings::Stage::Connecting
+    ));
+}
+
+#[tokio::test]
+async fn a_trap_is_contained_and_reports_the_panic_message() {
+    let (_rt, plugin) = runtime_with(|_| {}).await;
+    let err = plugin
+        .process(&fault_env("trap", None), purchase("r-trap", usd(100)))
+        .await
+        .unwrap_err();
+    let CallError::Trap {
+        stderr, message, ..
+    } = &err
+    else {
+        panic!("expected a trap, got {err:?}")
+    };
+    assert!(
+        stderr.contains("trap requested for r-trap"),
+        "stderr: {stderr}"
+    );
+    assert!(message.contains("unreachable"), "message: {message}");
+    assert_eq!(err.disposition(), Disposition::Unknown);
+    still_serves(&plugin).await;
+}
+
+#[tokio::test]
+async fn an_endless_loop_is_stopped_at_the_deadline() {
+    let deadline = Duration::from_millis(800);
+    let (_rt, plugin) = runtime_with(|c| c.deadlines = Deadlines::all(deadline)).await;
+    let started = Instant::now();
+    let err = plugin
+        .process(&fault_env("loop", None), purchase("r-loop", usd(100)))
+        .await
+        .unwrap_err();
+    let took = started.elapsed();
+    assert!(
+        matches!(err, CallError::Deadline { deadline: d, .. } if d == deadline),
+        "{err:?}"
+    );
+    assert!(
+        took >= deadline && took < deadline * 3,
+        "stopped after {took:?}"
+    );
+    assert_eq!(err.disposition(), Disposition::Unknown);
+    still_serves(&plugin).await;
+}
+
+#[tokio::test]
+async fn sleeping_past_the_deadline_ends_the_call() {
+    let deadline = Duration::from_millis(600);
+    let (_rt, plugin) = runtime_with(|c| c.deadlines = Deadlines::all(deadline)).await;
+    // Both the host's timer and WASI's own clocks (std::thread::sleep).
+    for mode in ["sleep", "wasi-sleep"] {
+        let started = Instant::now();
+        let err = plugin
+            .process(&fault_env(mode, None), purchase("r-sleep", usd(100)))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, CallError::Deadline { .. }), "{mode}: {err:?}");
+        assert!(
+            started.elapsed() < deadline * 4,
+            "{mode}: {:?}",
+            started.elapsed()
+        );
+    }
+    still_serves(&plugin).await;
+}
+
+#[tokio::test]
+async fn memory_growth_is_refused_at_the_limit() {
+    let limit = 16 * 1024 * 1024;
+    let (_rt, plugin) = runtime_with(|c| c.memory_limit = limit).await;
+    let err = plugin
+        .process(&fault_env("grow-memory", None), purchase("r-mem", usd(100)))
+        .await
+        .unwrap_err();
+    let CallError::MemoryLimit {
+        limit: l,
+        requested,
+        ..
+    } = err
+    else {
+        panic!("expected memory limit, got {err:?}")
+    };
+    assert_eq!(l, limit);
+    assert!(requested > limit);
+    still_serves(&plugin).await;
+}
+
+#[tokio::test]
+async fn a_huge_response_body_is_cut_off_at_the_limit() {
+    let server = FaultServer::start().await;
+    let (_rt, plugin) = runtime_with(|_| {}).await;
+    let err = plugin
+        .process(
+            &fault_env("huge-body", Some(&server)),
+            purchase("r-huge", usd(100)),
+        )
+        .await
+        .unwrap_err();
+    let CallError::Plugin {
+        error: PluginError::Other(m),
+        ..
+    } = &err
+    else {
+        panic!("{err:?}")
+    };
+    assert!(
+        m.contains("larger than the host's limit of 1048576 bytes"),
+        "{m}"
+    );
+    still_serves(&plugin).await;
+}
+
+#[tokio::test]
+async fn a_disallowed_host_is_denied_naming_the_setting() {
+    let (_rt, plugin) = runtime_with(|_| {}).await;
+    let err = plugin
+        .process(
+            &fault_env("forbidden-host", None),
+            purchase("r-evil", usd(100)),
+        )
+        .await
+        .unwrap_err();
+    let CallError::Plugin {
+        error: PluginError::Configuration(c),
+        ..
+    } = &err
+    else {
+        panic!("{err:?}")
+    };
+    assert_eq!(c.setting, "allowed-hosts");
+    assert!(
+        c.message.contains("https://evil.example.com:443"),
+        "{}",
+        c.message
+    );
+    assert_eq!(err.disposition(), Disposition::Refused);
+    still_serves(&plugin).await;
+}
+
+#[tokio::test]
+async fn a_redirect_to_a_disallowed_host_is_refused() {
+    let server = FaultServer::start().await;
+    let (_rt, plugin) = runtime_with(|_| {}).await;
+    let err = plugin
+        .process(
+            &fault_env("redirect", Some(&server)),
+            purchase("r-redir", usd(100)),
+        )
+        .await
+        .unwrap_err();
+    let CallError::Plugin {
+        error: PluginError::Configuration(c),
+        ..
+    } = &err
+    else {
+        panic!("{err:?}")
+    };
+    assert!(c.message.starts_with("redirect refused"), "{}", c.message);
+    assert!(c.message.contains("evil.example.com"), "{}", c.message);
+}
+
+#[tokio::test]
+async fn a_wrong_amount_is_detected_and_never_booked() {
+    let (_rt, plugin) = runtime_with(|_| {}).await;
+    let err = plugin
+        .process(
+            &fault_env("wrong-amount", None),
+            purchase("r-lie", usd(1000)),
+        )
+        .await
+        .unwrap_err();
+    let CallError::AmountMismatch {
+        requested,
+        reported,
+        approval,
+        ..
+    } = &err
+    else {
+        panic!("{err:?}")
+    };
+    assert_eq!(requested.minor_units, 1000);
+    assert_eq!(reported.minor_units, 1100);
+    // The approval is kept so that the payment can be reviewed (or voided).
+    assert_eq!(approval.provider_reference, "fault-r-lie");
+    assert_eq!(err.disposition(), Disposition::Unknown);
+    // The same lie on a token charge is caught too.
+    let err = plugin
+        .charge_token(
+            &fault_env("wrong-amount", None),
+            vetpay::plugin::bindings::TokenCharge {
+                request_id: "r-lie-2".into(),
+                card_token: "tok".into(),
+                amount: usd(250),
+                description: None,
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, CallError::AmountMismatch { .. }), "{err:?}");
+}
+
+#[tokio::test]
+async fn a_full_card_number_is_refused_as_malformed() {
+    let (_rt, plugin) = runtime_with(|_| {}).await;
+    let err = plugin
+        .process(&fault_env("full-pan", None), purchase("r-pan", usd(100)))
+        .await
+        .unwrap_err();
+    let CallError::Malformed { reason, .. } = &err else {
+        panic!("{err:?}")
+    };
+    assert!(reason.contains("16 digits"), "{reason}");
+    assert!(!err.to_string().contains("4242424242424242"));
+}
+
+#[tokio::test]
+async fn a_closed_port_is_not_sent_and_a_slow_server_times_out() {
+    let (_rt, plugin) = runtime_with(|_| {}).await;
+    // A port that was just free: nothing listens there.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut env = fault_env("http-get", None);
+    let url = format!("http://127.0.0.1:{port}");
+    env.organisation_settings
+        .insert("target-url".into(), url.clone());
+    env.extra_allowed_hosts.push(url.parse().unwrap());
+    let err = plugin
+        .process(&env, purchase("r-closed", usd(100)))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            CallError::Plugin {
+                error: PluginError::NotSent(_),
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(err.disposition(), Disposition::NotSent);
+
+    // The plugin asks for 300 ms; /echo answers at once, so point it at /slow.
+    let server = FaultServer::start().await;
+    let mut env = fault_env("http-get", Some(&server));
+    env.organisation_settings
+        .insert("target-url".into(), format!("{}/slow#", server.url));
+    let err = plugin
+        .process(&env, purchase("r-slow", usd(100)))
+        .await
+        .unwrap_err();
+    let CallError::Plugin {
+        error: PluginError::Other(m),
+        ..
+    } = &err
+    else {
+        panic!("{err:?}")
+    };
+    assert!(m.starts_with("timed out"), "{m}");
+    assert_eq!(err.disposition(), Disposition::Unknown);
+}
+
+#[tokio::test]
+async fn calls_beyond_the_concurrency_cap_wait_then_are_refused_unsent() {
+    let (_rt, plugin) = runtime_with(|c| {
+        c.max_concurrent_calls = 1;
+        c.queue_timeout = Duration::from_millis(50);
+    })
+    .await;
+    let first = {
+        let plugin = plugin.clone();
+        tokio::spawn(async move {
+            plugin
+                .process(&fault_env("slow-ok", None), purchase("r-a", usd(100)))
+                .await
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let err = plugin
+        .process(&fault_env("well", None), purchase("r-b", usd(100)))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, CallError::Busy { limit: 1, .. }), "{err:?}");
+    assert_eq!(err.disposition(), Disposition::NotSent);
+    assert!(first.await.unwrap().is_ok());
+    still_serves(&plugin).await;
+}
+
+#[tokio::test]
+async fn an_abort_from_another_instance_ends_a_blocked_process() {
+    let (_rt, plugin) = runtime_with(|_| {}).await;
+    let running = {
+        let plugin = plugin.clone();
+        tokio::spawn(async move {
+            plugin
+                .process(
+                    &fault_env("wait-for-abort", None),
+                    purchase("r-abort", usd(100)),
+                )
+                .await
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(!running.is_finished(), "process must still block");
+    plugin
+        .abort(
+            &fault_env("well", None),
+            vetpay::plugin::bindings::AbortRequest {
+                request_id: "r-abort".into(),
+                terminal_id: "T-1".into(),
+            },
+        )
+        .await
+        .unwrap();
+    let out = tokio::time::timeout(Duration::from_secs(5), running)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert!(matches!(out, Outcome::AbortedByClinic(_)), "{out:?}");
+}
+
+#[tokio::test]
+async fn markets_and_currencies_outside_the_manifest_are_refused_before_any_call() {
+    let (_rt, plugin) = runtime_with(|_| {}).await;
+    let mut env = fault_env("well", None);
+    env.market = "SE".into();
+    let err = plugin
+        .process(&env, purchase("r-se", usd(100)))
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("does not serve market 'SE' (its manifest lists US, DK)"),
+        "{err}"
+    );
+    let eur = vetpay::plugin::bindings::Money {
+        minor_units: 100,
+        currency: "EUR".into(),
+    };
+    let err = plugin
+        .process(&fault_env("well", None), purchase("r-eur", eur))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, CallError::CurrencyNotServed { .. }),
+        "{err:?}"
+    );
+    let err = plugin
+        .process(&fault_env("well", None), purchase("r-neg", usd(-5)))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, CallError::InvalidRequest(_)), "{err:?}");
+    for e in [err] {
+        assert_eq!(e.disposition(), Disposition::NotSent);
+    }
+}
