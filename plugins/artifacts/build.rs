@@ -7,12 +7,20 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 /// (constant name, package, crate file stem, directory under plugins/)
-const PLUGINS: &[(&str, &str, &str, &str)] = &[(
-    "FAULT_INJECTION",
-    "vetpay-fault-plugin",
-    "vetpay_fault_plugin",
-    "fault-injection",
-)];
+const PLUGINS: &[(&str, &str, &str, &str)] = &[
+    (
+        "FAULT_INJECTION",
+        "vetpay-fault-plugin",
+        "vetpay_fault_plugin",
+        "fault-injection",
+    ),
+    (
+        "EXAMPLE",
+        "vetpay-example-plugin",
+        "vetpay_example_plugin",
+        "example",
+    ),
+];
 
 fn main() {
     let here = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap());

@@ -1,1 +1,129 @@
-fn main() {}
+//! Cost of one plugin call on a fresh instance (instantiate + call of a trivial
+//! export), p50 and p99, beside a native Rust baseline doing the same work in
+//! the same run; and the time to load two plugins from the compiled-code cache.
+//!
+//! Run: `cargo bench -p vetpay-tests --bench fresh_instance`
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use vetpay::plugin::bindings::{CallContext, Setting, TerminalInfo};
+use vetpay::plugin::validate;
+use vetpay::plugin::{AllocatorKind, Runtime, RuntimeConfig};
+use vetpay_tests::fixtures::{compiled_cache_dir, fault_env};
+
+const CALLS: usize = 20_000;
+const WARMUP: usize = 2_000;
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i]
+}
+
+fn report(name: &str, mut samples: Vec<Duration>) -> (Duration, Duration) {
+    samples.sort();
+    let (p50, p99) = (percentile(&samples, 0.50), percentile(&samples, 0.99));
+    println!(
+        "{name:<44} p50 {:>9.2} µs   p99 {:>9.2} µs   ({} calls)",
+        p50.as_secs_f64() * 1e6,
+        p99.as_secs_f64() * 1e6,
+        samples.len()
+    );
+    (p50, p99)
+}
+
+/// What the plugin's `list-terminals` does, natively: read the context and
+/// build the answer, which the host then validates.
+#[inline(never)]
+fn native_list_terminals(ctx: &CallContext) -> Vec<TerminalInfo> {
+    let mode = ctx
+        .department_settings
+        .iter()
+        .find(|s| s.key == "mode")
+        .map(|s| s.value.as_str());
+    assert_eq!(mode, Some("well"));
+    vec![TerminalInfo {
+        id: "T-1".into(),
+        model: Some("Virtual".into()),
+        name: Some("Counter".into()),
+        supported: true,
+        note: None,
+    }]
+}
+
+fn main() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let config = RuntimeConfig {
+            compiled_cache_dir: Some(compiled_cache_dir()),
+            ..RuntimeConfig::default()
+        };
+        let runtime = Runtime::new(config.clone()).unwrap();
+        assert_eq!(runtime.allocator(), AllocatorKind::Pooling, "the pool must be in use");
+        let plugin = runtime
+            .load_file(vetpay_plugin_artifacts::FAULT_INJECTION)
+            .await
+            .unwrap();
+        let env = fault_env("well", None);
+
+        println!("vetpay plugin runtime benchmark ({} cores)", std::thread::available_parallelism().map_or(0, |n| n.get()));
+        for _ in 0..WARMUP {
+            black_box(plugin.list_terminals(&env).await.unwrap());
+        }
+        let mut wasm = Vec::with_capacity(CALLS);
+        for _ in 0..CALLS {
+            let t = Instant::now();
+            let list = plugin.list_terminals(&env).await.unwrap();
+            wasm.push(t.elapsed());
+            assert_eq!(list.len(), 1);
+        }
+
+        let ctx = CallContext {
+            market: env.market.clone(),
+            organisation_id: env.organisation_id.clone(),
+            department_id: env.department_id.clone(),
+            organisation_settings: vec![],
+            department_settings: vec![Setting { key: "mode".into(), value: "well".into() }],
+        };
+        let mut native = Vec::with_capacity(CALLS);
+        for _ in 0..CALLS {
+            let t = Instant::now();
+            let list = native_list_terminals(black_box(&ctx));
+            validate::terminals(&list).unwrap();
+            native.push(t.elapsed());
+            black_box(list);
+        }
+        let (wasm_p50, _) = report("fresh instance + list-terminals (wasm)", wasm);
+        let (native_p50, _) = report("native Rust baseline (same work)", native);
+        println!(
+            "ratio wasm/native at p50: {:.0}x   target p50 <= 15 µs: {}",
+            wasm_p50.as_secs_f64() / native_p50.as_secs_f64().max(1e-9),
+            if wasm_p50 <= Duration::from_micros(15) { "met" } else { "MISSED" }
+        );
+
+        // Loading from the compiled cache: a new runtime each round, as at start-up.
+        let plugins = vetpay_plugin_artifacts::all();
+        let mut loads = Vec::new();
+        for _ in 0..10 {
+            let fresh = Runtime::new(config.clone()).unwrap();
+            let t = Instant::now();
+            for path in &plugins {
+                let p = fresh.load_file(path).await.unwrap();
+                assert_eq!(p.code_source(), vetpay::plugin::CodeSource::DiskCache);
+            }
+            loads.push(t.elapsed());
+        }
+        loads.sort();
+        let median = loads[loads.len() / 2];
+        println!(
+            "load {} plugins from the compiled cache: median {:.2} ms, max {:.2} ms   target <= 100 ms: {}",
+            plugins.len(),
+            median.as_secs_f64() * 1e3,
+            loads.last().unwrap().as_secs_f64() * 1e3,
+            if median <= Duration::from_millis(100) { "met" } else { "MISSED" }
+        );
+    });
+}

@@ -2,8 +2,8 @@
 //! the engine's compatibility hash, so a restart loads plugins in milliseconds
 //! instead of compiling them again.
 //!
-//! Loading a cached file maps native code into the process: the cache directory
-//! must be writable by vetpay alone.
+//! Loading a cached entry turns its bytes into native code in the process: the
+//! cache directory must be writable by vetpay alone.
 
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
@@ -42,10 +42,13 @@ pub fn load_or_compile(
         return Ok((Component::new(engine, bytes)?, CodeSource::Compiled));
     };
     let path = entry(dir, engine, sha256);
-    if path.exists() {
-        // SAFETY: the file was written by `precompile_component` of an engine
-        // with the same compatibility hash, into a directory only vetpay writes.
-        match unsafe { Component::deserialize_file(engine, &path) } {
+    // Read into memory rather than mapped: a mapped file truncated by anyone
+    // else would crash the whole host with SIGBUS.
+    if let Ok(cached) = std::fs::read(&path) {
+        // SAFETY: the entry was written by `precompile_component` of an engine
+        // with the same compatibility hash (part of its name), into a directory
+        // only vetpay writes; wasmtime checks the header and compatibility again.
+        match unsafe { Component::deserialize(engine, &cached) } {
             Ok(component) => return Ok((component, CodeSource::DiskCache)),
             Err(e) => {
                 tracing::warn!(path = %path.display(), error = %e, "discarding unusable compiled-code cache entry");
