@@ -1,5 +1,6 @@
 //! Shared pieces of vetpay's end-to-end suites: a loopback HTTP server that the
 //! fault-injection plugin talks to, and helpers to build calls.
 
+pub mod acme;
 pub mod fault_server;
 pub mod fixtures;

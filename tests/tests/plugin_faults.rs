@@ -405,7 +405,5 @@ async fn markets_and_currencies_outside_the_manifest_are_refused_before_any_call
         .await
         .unwrap_err();
     assert!(matches!(err, CallError::InvalidRequest(_)), "{err:?}");
-    for e in [err] {
-        assert_eq!(e.disposition(), Disposition::NotSent);
-    }
+    assert_eq!(err.disposition(), Disposition::NotSent);
 }

@@ -27,9 +27,12 @@ pub trait PluginCache: Send + Sync + 'static {
     fn delete(&self, scope: &Scope, key: &str);
 }
 
+/// A scope's entries: value and expiry by key.
+type Entries = HashMap<String, (Vec<u8>, Instant)>;
+
 #[derive(Default)]
 pub struct MemoryCache {
-    scopes: Mutex<HashMap<Scope, HashMap<String, (Vec<u8>, Instant)>>>,
+    scopes: Mutex<HashMap<Scope, Entries>>,
 }
 
 impl PluginCache for MemoryCache {

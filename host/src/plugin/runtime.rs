@@ -547,7 +547,7 @@ impl Plugin {
     /// The call context the plugin sees, and the secrets it must not see.
     fn context(&self, env: &CallEnv) -> Result<(CallContext, SecretVault), CallError> {
         let manifest = self.manifest();
-        if !manifest.markets.iter().any(|m| *m == env.market) {
+        if !manifest.markets.contains(&env.market) {
             return Err(CallError::MarketNotServed {
                 plugin: self.id(),
                 market: env.market.clone(),
@@ -675,7 +675,7 @@ impl Plugin {
                 .map_err(Stage::Call)
         };
         let result = tokio::time::timeout(budget + DEADLINE_GRACE, run).await;
-        let stderr_tail = stderr.finish();
+        let stderr_tail = summarise_stderr(&stderr.finish());
         let export_name = export.to_string();
         let outcome = match result {
             Err(_) => Err(CallError::Deadline {
@@ -737,6 +737,15 @@ fn classify(
         message,
         stderr,
     }
+}
+
+/// The plugin's last stderr lines on one line, without Rust's backtrace hint.
+fn summarise_stderr(tail: &str) -> String {
+    tail.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with("note: run with `RUST_BACKTRACE"))
+        .collect::<Vec<_>>()
+        .join(" | ")
 }
 
 fn join<T: std::fmt::Display>(items: impl Iterator<Item = T>) -> String {

@@ -86,10 +86,8 @@ fn misbehave(ctx: &Context, request_id: &str, amount: Money) -> Result<Outcome, 
         }
         "full-pan" => {
             let mut out = approve(amount, request_id, None);
-            if let Outcome::Approved(a) = &mut out {
-                a.card
-                    .as_mut()
-                    .map(|c| c.masked_pan = "4242424242424242".into());
+            if let Outcome::Approved(Approval { card: Some(c), .. }) = &mut out {
+                c.masked_pan = "4242424242424242".into();
             }
             Ok(out)
         }
