@@ -38,6 +38,7 @@ fn main() {
     }
     println!("cargo:rerun-if-env-changed=CARGO_TARGET_DIR");
 
+    ensure_wasm_target(&root);
     let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.arg("build")
@@ -89,4 +90,34 @@ fn main() {
         ));
     }
     std::fs::write(out.join("plugins.rs"), consts).unwrap();
+}
+
+/// Installs the wasm32-wasip2 target through rustup when the toolchain lacks
+/// it, so that a fresh machine with only Rust needs no manual step.
+fn ensure_wasm_target(root: &Path) {
+    let rustc = env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    let sysroot = Command::new(&rustc)
+        .args(["--print", "sysroot"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()));
+    let installed = sysroot
+        .as_ref()
+        .is_some_and(|s| s.join("lib/rustlib/wasm32-wasip2").is_dir());
+    if installed {
+        return;
+    }
+    eprintln!("the wasm32-wasip2 target is missing: running `rustup target add wasm32-wasip2`");
+    let added = Command::new("rustup")
+        .args(["target", "add", "wasm32-wasip2"])
+        .current_dir(root)
+        .stdout(Stdio::from(std::io::stderr()))
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(
+        added,
+        "the wasm32-wasip2 target is not installed and rustup could not add it: \
+         run `rustup target add wasm32-wasip2`"
+    );
 }

@@ -407,3 +407,58 @@ async fn markets_and_currencies_outside_the_manifest_are_refused_before_any_call
     assert!(matches!(err, CallError::InvalidRequest(_)), "{err:?}");
     assert_eq!(err.disposition(), Disposition::NotSent);
 }
+
+#[tokio::test]
+async fn every_export_reaches_the_plugin_with_its_own_arguments() {
+    use vetpay::plugin::bindings::{SaveCardRequest, StatusQuery, TokenRefund, TransactionKind};
+    let (_rt, plugin) = runtime_with(|_| {}).await;
+    let env = fault_env("well", None);
+    let status = plugin
+        .status(
+            &env,
+            StatusQuery {
+                request_id: "q-1".into(),
+                terminal_id: Some("T-1".into()),
+                kind: TransactionKind::Refund,
+                amount: usd(321),
+            },
+        )
+        .await
+        .unwrap();
+    assert!(
+        matches!(status, Outcome::Approved(a) if a.provider_reference == "fault-q-1" && a.amount.minor_units == 321)
+    );
+    let refund = plugin
+        .refund_token(
+            &env,
+            TokenRefund {
+                request_id: "rf-1".into(),
+                original_reference: "fault-r1".into(),
+                card_token: None,
+                amount: usd(99),
+                description: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert!(matches!(refund, Outcome::Approved(a) if a.amount.minor_units == 99));
+    let saved = plugin
+        .save_card(
+            &env,
+            SaveCardRequest {
+                request_id: "sc-1".into(),
+                terminal_id: "T-1".into(),
+                currency: "USD".into(),
+            },
+        )
+        .await
+        .unwrap();
+    assert!(
+        matches!(saved, Outcome::Approved(a) if a.amount.minor_units == 0 && a.card_token.as_deref() == Some("tok-sc-1"))
+    );
+    let terminals = plugin.list_terminals(&env).await.unwrap();
+    assert_eq!(terminals[0].id, "T-1");
+    let eod = plugin.reconcile(&env, "T-7").await.unwrap();
+    assert_eq!(eod.reference.as_deref(), Some("eod-T-7"));
+    assert!(eod.report.contains("T-7"));
+}

@@ -9,7 +9,9 @@ use std::time::{Duration, Instant};
 use futures::future::BoxFuture;
 use tokio::sync::Semaphore;
 use vetpay_money::{Currency, Money};
-use wasmtime::component::{HasSelf, Linker};
+use wasmtime::component::{
+    ComponentExportIndex, ComponentNamedList, HasSelf, Instance, InstancePre, Lift, Linker, Lower,
+};
 use wasmtime::{Engine, Store, Trap, UpdateDeadline};
 
 use super::bindings::{
@@ -229,7 +231,8 @@ impl Runtime {
             .linker
             .instantiate_pre(&component)
             .map_err(|e| LoadError::Link(format!("{e:#}")))?;
-        let pre = PaymentTerminalPre::new(pre).map_err(|e| LoadError::Link(format!("{e:#}")))?;
+        let exports = ExportIndices::resolve(&pre, &info.exported_contract)?;
+        self.check_exports(&info.manifest.id, &pre).await?;
         tracing::info!(plugin = %info.manifest.id, version = %info.manifest.version,
             sha256 = %info.sha256, ?source, "plugin loaded");
         Ok(Plugin {
@@ -239,10 +242,127 @@ impl Runtime {
                 runtime: self.inner.clone(),
                 info,
                 pre,
+                exports,
                 source,
             }),
         })
     }
+
+    /// Instantiates the plugin once, in a throwaway store, through the
+    /// generated bindings: that type-checks every export against the contract
+    /// and shows the component instantiates at all.
+    async fn check_exports(
+        &self,
+        plugin: &str,
+        pre: &InstancePre<CallState>,
+    ) -> Result<(), LoadError> {
+        let typed =
+            PaymentTerminalPre::new(pre.clone()).map_err(|e| LoadError::Link(format!("{e:#}")))?;
+        let config = &self.inner.config;
+        let id: Arc<str> = plugin.into();
+        let scope = CallScope {
+            plugin: id.clone(),
+            organisation: String::new(),
+            secrets: SecretVault::default(),
+            egress: EgressPolicy::default(),
+            progress: None,
+            deadline: Instant::now() + config.deadlines.list_terminals,
+            http: self.inner.http.clone(),
+            http_limits: config.http.clone(),
+            cache: self.inner.cache.clone(),
+        };
+        let mut store = new_store(
+            &self.inner,
+            scope,
+            PluginOutput::new(id.clone(), "stdout"),
+            PluginOutput::new(id, "stderr"),
+        );
+        typed
+            .instantiate_async(&mut store)
+            .await
+            .map(|_| ())
+            .map_err(|e| {
+                LoadError::Link(format!("the component does not match the contract: {e:#}"))
+            })
+    }
+}
+
+/// Where each export sits in the component, looked up once at load.
+struct ExportIndices([ComponentExportIndex; Capability::ALL.len()]);
+
+impl ExportIndices {
+    fn resolve(pre: &InstancePre<CallState>, version: &semver::Version) -> Result<Self, LoadError> {
+        let component = pre.component();
+        let interface = format!("{}/provider@{version}", contract::CONTRACT_PACKAGE);
+        let missing =
+            |what: String| LoadError::Link(format!("the component does not export {what}"));
+        let instance = component
+            .get_export_index(None, &interface)
+            .ok_or_else(|| missing(interface.clone()))?;
+        let mut found = Vec::with_capacity(Capability::ALL.len());
+        for capability in Capability::ALL {
+            let name = capability.export_name();
+            let index = component
+                .get_export_index(Some(&instance), name)
+                .ok_or_else(|| missing(format!("{interface}#{name}")))?;
+            found.push(index);
+        }
+        let all = found
+            .try_into()
+            .map_err(|_| missing("every export".into()))?;
+        Ok(Self(all))
+    }
+
+    fn of(&self, capability: Capability) -> &ComponentExportIndex {
+        let slot = Capability::ALL
+            .iter()
+            .position(|c| *c == capability)
+            .unwrap_or(0);
+        &self.0[slot]
+    }
+}
+
+/// A store for one call of a plugin, with its limits.
+fn new_store(
+    rt: &Inner,
+    scope: CallScope,
+    stdout: PluginOutput,
+    stderr: PluginOutput,
+) -> Store<CallState> {
+    let limiter = CallLimiter {
+        memory_limit: rt.config.memory_limit,
+        table_elements: 20_000,
+    };
+    let deadline = scope.deadline;
+    let mut store = Store::new(&rt.engine, CallState::new(scope, limiter, stdout, stderr));
+    store.limiter(|s| &mut s.limiter);
+    store.set_epoch_deadline(1);
+    store.epoch_deadline_callback(move |_| {
+        if Instant::now() >= deadline {
+            Err(wasmtime::Error::new(DeadlineExceeded))
+        } else {
+            // Yield at every tick so that other calls on this thread progress.
+            Ok(UpdateDeadline::Yield(1))
+        }
+    });
+    store
+}
+
+/// Calls one export. Only this export is type-checked per call (the load
+/// checked them all once); checking all eight cost a tenth of a call.
+async fn call_typed<P, R>(
+    instance: &Instance,
+    index: &ComponentExportIndex,
+    store: &mut Store<CallState>,
+    params: P,
+) -> wasmtime::Result<R>
+where
+    P: ComponentNamedList + Lower + Send + Sync,
+    (R,): ComponentNamedList + Lift + Send + Sync,
+    R: Send + Sync + 'static,
+{
+    let func = instance.get_typed_func::<P, (R,)>(&mut *store, index)?;
+    Ok(func.call_async(&mut *store, params).await?.0)
 }
 
 /// Everything about the caller that a call needs besides its request.
@@ -265,7 +385,8 @@ struct PluginInner {
     runtime: Arc<Inner>,
     info: PluginFileInfo,
     id: Arc<str>,
-    pre: PaymentTerminalPre<CallState>,
+    pre: InstancePre<CallState>,
+    exports: ExportIndices,
     slots: Arc<Semaphore>,
     source: CodeSource,
 }
@@ -280,7 +401,8 @@ pub struct Plugin {
 /// drive it under its limits.
 type Invoke<R> = Box<
     dyn for<'a> FnOnce(
-            &'a PaymentTerminal,
+            &'a Instance,
+            &'a ComponentExportIndex,
             &'a mut Store<CallState>,
             &'a CallContext,
         ) -> BoxFuture<'a, wasmtime::Result<Result<R, PluginError>>>
@@ -320,12 +442,10 @@ impl Plugin {
             .call(
                 env,
                 Capability::Process,
-                Box::new(move |p, store, ctx| {
-                    Box::pin(async move {
-                        p.vetpay_terminal_provider()
-                            .call_process(store, ctx, &request)
-                            .await
-                    })
+                Box::new(move |instance, index, store, ctx| {
+                    Box::pin(
+                        async move { call_typed(instance, index, store, (ctx, &request)).await },
+                    )
                 }),
             )
             .await?;
@@ -337,12 +457,8 @@ impl Plugin {
         self.call(
             env,
             Capability::Abort,
-            Box::new(move |p, store, ctx| {
-                Box::pin(async move {
-                    p.vetpay_terminal_provider()
-                        .call_abort(store, ctx, &request)
-                        .await
-                })
+            Box::new(move |instance, index, store, ctx| {
+                Box::pin(async move { call_typed(instance, index, store, (ctx, &request)).await })
             }),
         )
         .await
@@ -355,12 +471,8 @@ impl Plugin {
             .call(
                 env,
                 Capability::Status,
-                Box::new(move |p, store, ctx| {
-                    Box::pin(async move {
-                        p.vetpay_terminal_provider()
-                            .call_status(store, ctx, &query)
-                            .await
-                    })
+                Box::new(move |instance, index, store, ctx| {
+                    Box::pin(async move { call_typed(instance, index, store, (ctx, &query)).await })
                 }),
             )
             .await?;
@@ -378,12 +490,10 @@ impl Plugin {
             .call(
                 env,
                 Capability::ChargeToken,
-                Box::new(move |p, store, ctx| {
-                    Box::pin(async move {
-                        p.vetpay_terminal_provider()
-                            .call_charge_token(store, ctx, &request)
-                            .await
-                    })
+                Box::new(move |instance, index, store, ctx| {
+                    Box::pin(
+                        async move { call_typed(instance, index, store, (ctx, &request)).await },
+                    )
                 }),
             )
             .await?;
@@ -401,12 +511,10 @@ impl Plugin {
             .call(
                 env,
                 Capability::RefundToken,
-                Box::new(move |p, store, ctx| {
-                    Box::pin(async move {
-                        p.vetpay_terminal_provider()
-                            .call_refund_token(store, ctx, &request)
-                            .await
-                    })
+                Box::new(move |instance, index, store, ctx| {
+                    Box::pin(
+                        async move { call_typed(instance, index, store, (ctx, &request)).await },
+                    )
                 }),
             )
             .await?;
@@ -428,12 +536,10 @@ impl Plugin {
             .call(
                 env,
                 Capability::SaveCard,
-                Box::new(move |p, store, ctx| {
-                    Box::pin(async move {
-                        p.vetpay_terminal_provider()
-                            .call_save_card(store, ctx, &request)
-                            .await
-                    })
+                Box::new(move |instance, index, store, ctx| {
+                    Box::pin(
+                        async move { call_typed(instance, index, store, (ctx, &request)).await },
+                    )
                 }),
             )
             .await?;
@@ -442,16 +548,12 @@ impl Plugin {
 
     /// Lists the provider account's terminals.
     pub async fn list_terminals(&self, env: &CallEnv) -> Result<Vec<TerminalInfo>, CallError> {
-        let list = self
+        let list: Vec<TerminalInfo> = self
             .call(
                 env,
                 Capability::ListTerminals,
-                Box::new(move |p, store, ctx| {
-                    Box::pin(async move {
-                        p.vetpay_terminal_provider()
-                            .call_list_terminals(store, ctx)
-                            .await
-                    })
+                Box::new(move |instance, index, store, ctx| {
+                    Box::pin(async move { call_typed(instance, index, store, (ctx,)).await })
                 }),
             )
             .await?;
@@ -470,12 +572,10 @@ impl Plugin {
             .call(
                 env,
                 Capability::Reconcile,
-                Box::new(move |p, store, ctx| {
-                    Box::pin(async move {
-                        p.vetpay_terminal_provider()
-                            .call_reconcile(store, ctx, &terminal)
-                            .await
-                    })
+                Box::new(move |instance, index, store, ctx| {
+                    Box::pin(
+                        async move { call_typed(instance, index, store, (ctx, &terminal)).await },
+                    )
                 }),
             )
             .await?;
@@ -645,24 +745,7 @@ impl Plugin {
             http_limits: config.http.clone(),
             cache: rt.cache.clone(),
         };
-        let limiter = CallLimiter {
-            memory_limit: config.memory_limit,
-            table_elements: 20_000,
-        };
-        let mut store = Store::new(
-            &rt.engine,
-            CallState::new(scope, limiter, stdout, stderr.clone()),
-        );
-        store.limiter(|s| &mut s.limiter);
-        store.set_epoch_deadline(1);
-        store.epoch_deadline_callback(move |_| {
-            if Instant::now() >= deadline {
-                Err(wasmtime::Error::new(DeadlineExceeded))
-            } else {
-                // Yield at every tick so that other calls on this thread progress.
-                Ok(UpdateDeadline::Yield(1))
-            }
-        });
+        let mut store = new_store(rt, scope, stdout, stderr.clone());
 
         let pre = &self.inner.pre;
         let run = async {
@@ -670,7 +753,7 @@ impl Plugin {
                 .instantiate_async(&mut store)
                 .await
                 .map_err(Stage::Instantiate)?;
-            invoke(&instance, &mut store, &ctx)
+            invoke(&instance, self.inner.exports.of(export), &mut store, &ctx)
                 .await
                 .map_err(Stage::Call)
         };
