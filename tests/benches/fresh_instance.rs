@@ -9,8 +9,12 @@ use std::time::{Duration, Instant};
 
 use vetpay::plugin::bindings::{CallContext, Setting, TerminalInfo};
 use vetpay::plugin::validate;
-use vetpay::plugin::{AllocatorKind, Runtime, RuntimeConfig};
+use vetpay::plugin::{AllocatorKind, CallEnv, Runtime, RuntimeConfig};
 use vetpay_tests::fixtures::{compiled_cache_dir, fault_env};
+
+// The same allocator as the `vetpay` binary.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const CALLS: usize = 20_000;
 const WARMUP: usize = 2_000;
@@ -24,7 +28,7 @@ fn report(name: &str, mut samples: Vec<Duration>) -> (Duration, Duration) {
     samples.sort();
     let (p50, p99) = (percentile(&samples, 0.50), percentile(&samples, 0.99));
     println!(
-        "{name:<44} p50 {:>9.2} µs   p99 {:>9.2} µs   ({} calls)",
+        "{name:<48} p50 {:>9.2} µs   p99 {:>9.2} µs   ({} calls)",
         p50.as_secs_f64() * 1e6,
         p99.as_secs_f64() * 1e6,
         samples.len()
@@ -68,17 +72,34 @@ fn main() {
             .await
             .unwrap();
         let env = fault_env("well", None);
+        let example = runtime.load_file(vetpay_plugin_artifacts::EXAMPLE).await.unwrap();
+        let example_env = CallEnv {
+            market: "DK".into(),
+            organisation_id: "org-1".into(),
+            organisation_settings: [("api-key".to_owned(), "k".to_owned())].into(),
+            ..CallEnv::default()
+        };
 
-        println!("vetpay plugin runtime benchmark ({} cores)", std::thread::available_parallelism().map_or(0, |n| n.get()));
-        for _ in 0..WARMUP {
-            black_box(plugin.list_terminals(&env).await.unwrap());
-        }
-        let mut wasm = Vec::with_capacity(CALLS);
-        for _ in 0..CALLS {
+        println!(
+            "vetpay plugin runtime benchmark ({} cores)",
+            std::thread::available_parallelism().map_or(0, |n| n.get())
+        );
+        let mut fault = Vec::with_capacity(CALLS);
+        let mut acme = Vec::with_capacity(CALLS);
+        for round in 0..WARMUP + CALLS {
+            // Interleaved, so that both see the same machine.
             let t = Instant::now();
             let list = plugin.list_terminals(&env).await.unwrap();
-            wasm.push(t.elapsed());
+            let fault_took = t.elapsed();
             assert_eq!(list.len(), 1);
+            let t = Instant::now();
+            let list = example.list_terminals(&example_env).await.unwrap();
+            let acme_took = t.elapsed();
+            assert!(list.is_empty());
+            if round >= WARMUP {
+                fault.push(fault_took);
+                acme.push(acme_took);
+            }
         }
 
         let ctx = CallContext {
@@ -96,7 +117,8 @@ fn main() {
             native.push(t.elapsed());
             black_box(list);
         }
-        let (wasm_p50, _) = report("fresh instance + list-terminals (wasm)", wasm);
+        let (wasm_p50, _) = report("example plugin: fresh instance + list-terminals", acme);
+        report("fault plugin: fresh instance + list-terminals", fault);
         let (native_p50, _) = report("native Rust baseline (same work)", native);
         println!(
             "ratio wasm/native at p50: {:.0}x   target p50 <= 15 µs: {}",

@@ -714,18 +714,22 @@ impl Plugin {
         let rt = &self.inner.runtime;
         let config = &rt.config;
         let queued = Instant::now();
-        let _slot = tokio::time::timeout(
-            config.queue_timeout,
-            self.inner.slots.clone().acquire_owned(),
-        )
-        .await
-        .ok()
-        .and_then(Result::ok)
-        .ok_or_else(|| CallError::Busy {
-            plugin: plugin.clone(),
-            limit: config.max_concurrent_calls,
-            waited: queued.elapsed(),
-        })?;
+        // The common case, a free slot, needs no timer.
+        let _slot = match self.inner.slots.clone().try_acquire_owned() {
+            Ok(slot) => slot,
+            Err(_) => tokio::time::timeout(
+                config.queue_timeout,
+                self.inner.slots.clone().acquire_owned(),
+            )
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .ok_or_else(|| CallError::Busy {
+                plugin: plugin.clone(),
+                limit: config.max_concurrent_calls,
+                waited: queued.elapsed(),
+            })?,
+        };
 
         let budget = config.deadlines.of(export);
         let deadline = Instant::now() + budget;

@@ -10,6 +10,10 @@ use vetpay_tests::acme::{API_KEY, start_acme};
 use vetpay_tests::fault_server::FaultServer;
 use vetpay_tests::fixtures::{compiled_cache_dir, fault_env};
 
+// The same allocator as the `vetpay` binary.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn describe(out: &Outcome) -> String {
     match out {
         Outcome::Approved(a) => format!(
