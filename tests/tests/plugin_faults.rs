@@ -462,3 +462,33 @@ async fn every_export_reaches_the_plugin_with_its_own_arguments() {
     assert_eq!(eod.reference.as_deref(), Some("eod-T-7"));
     assert!(eod.report.contains("T-7"));
 }
+
+#[tokio::test]
+async fn the_sandbox_grants_no_files_environment_or_sockets() {
+    let server = FaultServer::start().await;
+    let (_rt, plugin) = runtime_with(|_| {}).await;
+    let out = plugin
+        .process(
+            &fault_env("probe-sandbox", Some(&server)),
+            purchase("r-probe", usd(100)),
+        )
+        .await
+        .unwrap();
+    let Outcome::Approved(a) = out else {
+        panic!("{out:?}")
+    };
+    let seen = a.receipt.unwrap().customer.unwrap();
+    let line = |key: &str| {
+        seen.lines()
+            .find_map(|l| l.strip_prefix(&format!("{key}=")))
+            .unwrap_or_else(|| panic!("{key} missing in {seen}"))
+            .to_owned()
+    };
+    assert!(line("file").starts_with("denied"), "{seen}");
+    assert!(line("listing").starts_with("denied"), "{seen}");
+    assert_eq!(line("env"), "0", "{seen}");
+    assert_eq!(line("args"), "0", "{seen}");
+    // A listener is there, so only the sandbox can refuse the connection.
+    assert!(line("tcp").starts_with("denied"), "{seen}");
+    assert!(server.received().is_empty());
+}

@@ -119,6 +119,28 @@ fn misbehave(ctx: &Context, request_id: &str, amount: Money) -> Result<Outcome, 
             let receipt = format!("settings: {}\necho: {}", seen.join(", "), echoed.text());
             Ok(approve(amount, request_id, Some(receipt)))
         }
+        "probe-sandbox" => {
+            // Everything WASI could offer beyond clocks, random and stdio.
+            let file = match std::fs::read_to_string("/etc/hostname") {
+                Ok(_) => "read".to_owned(),
+                Err(e) => format!("denied ({e})"),
+            };
+            let listing = match std::fs::read_dir("/") {
+                Ok(_) => "listed".to_owned(),
+                Err(e) => format!("denied ({e})"),
+            };
+            let address = target(ctx)?.trim_start_matches("http://").to_owned();
+            let tcp = match std::net::TcpStream::connect(&address) {
+                Ok(_) => format!("connected to {address}"),
+                Err(e) => format!("denied ({e})"),
+            };
+            let receipt = format!(
+                "file={file}\nlisting={listing}\nenv={}\nargs={}\ntcp={tcp}",
+                std::env::vars().count(),
+                std::env::args().count(),
+            );
+            Ok(approve(amount, request_id, Some(receipt)))
+        }
         "wait-for-abort" => {
             progress::report(Stage::WaitingForCard, Some("present card"));
             let key = format!("abort:{request_id}");
