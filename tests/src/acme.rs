@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{Value, json};
+use vetpay::plugin::CallEnv;
 
 pub const API_KEY: &str = "acme_sk_test_7Hq2Lm9Xw";
 
@@ -82,4 +83,19 @@ pub async fn start_acme() -> (String, Arc<Acme>) {
     let url = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
     tokio::spawn(async move { axum::serve(listener, app).await.ok() });
     (url, acme)
+}
+
+/// A Danish call to the example plugin, pointed at the stub at `url`.
+pub fn call_env(url: &str, api_key: &str) -> CallEnv {
+    let mut env = CallEnv {
+        market: "DK".into(),
+        organisation_id: "org-acme".into(),
+        ..CallEnv::default()
+    };
+    env.organisation_settings
+        .insert("base-url".into(), url.into());
+    env.organisation_settings
+        .insert("api-key".into(), api_key.into());
+    env.extra_allowed_hosts.push(url.parse().unwrap());
+    env
 }

@@ -5,23 +5,9 @@
 use vetpay::plugin::bindings::{
     Money, Outcome, PluginError, StatusQuery, TokenCharge, TransactionKind,
 };
-use vetpay::plugin::{CallEnv, CallError, Disposition, Runtime};
-use vetpay_tests::acme::{API_KEY, start_acme};
+use vetpay::plugin::{CallError, Disposition, Runtime};
+use vetpay_tests::acme::{API_KEY, call_env, start_acme};
 use vetpay_tests::fixtures::config;
-
-fn env(url: &str, api_key: &str) -> CallEnv {
-    let mut env = CallEnv {
-        market: "DK".into(),
-        organisation_id: "org-acme".into(),
-        ..CallEnv::default()
-    };
-    env.organisation_settings
-        .insert("base-url".into(), url.into());
-    env.organisation_settings
-        .insert("api-key".into(), api_key.into());
-    env.extra_allowed_hosts.push(url.parse().unwrap());
-    env
-}
 
 fn dkk(minor_units: i64) -> Money {
     Money {
@@ -47,7 +33,7 @@ async fn the_example_plugin_charges_saved_cards_idempotently() {
         .load_file(vetpay_plugin_artifacts::EXAMPLE)
         .await
         .unwrap();
-    let env = env(&url, API_KEY);
+    let env = call_env(&url, API_KEY);
 
     let out = plugin
         .charge_token(&env, charge_of("req-1", "tok_ok", 12550))
@@ -96,16 +82,12 @@ async fn a_wrong_api_key_is_a_configuration_error_naming_the_setting() {
         .unwrap();
     let err = plugin
         .charge_token(
-            &env(&url, "acme_sk_wrong_key"),
+            &call_env(&url, "acme_sk_wrong_key"),
             charge_of("req-9", "tok_ok", 100),
         )
         .await
         .unwrap_err();
-    let CallError::Plugin {
-        error: PluginError::Configuration(c),
-        ..
-    } = &err
-    else {
+    let Some(PluginError::Configuration(c)) = err.plugin_error() else {
         panic!("{err:?}")
     };
     assert_eq!(c.setting, "api-key");
@@ -122,7 +104,7 @@ async fn undeclared_exports_are_refused_without_calling_the_plugin() {
         .await
         .unwrap();
     let err = plugin
-        .reconcile(&env(&url, API_KEY), "T-1")
+        .reconcile(&call_env(&url, API_KEY), "T-1")
         .await
         .unwrap_err();
     assert!(

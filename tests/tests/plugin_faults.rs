@@ -18,6 +18,22 @@ async fn still_serves(plugin: &Plugin) {
     assert!(matches!(out, Outcome::Approved(a) if a.amount.minor_units == 500));
 }
 
+/// Runs `process` in `mode` (request id `r-<mode>`); the call must fail.
+async fn failure(
+    plugin: &Plugin,
+    mode: &str,
+    server: Option<&FaultServer>,
+    amount: i64,
+) -> CallError {
+    plugin
+        .process(
+            &fault_env(mode, server),
+            purchase(&format!("r-{mode}"), usd(amount)),
+        )
+        .await
+        .expect_err("the fault must fail the call")
+}
+
 async fn runtime_with(edit: impl FnOnce(&mut RuntimeConfig)) -> (Runtime, Plugin) {
     let mut cfg = config();
     edit(&mut cfg);
@@ -53,10 +69,7 @@ async fn a_well_behaved_call_is_approved_with_card_details_and_progress() {
 #[tokio::test]
 async fn a_trap_is_contained_and_reports_the_panic_message() {
     let (_rt, plugin) = runtime_with(|_| {}).await;
-    let err = plugin
-        .process(&fault_env("trap", None), purchase("r-trap", usd(100)))
-        .await
-        .unwrap_err();
+    let err = failure(&plugin, "trap", None, 100).await;
     let CallError::Trap {
         stderr, message, ..
     } = &err
@@ -77,10 +90,7 @@ async fn an_endless_loop_is_stopped_at_the_deadline() {
     let deadline = Duration::from_millis(800);
     let (_rt, plugin) = runtime_with(|c| c.deadlines = Deadlines::all(deadline)).await;
     let started = Instant::now();
-    let err = plugin
-        .process(&fault_env("loop", None), purchase("r-loop", usd(100)))
-        .await
-        .unwrap_err();
+    let err = failure(&plugin, "loop", None, 100).await;
     let took = started.elapsed();
     assert!(
         matches!(err, CallError::Deadline { deadline: d, .. } if d == deadline),
@@ -119,10 +129,7 @@ async fn sleeping_past_the_deadline_ends_the_call() {
 async fn memory_growth_is_refused_at_the_limit() {
     let limit = 16 * 1024 * 1024;
     let (_rt, plugin) = runtime_with(|c| c.memory_limit = limit).await;
-    let err = plugin
-        .process(&fault_env("grow-memory", None), purchase("r-mem", usd(100)))
-        .await
-        .unwrap_err();
+    let err = failure(&plugin, "grow-memory", None, 100).await;
     let CallError::MemoryLimit {
         limit: l,
         requested,
@@ -140,18 +147,8 @@ async fn memory_growth_is_refused_at_the_limit() {
 async fn a_huge_response_body_is_cut_off_at_the_limit() {
     let server = FaultServer::start().await;
     let (_rt, plugin) = runtime_with(|_| {}).await;
-    let err = plugin
-        .process(
-            &fault_env("huge-body", Some(&server)),
-            purchase("r-huge", usd(100)),
-        )
-        .await
-        .unwrap_err();
-    let CallError::Plugin {
-        error: PluginError::Other(m),
-        ..
-    } = &err
-    else {
+    let err = failure(&plugin, "huge-body", Some(&server), 100).await;
+    let Some(PluginError::Other(m)) = err.plugin_error() else {
         panic!("{err:?}")
     };
     assert!(
@@ -164,18 +161,8 @@ async fn a_huge_response_body_is_cut_off_at_the_limit() {
 #[tokio::test]
 async fn a_disallowed_host_is_denied_naming_the_setting() {
     let (_rt, plugin) = runtime_with(|_| {}).await;
-    let err = plugin
-        .process(
-            &fault_env("forbidden-host", None),
-            purchase("r-evil", usd(100)),
-        )
-        .await
-        .unwrap_err();
-    let CallError::Plugin {
-        error: PluginError::Configuration(c),
-        ..
-    } = &err
-    else {
+    let err = failure(&plugin, "forbidden-host", None, 100).await;
+    let Some(PluginError::Configuration(c)) = err.plugin_error() else {
         panic!("{err:?}")
     };
     assert_eq!(c.setting, "allowed-hosts");
@@ -192,18 +179,8 @@ async fn a_disallowed_host_is_denied_naming_the_setting() {
 async fn a_redirect_to_a_disallowed_host_is_refused() {
     let server = FaultServer::start().await;
     let (_rt, plugin) = runtime_with(|_| {}).await;
-    let err = plugin
-        .process(
-            &fault_env("redirect", Some(&server)),
-            purchase("r-redir", usd(100)),
-        )
-        .await
-        .unwrap_err();
-    let CallError::Plugin {
-        error: PluginError::Configuration(c),
-        ..
-    } = &err
-    else {
+    let err = failure(&plugin, "redirect", Some(&server), 100).await;
+    let Some(PluginError::Configuration(c)) = err.plugin_error() else {
         panic!("{err:?}")
     };
     assert!(c.message.starts_with("redirect refused"), "{}", c.message);
@@ -213,13 +190,7 @@ async fn a_redirect_to_a_disallowed_host_is_refused() {
 #[tokio::test]
 async fn a_wrong_amount_is_detected_and_never_booked() {
     let (_rt, plugin) = runtime_with(|_| {}).await;
-    let err = plugin
-        .process(
-            &fault_env("wrong-amount", None),
-            purchase("r-lie", usd(1000)),
-        )
-        .await
-        .unwrap_err();
+    let err = failure(&plugin, "wrong-amount", None, 1000).await;
     let CallError::AmountMismatch {
         requested,
         reported,
@@ -232,7 +203,7 @@ async fn a_wrong_amount_is_detected_and_never_booked() {
     assert_eq!(requested.minor_units, 1000);
     assert_eq!(reported.minor_units, 1100);
     // The approval is kept so that the payment can be reviewed (or voided).
-    assert_eq!(approval.provider_reference, "fault-r-lie");
+    assert_eq!(approval.provider_reference, "fault-r-wrong-amount");
     assert_eq!(err.disposition(), Disposition::Unknown);
     // The same lie on a token charge is caught too.
     let err = plugin
@@ -253,10 +224,7 @@ async fn a_wrong_amount_is_detected_and_never_booked() {
 #[tokio::test]
 async fn a_full_card_number_is_refused_as_malformed() {
     let (_rt, plugin) = runtime_with(|_| {}).await;
-    let err = plugin
-        .process(&fault_env("full-pan", None), purchase("r-pan", usd(100)))
-        .await
-        .unwrap_err();
+    let err = failure(&plugin, "full-pan", None, 100).await;
     let CallError::Malformed { reason, .. } = &err else {
         panic!("{err:?}")
     };
@@ -303,11 +271,7 @@ async fn a_closed_port_is_not_sent_and_a_slow_server_times_out() {
         .process(&env, purchase("r-slow", usd(100)))
         .await
         .unwrap_err();
-    let CallError::Plugin {
-        error: PluginError::Other(m),
-        ..
-    } = &err
-    else {
+    let Some(PluginError::Other(m)) = err.plugin_error() else {
         panic!("{err:?}")
     };
     assert!(m.starts_with("timed out"), "{m}");
@@ -330,10 +294,7 @@ async fn calls_beyond_the_concurrency_cap_wait_then_are_refused_unsent() {
         })
     };
     tokio::time::sleep(Duration::from_millis(50)).await;
-    let err = plugin
-        .process(&fault_env("well", None), purchase("r-b", usd(100)))
-        .await
-        .unwrap_err();
+    let err = failure(&plugin, "well", None, 100).await;
     assert!(matches!(err, CallError::Busy { limit: 1, .. }), "{err:?}");
     assert_eq!(err.disposition(), Disposition::NotSent);
     assert!(first.await.unwrap().is_ok());

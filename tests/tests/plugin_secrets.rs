@@ -1,4 +1,4 @@
-//! Secret settings never reach a plugin: it holds only placeholders, the host
+//! What a plugin can say and learn. Secret settings never reach a plugin: it holds only placeholders, the host
 //! fills them in on the way out to an allowed destination, scrubs them from
 //! what comes back, and never writes them to the log.
 
@@ -121,4 +121,39 @@ async fn plugin_stdout_goes_to_the_host_log_tagged_with_the_plugin() {
         log.contains("approving r-out"),
         "the log import reaches the host log: {log}"
     );
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_plugin_cannot_flood_the_log_or_the_payment_dialog() {
+    let logs = LogBuffer::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let rt = Runtime::new(config()).unwrap();
+    let plugin = fault_plugin(&rt).await;
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let mut env = fault_env("log-flood", None);
+    env.progress = Some(tx);
+    let out = plugin
+        .process(&env, purchase("r-flood", usd(100)))
+        .await
+        .unwrap();
+    assert!(matches!(out, Outcome::Approved(_)));
+    let log = logs.text();
+    let lines = log.lines().filter(|l| l.contains("flood ")).count();
+    let mut reports = 0;
+    while rx.try_recv().is_ok() {
+        reports += 1;
+    }
+    // 5000 of each were attempted; 1000 events in all get through.
+    assert_eq!(
+        lines + reports,
+        1000,
+        "{lines} log lines, {reports} reports"
+    );
+    assert!(log.contains("the rest are dropped"), "the cut is announced");
 }

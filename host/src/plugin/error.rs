@@ -163,6 +163,14 @@ impl CallError {
         }
     }
 
+    /// The plugin's own error, when the plugin answered with one.
+    pub fn plugin_error(&self) -> Option<&PluginError> {
+        match self {
+            CallError::Plugin { error, .. } => Some(error),
+            _ => None,
+        }
+    }
+
     /// A short machine-readable name for the failure, for APIs and logs.
     pub fn kind(&self) -> &'static str {
         match self {

@@ -18,6 +18,9 @@ use super::stdio::PluginOutput;
 
 /// Longest log message kept; longer ones are cut.
 const MAX_LOG_MESSAGE: usize = 8 * 1024;
+/// Log lines and progress reports one call may make; the rest are dropped, so a
+/// plugin in a loop cannot flood the log or the payment dialog.
+const MAX_EVENTS_PER_CALL: u32 = 1000;
 
 /// Something a plugin reported about a running call, for the payment dialog.
 #[derive(Debug, Clone)]
@@ -109,6 +112,7 @@ pub struct CallState {
     pub table: ResourceTable,
     pub limiter: CallLimiter,
     pub scope: CallScope,
+    events: u32,
 }
 
 impl CallState {
@@ -133,7 +137,20 @@ impl CallState {
             table: ResourceTable::new(),
             limiter,
             scope,
+            events: 0,
         }
+    }
+
+    /// Counts a log line or progress report; false once the call used its share.
+    fn admit_event(&mut self) -> bool {
+        self.events += 1;
+        if self.events == MAX_EVENTS_PER_CALL + 1 {
+            tracing::warn!(
+                plugin = &*self.scope.plugin,
+                "plugin made more than {MAX_EVENTS_PER_CALL} log lines and progress reports in one call; the rest are dropped"
+            );
+        }
+        self.events <= MAX_EVENTS_PER_CALL
     }
 }
 
@@ -150,6 +167,9 @@ impl types::Host for CallState {}
 
 impl log::Host for CallState {
     fn log(&mut self, level: log::Level, message: String) {
+        if !self.admit_event() {
+            return;
+        }
         let mut message = message;
         if message.len() > MAX_LOG_MESSAGE {
             let mut cut = MAX_LOG_MESSAGE;
@@ -172,6 +192,9 @@ impl log::Host for CallState {
 
 impl progress::Host for CallState {
     fn report(&mut self, stage: progress::Stage, message: Option<String>) {
+        if !self.admit_event() {
+            return;
+        }
         tracing::debug!(plugin = &*self.scope.plugin, ?stage, ?message, "progress");
         if let Some(sink) = &self.scope.progress {
             // A closed receiver only means nobody watches any more.

@@ -119,6 +119,13 @@ fn misbehave(ctx: &Context, request_id: &str, amount: Money) -> Result<Outcome, 
             let receipt = format!("settings: {}\necho: {}", seen.join(", "), echoed.text());
             Ok(approve(amount, request_id, Some(receipt)))
         }
+        "log-flood" => {
+            for i in 0..5000 {
+                log::info(format!("flood {i}"));
+                progress::report(Stage::Processing, Some("flooding"));
+            }
+            Ok(approve(amount, request_id, None))
+        }
         "probe-sandbox" => {
             // Everything WASI could offer beyond clocks, random and stdio.
             let file = match std::fs::read_to_string("/etc/hostname") {

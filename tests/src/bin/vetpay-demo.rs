@@ -5,8 +5,8 @@
 use std::time::{Duration, Instant};
 
 use vetpay::plugin::bindings::{Money, Outcome, PaymentRequest, TokenCharge, TransactionKind};
-use vetpay::plugin::{CallEnv, Deadlines, Plugin, Runtime, RuntimeConfig};
-use vetpay_tests::acme::{API_KEY, start_acme};
+use vetpay::plugin::{Deadlines, Plugin, Runtime, RuntimeConfig};
+use vetpay_tests::acme::{API_KEY, call_env, start_acme};
 use vetpay_tests::fault_server::FaultServer;
 use vetpay_tests::fixtures::{compiled_cache_dir, fault_env};
 
@@ -75,17 +75,7 @@ async fn fault_tour(plugin: &Plugin, server: &FaultServer) {
 async fn acme_tour(plugin: &Plugin) {
     println!("\n== Example plugin (Acme Pay) charging a saved card ==");
     let (url, acme) = start_acme().await;
-    let mut env = CallEnv {
-        market: "DK".into(),
-        organisation_id: "demo-org".into(),
-        ..CallEnv::default()
-    };
-    env.organisation_settings
-        .insert("base-url".into(), url.clone());
-    env.organisation_settings
-        .insert("api-key".into(), API_KEY.into());
-    env.extra_allowed_hosts
-        .push(url.parse().expect("a destination"));
+    let env = call_env(&url, API_KEY);
     for attempt in 1..=2 {
         let charge = TokenCharge {
             request_id: "demo-charge-1".into(),
