@@ -159,6 +159,21 @@ async fn a_huge_response_body_is_cut_off_at_the_limit() {
 }
 
 #[tokio::test]
+async fn a_huge_answer_is_refused_as_malformed() {
+    let (_rt, plugin) = runtime_with(|_| {}).await;
+    let err = failure(&plugin, "huge-output", None, 100).await;
+    let CallError::Malformed { reason, .. } = &err else {
+        panic!("{err:?}")
+    };
+    assert!(
+        reason.contains("customer receipt is 20971520 bytes; at most 65536"),
+        "{reason}"
+    );
+    assert_eq!(err.disposition(), Disposition::Unknown);
+    still_serves(&plugin).await;
+}
+
+#[tokio::test]
 async fn a_disallowed_host_is_denied_naming_the_setting() {
     let (_rt, plugin) = runtime_with(|_| {}).await;
     let err = failure(&plugin, "forbidden-host", None, 100).await;

@@ -119,6 +119,11 @@ fn misbehave(ctx: &Context, request_id: &str, amount: Money) -> Result<Outcome, 
             let receipt = format!("settings: {}\necho: {}", seen.join(", "), echoed.text());
             Ok(approve(amount, request_id, Some(receipt)))
         }
+        "huge-output" => {
+            // An answer far larger than any receipt: 20 MiB.
+            let receipt = "x".repeat(20 << 20);
+            Ok(approve(amount, request_id, Some(receipt)))
+        }
         "log-flood" => {
             for i in 0..5000 {
                 log::info(format!("flood {i}"));
