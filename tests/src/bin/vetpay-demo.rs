@@ -40,8 +40,11 @@ async fn fault_tour(plugin: &Plugin, server: &FaultServer) {
         "redirect",
         "wrong-amount",
         "full-pan",
+        "huge-output",
+        "log-flood",
         "sleep",
         "exfiltrate",
+        "probe-sandbox",
     ];
     for (i, mode) in modes.iter().enumerate() {
         let request = PaymentRequest {
