@@ -11,7 +11,7 @@ wasmtime::component::bindgen!({
     exports: { default: async },
 });
 
-pub use exports::vetpay::terminal::provider::Guest as Provider;
-pub use vetpay::terminal::http;
-pub use vetpay::terminal::progress::Stage;
-pub use vetpay::terminal::types::*;
+pub use self::exports::vetpay::terminal::provider::Guest as Provider;
+pub use self::vetpay::terminal::http;
+pub use self::vetpay::terminal::progress::Stage;
+pub use self::vetpay::terminal::types::*;
