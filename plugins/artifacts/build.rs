@@ -15,6 +15,12 @@ const PLUGINS: &[(&str, &str, &str, &str)] = &[
         "fault-injection",
     ),
     (
+        "GRAVITY",
+        "vetpay-gravity-plugin",
+        "vetpay_gravity_plugin",
+        "gravity",
+    ),
+    (
         "EXAMPLE",
         "vetpay-example-plugin",
         "vetpay_example_plugin",

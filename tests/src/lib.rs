@@ -4,3 +4,4 @@
 pub mod acme;
 pub mod fault_server;
 pub mod fixtures;
+pub mod gravity_sim;

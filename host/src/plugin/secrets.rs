@@ -50,8 +50,14 @@ impl std::fmt::Debug for SecretVault {
 pub struct UnknownSecret(pub String);
 
 impl SecretVault {
+    /// Sets the value of `key`; a later value replaces an earlier one, so the
+    /// department's value (inserted after the organisation's) wins.
     pub fn insert(&mut self, key: impl Into<String>, value: impl Into<String>) {
-        self.entries.push((key.into(), value.into()));
+        let (key, value) = (key.into(), value.into());
+        match self.entries.iter_mut().find(|(k, _)| *k == key) {
+            Some(entry) => entry.1 = value,
+            None => self.entries.push((key, value)),
+        }
     }
 
     pub fn is_empty(&self) -> bool {
@@ -208,6 +214,17 @@ mod tests {
         assert_eq!(
             v.substitute("{{secret:nope}}", Encoding::Raw),
             Err(UnknownSecret("nope".into()))
+        );
+    }
+
+    #[test]
+    fn a_later_value_of_a_key_wins() {
+        let mut v = vault();
+        v.insert("pin", "organisation");
+        v.insert("pin", "department");
+        assert_eq!(
+            v.substitute("{{secret:pin}}", Encoding::Raw).unwrap(),
+            "department"
         );
     }
 

@@ -1,0 +1,435 @@
+//! Gravity Payments (emergepay) plugin: card-present sales, refunds and deposits
+//! on Gravity terminals, saved cards, and charges and refunds on saved cards.
+//!
+//! The host's request id is emergepay's `externalTransactionId` everywhere, so
+//! a retry never charges twice and `status` finds the transaction again. Polling
+//! follows Gravity's documented practice: poll every few seconds for up to three
+//! minutes, then cancel and report failure, then keep polling for a while; a
+//! late approval after a cancel is voided. The intervals are settings.
+
+mod api;
+mod terminal;
+
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use vetpay_sdk::prelude::*;
+
+use api::{Client, TransactionResponse, brand, parse, transaction_data, unexpected};
+
+struct Gravity;
+
+/// Cache keys shared between a running `process` and a concurrent `abort`.
+fn token_key(request_id: &str) -> String {
+    format!("token:{request_id}")
+}
+fn abort_key(request_id: &str) -> String {
+    format!("abort:{request_id}")
+}
+/// Set when vetpay cancelled a request itself; `status` voids a late approval.
+fn cancelled_key(request_id: &str) -> String {
+    format!("cancelled:{request_id}")
+}
+const HOUR: Duration = Duration::from_secs(3600);
+
+fn ms(ctx: &Context, key: &str) -> Result<Duration, PluginError> {
+    Ok(Duration::from_millis(ctx.require_u64(key)?))
+}
+
+/// Exact conversion of an emergepay decimal string.
+fn usd(amount: &str) -> Result<Money, PluginError> {
+    money::from_decimal_str(amount, "USD")
+        .map_err(|e| PluginError::other(format!("emergepay sent the amount '{amount}': {e}")))
+}
+
+fn receipt(r: &TransactionResponse, amount: &Money) -> Receipt {
+    let card = r.masked_account.as_deref().unwrap_or("");
+    let brand = r
+        .account_card_type
+        .as_deref()
+        .map(brand)
+        .unwrap_or_default();
+    let text = format!(
+        "APPROVED\nUSD {}\n{} {}\nAUTH {}\nREF {}",
+        money::to_decimal_string(amount).unwrap_or_default(),
+        brand.to_uppercase(),
+        card,
+        r.approval_number_result.as_deref().unwrap_or("-"),
+        r.unique_trans_id.as_deref().unwrap_or("-"),
+    );
+    Receipt {
+        customer: Some(text.clone()),
+        merchant: Some(text),
+    }
+}
+
+/// Maps a final emergepay result to the contract's outcome.
+fn outcome(r: &TransactionResponse) -> Result<Outcome, PluginError> {
+    if r.approved()? {
+        let reference = r
+            .unique_trans_id
+            .clone()
+            .ok_or_else(|| PluginError::other("an approval without a uniqueTransId"))?;
+        let processed = r
+            .amount_processed
+            .as_deref()
+            .or(r.amount.as_deref())
+            .ok_or_else(|| PluginError::other("an approval without an amount"))?;
+        let amount = usd(processed)?;
+        return Ok(Outcome::Approved(Approval {
+            receipt: Some(receipt(r, &amount)),
+            provider_reference: reference.clone(),
+            amount,
+            authorization_code: r.approval_number_result.clone().filter(|a| !a.is_empty()),
+            card: r.masked_account.clone().map(|masked_pan| CardDetails {
+                masked_pan,
+                brand: r.account_card_type.as_deref().map(brand),
+                expiry: r.account_expiry_date.clone(),
+                entry_method: r
+                    .account_entry_method
+                    .as_deref()
+                    .map(str::to_ascii_lowercase),
+            }),
+            // Gravity's card token is the uniqueTransId of the transaction.
+            card_token: Some(reference),
+        }));
+    }
+    if terminal::cancelled_on_terminal(r) {
+        return Ok(Outcome::CancelledByClient(Stopped {
+            message: r.result_message.clone(),
+            provider_reference: r.unique_trans_id.clone(),
+        }));
+    }
+    Ok(Outcome::Declined(Decline {
+        code: None,
+        message: if r.result_message.is_empty() {
+            "declined".into()
+        } else {
+            r.result_message.clone()
+        },
+        provider_reference: r.unique_trans_id.clone(),
+        receipt: None,
+    }))
+}
+
+/// The result of a transaction, if emergepay has one yet (404 = not yet).
+fn retrieve(
+    client: &Client,
+    external_id: &str,
+) -> Result<Option<TransactionResponse>, PluginError> {
+    let response = client.send(http::Request::get(
+        client.org_url(&format!("transactions/{external_id}")),
+    ))?;
+    match response.status {
+        200 => Ok(Some(parse(&response)?)),
+        404 => Ok(None),
+        _ => Err(unexpected(&response)),
+    }
+}
+
+/// Like [`retrieve`], but a failed poll is only a missed poll: the next one
+/// may succeed, and polling never changes anything at the provider.
+fn poll(client: &Client, external_id: &str) -> Result<Option<TransactionResponse>, PluginError> {
+    match retrieve(client, external_id) {
+        Err(PluginError::Configuration(c)) => Err(PluginError::Configuration(c)),
+        Err(e) => {
+            log::warn(format!(
+                "polling {external_id} failed, will poll again: {e:?}"
+            ));
+            Ok(None)
+        }
+        ok => ok,
+    }
+}
+
+/// Voids an approval vetpay no longer wants. The void's own external id is
+/// derived from the request's, so a repeated void is the same void.
+fn void(client: &Client, request_id: &str, unique_trans_id: &str) -> Result<(), PluginError> {
+    progress::report(Stage::Cancelling, Some("voiding a late approval"));
+    let body = transaction_data(json!({
+        "uniqueTransId": unique_trans_id,
+        "externalTransactionId": format!("{request_id}-void"),
+    }));
+    let response =
+        client.send(http::Request::put(client.org_url("transactions/void")).json(&body))?;
+    if !response.is_success() {
+        return Err(unexpected(&response));
+    }
+    let result = parse(&response)?;
+    if result.approved()? {
+        log::info(format!(
+            "voided late approval {unique_trans_id} of {request_id}"
+        ));
+        Ok(())
+    } else {
+        Err(PluginError::other(format!(
+            "the void of {unique_trans_id} was refused: {}",
+            result.result_message
+        )))
+    }
+}
+
+/// Voids `result` if it is an approval; returns what to report instead.
+fn void_if_approved(
+    client: &Client,
+    request_id: &str,
+    result: &TransactionResponse,
+    instead: Outcome,
+) -> Result<Outcome, PluginError> {
+    if !result.approved()? {
+        return Ok(instead);
+    }
+    let unique = result.unique_trans_id.clone().unwrap_or_default();
+    match void(client, request_id, &unique) {
+        Ok(()) => Ok(instead),
+        // The money moved and could not be put back: a person must look.
+        Err(e) => Ok(Outcome::Unknown(format!(
+            "approval {unique} arrived after the cancel and could not be voided: {e:?}"
+        ))),
+    }
+}
+
+fn cancel(client: &Client, request_id: &str) {
+    cache::set(&cancelled_key(request_id), b"1", HOUR);
+    if let Some(token) = cache::get_string(&token_key(request_id)) {
+        let request = http::Request::delete(client.url(&format!("transactions/{token}")));
+        match client.send(request) {
+            Ok(r) if r.is_success() => log::info(format!("cancelled {request_id}")),
+            Ok(r) => log::warn(format!("cancel of {request_id} answered HTTP {}", r.status)),
+            Err(e) => log::warn(format!("cancel of {request_id} failed: {e:?}")),
+        }
+    }
+}
+
+/// Polls after a cancel until `window` passes (or the result arrives).
+fn watch_after_cancel(
+    client: &Client,
+    request_id: &str,
+    interval: Duration,
+    window: Duration,
+    instead: Outcome,
+) -> Result<Outcome, PluginError> {
+    let until = Instant::now() + window;
+    loop {
+        if let Some(result) = poll(client, request_id)? {
+            // The terminal answered after all: an approval is voided, anything
+            // else confirms that no money moved.
+            return void_if_approved(client, request_id, &result, instead);
+        }
+        if Instant::now() >= until {
+            return Ok(instead);
+        }
+        vetpay_sdk::sleep(interval.min(until.saturating_duration_since(Instant::now())));
+    }
+}
+
+/// A card-present transaction: start, poll, and the documented cancel path.
+fn run_on_terminal(
+    ctx: &Context,
+    request_id: &str,
+    transaction_type: &str,
+    amount: &str,
+    terminal_id: &str,
+    reference: Option<&str>,
+) -> Result<Outcome, PluginError> {
+    let client = Client::from(ctx)?;
+    let interval = ms(ctx, "poll-interval-ms")?;
+    let window = ms(ctx, "poll-window-ms")?;
+    progress::report(Stage::Connecting, None);
+    let token = terminal::start(
+        &client,
+        transaction_type,
+        amount,
+        request_id,
+        terminal_id,
+        reference,
+    )?;
+    cache::set(&token_key(request_id), token.as_bytes(), HOUR);
+    progress::report(
+        Stage::WaitingForCard,
+        Some("present the card on the terminal"),
+    );
+    let until = Instant::now() + window;
+    loop {
+        if cache::get(&abort_key(request_id)).is_some() {
+            // The clinic aborted (the abort call cancelled at emergepay). A card
+            // already in may still be approved: watch briefly and void it.
+            let aborted = Outcome::AbortedByClinic(Stopped {
+                message: "aborted by the clinic".into(),
+                provider_reference: None,
+            });
+            return watch_after_cancel(
+                &client,
+                request_id,
+                interval,
+                ms(ctx, "abort-grace-ms")?,
+                aborted,
+            );
+        }
+        if let Some(result) = poll(&client, request_id)? {
+            progress::report(Stage::Processing, None);
+            return outcome(&result);
+        }
+        if Instant::now() >= until {
+            break;
+        }
+        progress::report(Stage::WaitingForResult, None);
+        vetpay_sdk::sleep(interval.min(until.saturating_duration_since(Instant::now())));
+    }
+    // No result within the window: cancel and report failure, then keep
+    // polling in the background window; a late approval is voided.
+    progress::report(Stage::Cancelling, Some("no answer from the terminal"));
+    cancel(&client, request_id);
+    let failed = Outcome::Declined(Decline {
+        code: Some("timeout".into()),
+        message: "the terminal did not answer in time; the transaction was cancelled".into(),
+        provider_reference: None,
+        receipt: None,
+    });
+    let outcome = watch_after_cancel(
+        &client,
+        request_id,
+        ms(ctx, "background-interval-ms")?,
+        ms(ctx, "background-window-ms")?,
+        failed,
+    )?;
+    if let Outcome::Declined(d) = &outcome
+        && d.code.as_deref() == Some("timeout")
+        && poll(&client, request_id)?.is_none()
+    {
+        // Still nothing: vetpay cannot know yet. The host keeps asking `status`,
+        // which voids an approval that arrives later.
+        return Ok(Outcome::Unknown(
+            "no result from emergepay after the cancel; it is being watched".into(),
+        ));
+    }
+    Ok(outcome)
+}
+
+/// A synchronous tokenized call, keyed by the request id.
+fn tokenized(
+    ctx: &Context,
+    path: &str,
+    unique_trans_id: &str,
+    request_id: &str,
+    amount: &Money,
+    reference: Option<&str>,
+) -> Result<Outcome, PluginError> {
+    let client = Client::from(ctx)?;
+    progress::report(Stage::Processing, None);
+    let mut data = json!({
+        "uniqueTransId": unique_trans_id,
+        "externalTransactionId": request_id,
+        "amount": money::to_decimal_string(amount)?,
+    });
+    if let Some(reference) = reference {
+        data["transactionReference"] = json!(reference);
+    }
+    let request = http::Request::put(client.org_url(&format!("transactions/{path}")))
+        .json(&transaction_data(data))
+        .header("idempotency-key", request_id);
+    let response = client.send(request)?;
+    if !response.is_success() {
+        return Err(unexpected(&response));
+    }
+    outcome(&parse(&response)?)
+}
+
+fn transaction_type(kind: TransactionKind) -> &'static str {
+    match kind {
+        TransactionKind::Purchase | TransactionKind::Deposit => "CreditSale",
+        TransactionKind::Refund => "CreditReturn",
+    }
+}
+
+impl Plugin for Gravity {
+    fn process(ctx: &Context, request: PaymentRequest) -> Result<Outcome, PluginError> {
+        let amount = money::to_decimal_string(&request.amount)?;
+        run_on_terminal(
+            ctx,
+            &request.request_id,
+            transaction_type(request.kind),
+            &amount,
+            &request.terminal_id,
+            request.description.as_deref(),
+        )
+    }
+
+    fn abort(ctx: &Context, request: AbortRequest) -> Result<(), PluginError> {
+        let client = Client::from(ctx)?;
+        // The flag first: a `process` that has not stored its token yet sees it.
+        cache::set(&abort_key(&request.request_id), b"1", HOUR);
+        cancel(&client, &request.request_id);
+        Ok(())
+    }
+
+    fn status(ctx: &Context, query: StatusQuery) -> Result<Outcome, PluginError> {
+        let client = Client::from(ctx)?;
+        let Some(result) = retrieve(&client, &query.request_id)? else {
+            return Ok(Outcome::InProgress(
+                "emergepay has no result for this request yet".into(),
+            ));
+        };
+        if cache::get(&cancelled_key(&query.request_id)).is_some() {
+            // vetpay cancelled this request: an approval now is a late one.
+            let cancelled = Outcome::Declined(Decline {
+                code: Some("timeout".into()),
+                message: "cancelled for want of an answer; a late approval was voided".into(),
+                provider_reference: result.unique_trans_id.clone(),
+                receipt: None,
+            });
+            if result.approved()? {
+                return void_if_approved(&client, &query.request_id, &result, cancelled);
+            }
+        }
+        outcome(&result)
+    }
+
+    fn charge_token(ctx: &Context, request: TokenCharge) -> Result<Outcome, PluginError> {
+        tokenized(
+            ctx,
+            "tokenizedPayment",
+            &request.card_token,
+            &request.request_id,
+            &request.amount,
+            request.description.as_deref(),
+        )
+    }
+
+    fn refund_token(ctx: &Context, request: TokenRefund) -> Result<Outcome, PluginError> {
+        // The card of the earlier transaction: its uniqueTransId is the token.
+        let token = request
+            .card_token
+            .as_deref()
+            .unwrap_or(&request.original_reference);
+        tokenized(
+            ctx,
+            "tokenizedRefund",
+            token,
+            &request.request_id,
+            &request.amount,
+            request.description.as_deref(),
+        )
+    }
+
+    fn save_card(ctx: &Context, request: SaveCardRequest) -> Result<Outcome, PluginError> {
+        let outcome = run_on_terminal(
+            ctx,
+            &request.request_id,
+            "CreditSaveCard",
+            "0.00",
+            &request.terminal_id,
+            None,
+        )?;
+        // Saving a card moves no money, whatever amount emergepay echoes.
+        Ok(match outcome {
+            Outcome::Approved(mut a) => {
+                a.amount = Money::new(0, &request.currency);
+                Outcome::Approved(a)
+            }
+            other => other,
+        })
+    }
+}
+
+vetpay_sdk::export_plugin!(Gravity);
