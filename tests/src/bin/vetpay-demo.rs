@@ -5,10 +5,11 @@
 use std::time::{Duration, Instant};
 
 use vetpay::plugin::bindings::{Money, Outcome, PaymentRequest, TokenCharge, TransactionKind};
-use vetpay::plugin::{Deadlines, Plugin, Runtime, RuntimeConfig};
+use vetpay::plugin::{CallEnv, Deadlines, Plugin, Runtime, RuntimeConfig};
 use vetpay_tests::acme::{API_KEY, call_env, start_acme};
 use vetpay_tests::fault_server::FaultServer;
 use vetpay_tests::fixtures::{compiled_cache_dir, fault_env};
+use vetpay_tests::gravity_sim::{Behaviour, GravitySim};
 
 // The same allocator as the `vetpay` binary.
 #[global_allocator]
@@ -75,6 +76,66 @@ async fn fault_tour(plugin: &Plugin, server: &FaultServer) {
     }
 }
 
+async fn gravity_tour(plugin: &Plugin) {
+    println!("\n== Gravity Payments (emergepay simulator, US) ==");
+    let sim = GravitySim::start("1234567", "demo-auth-token").await;
+    let mut env = CallEnv {
+        market: "US".into(),
+        organisation_id: "demo-org".into(),
+        department_id: Some("boston".into()),
+        ..CallEnv::default()
+    };
+    for (k, v) in [
+        ("oid", "1234567"),
+        ("auth-token", "demo-auth-token"),
+        ("base-url", sim.base_url.as_str()),
+        ("poll-interval-ms", "100"),
+    ] {
+        env.organisation_settings.insert(k.into(), v.into());
+    }
+    env.extra_allowed_hosts
+        .push(sim.origin.parse().expect("a destination"));
+    sim.script("GP-1", Behaviour::Approve, Duration::from_millis(300));
+    let sale = PaymentRequest {
+        request_id: "demo-sale-1".into(),
+        kind: TransactionKind::Purchase,
+        amount: Money {
+            minor_units: 8950,
+            currency: "USD".into(),
+        },
+        terminal_id: "GP-1".into(),
+        original_reference: None,
+        description: Some("INV-2001".into()),
+    };
+    match plugin.process(&env, sale).await {
+        Ok(out) => println!("  sale on terminal GP-1: {}", describe(&out)),
+        Err(e) => println!("  sale on terminal GP-1: {e}"),
+    }
+    sim.script("GP-1", Behaviour::Decline, Duration::from_millis(100));
+    let declined = PaymentRequest {
+        request_id: "demo-sale-2".into(),
+        kind: TransactionKind::Purchase,
+        amount: Money {
+            minor_units: 1200,
+            currency: "USD".into(),
+        },
+        terminal_id: "GP-1".into(),
+        original_reference: None,
+        description: None,
+    };
+    match plugin.process(&env, declined).await {
+        Ok(out) => println!("  second sale: {}", describe(&out)),
+        Err(e) => println!("  second sale: {e}"),
+    }
+    println!("  emergepay's ledger:");
+    for entry in sim.ledger() {
+        println!(
+            "    {:<12} {:>8} cents  approved {:<5} ref {}",
+            entry.kind, entry.cents, entry.approved, entry.unique_trans_id
+        );
+    }
+}
+
 async fn acme_tour(plugin: &Plugin) {
     println!("\n== Example plugin (Acme Pay) charging a saved card ==");
     let (url, acme) = start_acme().await;
@@ -121,7 +182,8 @@ async fn main() -> anyhow::Result<()> {
         .load_file(vetpay_plugin_artifacts::FAULT_INJECTION)
         .await?;
     let example = runtime.load_file(vetpay_plugin_artifacts::EXAMPLE).await?;
-    for p in [&faults, &example] {
+    let gravity = runtime.load_file(vetpay_plugin_artifacts::GRAVITY).await?;
+    for p in [&gravity, &example, &faults] {
         let m = p.manifest();
         println!(
             "  loaded {} {} (markets {}, sha256 {}..., from {:?})",
@@ -132,6 +194,7 @@ async fn main() -> anyhow::Result<()> {
             p.code_source()
         );
     }
+    gravity_tour(&gravity).await;
     acme_tour(&example).await;
     let server = FaultServer::start().await;
     fault_tour(&faults, &server).await;
