@@ -414,3 +414,37 @@ async fn gravity_serves_the_us_only_and_unreachable_is_not_sent() {
     let err = plugin.charge_token(&down, charge).await.unwrap_err();
     assert_eq!(err.disposition(), Disposition::NotSent, "{err}");
 }
+
+#[tokio::test]
+async fn the_simulator_is_scripted_and_read_over_its_http_control_api() {
+    let (sim, plugin, _rt) = setup().await;
+    let http = reqwest::Client::new();
+    let scripted = http
+        .post(format!("{}/_sim/devices/GP-9", sim.origin))
+        .json(&serde_json::json!({ "behaviour": "decline", "after_ms": 10 }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(scripted.status(), 204);
+    let mut request = sale("http-1", TransactionKind::Purchase, 640);
+    request.terminal_id = "GP-9".into();
+    let out = plugin.process(&env(&sim), request).await.unwrap();
+    assert!(matches!(out, Outcome::Declined(_)), "{out:?}");
+    let ledger: Vec<LedgerEntry> = http
+        .get(format!("{}/_sim/ledger", sim.origin))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ledger.len(), 1);
+    assert_eq!((ledger[0].cents, ledger[0].approved), (640, false));
+    // The emergepay API itself refuses a caller without the auth token.
+    let anonymous = http
+        .get(format!("{}/orgs/{OID}/transactions/http-1", sim.base_url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), 401);
+}
