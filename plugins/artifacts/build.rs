@@ -21,6 +21,12 @@ const PLUGINS: &[(&str, &str, &str, &str)] = &[
         "gravity",
     ),
     (
+        "NETS",
+        "vetpay-nets-plugin",
+        "vetpay_nets_plugin",
+        "nets-connect-cloud",
+    ),
+    (
         "EXAMPLE",
         "vetpay-example-plugin",
         "vetpay_example_plugin",

@@ -5,3 +5,4 @@ pub mod acme;
 pub mod fault_server;
 pub mod fixtures;
 pub mod gravity_sim;
+pub mod nets_sim;

@@ -5,5 +5,5 @@ include!(concat!(env!("OUT_DIR"), "/plugins.rs"));
 
 /// Every bundled plugin's component path.
 pub fn all() -> Vec<&'static str> {
-    vec![FAULT_INJECTION, EXAMPLE, GRAVITY]
+    vec![FAULT_INJECTION, EXAMPLE, GRAVITY, NETS]
 }
