@@ -10,6 +10,7 @@ use vetpay_tests::acme::{API_KEY, call_env, start_acme};
 use vetpay_tests::fault_server::FaultServer;
 use vetpay_tests::fixtures::{compiled_cache_dir, fault_env};
 use vetpay_tests::gravity_sim::{Behaviour, GravitySim};
+use vetpay_tests::nets_sim::NetsSim;
 
 // The same allocator as the `vetpay` binary.
 #[global_allocator]
@@ -136,6 +137,52 @@ async fn gravity_tour(plugin: &Plugin) {
     }
 }
 
+async fn nets_tour(plugin: &Plugin) {
+    println!("\n== Nets Connect@Cloud (simulator, Denmark) ==");
+    let sim = NetsSim::start().await;
+    sim.add_account("demo-clinic", "demo-password");
+    sim.add_terminal("demo-clinic", "NETS-1", "Lane3000", false);
+    let mut env = CallEnv {
+        market: "DK".into(),
+        organisation_id: "demo-org".into(),
+        department_id: Some("aarhus".into()),
+        ..CallEnv::default()
+    };
+    for (k, v) in [
+        ("username", "demo-clinic"),
+        ("password", "demo-password"),
+        ("base-url", sim.base_url.as_str()),
+    ] {
+        env.organisation_settings.insert(k.into(), v.into());
+    }
+    env.extra_allowed_hosts
+        .push(sim.base_url.parse().expect("a destination"));
+    let purchase = |id: &str| PaymentRequest {
+        request_id: id.into(),
+        kind: TransactionKind::Purchase,
+        amount: Money {
+            minor_units: 45000,
+            currency: "DKK".into(),
+        },
+        terminal_id: "NETS-1".into(),
+        original_reference: None,
+        description: None,
+    };
+    match plugin.process(&env, purchase("demo-nets-1")).await {
+        Ok(out) => println!("  purchase on a new terminal: {}", describe(&out)),
+        Err(e) => println!("  purchase on a new terminal: [{}] {e}", e.kind()),
+    }
+    match plugin.reconcile(&env, "NETS-1").await {
+        Ok(r) => println!("  End of Day: session {}", r.reference.unwrap_or_default()),
+        Err(e) => println!("  End of Day: {e}"),
+    }
+    match plugin.process(&env, purchase("demo-nets-2")).await {
+        Ok(out) => println!("  purchase after End of Day: {}", describe(&out)),
+        Err(e) => println!("  purchase after End of Day: {e}"),
+    }
+    println!("  transactions on the terminal: {}", sim.ledger().len());
+}
+
 async fn acme_tour(plugin: &Plugin) {
     println!("\n== Example plugin (Acme Pay) charging a saved card ==");
     let (url, acme) = start_acme().await;
@@ -183,7 +230,8 @@ async fn main() -> anyhow::Result<()> {
         .await?;
     let example = runtime.load_file(vetpay_plugin_artifacts::EXAMPLE).await?;
     let gravity = runtime.load_file(vetpay_plugin_artifacts::GRAVITY).await?;
-    for p in [&gravity, &example, &faults] {
+    let nets = runtime.load_file(vetpay_plugin_artifacts::NETS).await?;
+    for p in [&gravity, &nets, &example, &faults] {
         let m = p.manifest();
         println!(
             "  loaded {} {} (markets {}, sha256 {}..., from {:?})",
@@ -195,6 +243,7 @@ async fn main() -> anyhow::Result<()> {
         );
     }
     gravity_tour(&gravity).await;
+    nets_tour(&nets).await;
     acme_tour(&example).await;
     let server = FaultServer::start().await;
     fault_tour(&faults, &server).await;
