@@ -388,3 +388,47 @@ async fn wrong_credentials_and_markets_are_refused() {
     assert!(matches!(err, CallError::MarketNotServed { .. }), "{err}");
     assert!(sim.ledger().is_empty());
 }
+
+#[tokio::test]
+async fn an_offline_terminal_is_refused_without_processing() {
+    let (sim, plugin, _rt) = setup().await;
+    sim.set_offline("T-100", true);
+    let err = plugin
+        .process(
+            &env(&sim),
+            dkk("off-1", TransactionKind::Purchase, 100, "T-100"),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err.plugin_error(),
+            Some(PluginError::Terminal(TerminalProblem::Offline))
+        ),
+        "{err}"
+    );
+    let err = plugin
+        .process(
+            &env(&sim),
+            dkk("off-2", TransactionKind::Purchase, 100, "T-404"),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err.plugin_error(),
+            Some(PluginError::Terminal(TerminalProblem::NotFound))
+        ),
+        "{err}"
+    );
+    sim.set_offline("T-100", false);
+    let out = plugin
+        .process(
+            &env(&sim),
+            dkk("off-1", TransactionKind::Purchase, 100, "T-100"),
+        )
+        .await
+        .unwrap();
+    approved(&out);
+    assert_eq!(sim.ledger().len(), 1);
+}
