@@ -2,8 +2,11 @@
 
 use std::path::PathBuf;
 
-use vetpay::plugin::bindings::{Money, PaymentRequest, TransactionKind};
-use vetpay::plugin::{CallEnv, Plugin, Runtime, RuntimeConfig};
+use std::time::Duration;
+
+use tokio::task::JoinHandle;
+use vetpay::plugin::bindings::{AbortRequest, Money, Outcome, PaymentRequest, TransactionKind};
+use vetpay::plugin::{CallEnv, CallError, Plugin, Runtime, RuntimeConfig};
 
 use crate::fault_server::FaultServer;
 
@@ -66,4 +69,44 @@ pub fn purchase(request_id: &str, amount: Money) -> PaymentRequest {
         original_reference: None,
         description: Some("INV-1".into()),
     }
+}
+
+/// Starts `process` in the background, as a payment dialog does, and checks
+/// that it is still blocked on the terminal after a moment.
+pub async fn start_blocking_process(
+    plugin: &Plugin,
+    env: &CallEnv,
+    request: PaymentRequest,
+) -> JoinHandle<Result<Outcome, CallError>> {
+    let (plugin, env) = (plugin.clone(), env.clone());
+    let running = tokio::spawn(async move { plugin.process(&env, request).await });
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    assert!(
+        !running.is_finished(),
+        "process must still block on the terminal"
+    );
+    running
+}
+
+/// Aborts `running` from another instance and returns what `process` ended with.
+pub async fn abort_and_wait(
+    plugin: &Plugin,
+    env: &CallEnv,
+    running: JoinHandle<Result<Outcome, CallError>>,
+    request_id: &str,
+    terminal_id: &str,
+) -> Outcome {
+    let abort = AbortRequest {
+        request_id: request_id.into(),
+        terminal_id: terminal_id.into(),
+    };
+    plugin
+        .abort(env, abort)
+        .await
+        .expect("the abort is accepted");
+    tokio::time::timeout(Duration::from_secs(5), running)
+        .await
+        .expect("process ends after the abort")
+        .expect("the task completes")
+        .expect("process answers")
 }

@@ -4,11 +4,11 @@
 use std::time::Duration;
 
 use vetpay::plugin::bindings::{
-    AbortRequest, Outcome, PaymentRequest, PluginError, SaveCardRequest, Stage, StatusQuery,
-    TokenCharge, TokenRefund, TransactionKind,
+    Outcome, PaymentRequest, PluginError, SaveCardRequest, Stage, StatusQuery, TokenCharge,
+    TokenRefund, TransactionKind,
 };
 use vetpay::plugin::{CallEnv, CallError, Disposition, Plugin, Runtime};
-use vetpay_tests::fixtures::{config, usd};
+use vetpay_tests::fixtures::{abort_and_wait, config, start_blocking_process, usd};
 use vetpay_tests::gravity_sim::{Behaviour, GravitySim, LedgerEntry};
 
 const OID: &str = "1234567";
@@ -145,26 +145,10 @@ async fn a_declined_sale_and_a_cancel_on_the_terminal_are_told_apart() {
 async fn a_clinic_abort_cancels_the_running_transaction() {
     let (sim, plugin, _rt) = setup().await;
     sim.script("GP-1", Behaviour::Never, Duration::ZERO);
-    let running = {
-        let (plugin, env) = (plugin.clone(), env(&sim));
-        tokio::spawn(async move {
-            plugin
-                .process(&env, sale("s-abort", TransactionKind::Purchase, 900))
-                .await
-        })
-    };
-    tokio::time::sleep(Duration::from_millis(150)).await;
-    assert!(!running.is_finished());
-    let abort = AbortRequest {
-        request_id: "s-abort".into(),
-        terminal_id: "GP-1".into(),
-    };
-    plugin.abort(&env(&sim), abort).await.unwrap();
-    let out = tokio::time::timeout(Duration::from_secs(5), running)
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
+    let env = env(&sim);
+    let request = sale("s-abort", TransactionKind::Purchase, 900);
+    let running = start_blocking_process(&plugin, &env, request).await;
+    let out = abort_and_wait(&plugin, &env, running, "s-abort", "GP-1").await;
     assert!(matches!(out, Outcome::AbortedByClinic(_)), "{out:?}");
     assert!(sim.ledger().is_empty());
 }

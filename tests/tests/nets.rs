@@ -4,11 +4,10 @@
 use std::time::Duration;
 
 use vetpay::plugin::bindings::{
-    AbortRequest, Money, Outcome, PaymentRequest, PluginError, StatusQuery, TerminalProblem,
-    TransactionKind,
+    Money, Outcome, PaymentRequest, PluginError, StatusQuery, TerminalProblem, TransactionKind,
 };
 use vetpay::plugin::{CallEnv, CallError, Disposition, Plugin, Runtime};
-use vetpay_tests::fixtures::config;
+use vetpay_tests::fixtures::{abort_and_wait, config, start_blocking_process};
 use vetpay_tests::nets_sim::{Behaviour, Fault, NetsSim, RESULT_99_VISIBLE_AFTER};
 
 const USER: &str = "clinic-dk";
@@ -134,24 +133,14 @@ async fn a_decline_and_a_cancel_on_the_terminal_are_told_apart() {
 async fn a_clinic_abort_ends_the_blocked_purchase() {
     let (sim, plugin, _rt) = setup().await;
     sim.script("T-100", Behaviour::Never, Duration::ZERO);
-    let running = {
-        let (plugin, env) = (plugin.clone(), env(&sim));
-        tokio::spawn(async move {
-            plugin
-                .process(
-                    &env,
-                    dkk("p-abort", TransactionKind::Purchase, 900, "T-100"),
-                )
-                .await
-        })
-    };
-    tokio::time::sleep(Duration::from_millis(150)).await;
-    assert!(!running.is_finished(), "the purchase request blocks");
+    let env = env(&sim);
+    let request = dkk("p-abort", TransactionKind::Purchase, 900, "T-100");
+    let running = start_blocking_process(&plugin, &env, request).await;
 
     // Meanwhile the terminal is busy for anything else.
     let err = plugin
         .process(
-            &env(&sim),
+            &env,
             dkk("p-other", TransactionKind::Purchase, 100, "T-100"),
         )
         .await
@@ -165,16 +154,7 @@ async fn a_clinic_abort_ends_the_blocked_purchase() {
     );
     assert_eq!(err.disposition(), Disposition::Refused);
 
-    let abort = AbortRequest {
-        request_id: "p-abort".into(),
-        terminal_id: "T-100".into(),
-    };
-    plugin.abort(&env(&sim), abort).await.unwrap();
-    let out = tokio::time::timeout(Duration::from_secs(5), running)
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
+    let out = abort_and_wait(&plugin, &env, running, "p-abort", "T-100").await;
     assert!(matches!(out, Outcome::AbortedByClinic(_)), "{out:?}");
     assert!(sim.ledger().is_empty());
 }

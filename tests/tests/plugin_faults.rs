@@ -7,7 +7,9 @@ use std::time::{Duration, Instant};
 use vetpay::plugin::bindings::{Outcome, PluginError};
 use vetpay::plugin::{CallError, Deadlines, Disposition, Plugin, Runtime, RuntimeConfig};
 use vetpay_tests::fault_server::FaultServer;
-use vetpay_tests::fixtures::{config, fault_env, fault_plugin, purchase, usd};
+use vetpay_tests::fixtures::{
+    abort_and_wait, config, fault_env, fault_plugin, purchase, start_blocking_process, usd,
+};
 
 /// The plugin still serves: a well-behaved call right after a fault.
 async fn still_serves(plugin: &Plugin) {
@@ -319,34 +321,9 @@ async fn calls_beyond_the_concurrency_cap_wait_then_are_refused_unsent() {
 #[tokio::test]
 async fn an_abort_from_another_instance_ends_a_blocked_process() {
     let (_rt, plugin) = runtime_with(|_| {}).await;
-    let running = {
-        let plugin = plugin.clone();
-        tokio::spawn(async move {
-            plugin
-                .process(
-                    &fault_env("wait-for-abort", None),
-                    purchase("r-abort", usd(100)),
-                )
-                .await
-        })
-    };
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    assert!(!running.is_finished(), "process must still block");
-    plugin
-        .abort(
-            &fault_env("well", None),
-            vetpay::plugin::bindings::AbortRequest {
-                request_id: "r-abort".into(),
-                terminal_id: "T-1".into(),
-            },
-        )
-        .await
-        .unwrap();
-    let out = tokio::time::timeout(Duration::from_secs(5), running)
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
+    let env = fault_env("wait-for-abort", None);
+    let running = start_blocking_process(&plugin, &env, purchase("r-abort", usd(100))).await;
+    let out = abort_and_wait(&plugin, &env, running, "r-abort", "T-1").await;
     assert!(matches!(out, Outcome::AbortedByClinic(_)), "{out:?}");
 }
 

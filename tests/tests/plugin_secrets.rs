@@ -30,17 +30,23 @@ impl LogBuffer {
     }
 }
 
-// A current-thread runtime, so the thread-local log subscriber sees every event.
-#[tokio::test(flavor = "current_thread")]
-async fn a_plugin_only_ever_holds_the_placeholder() {
+/// Sends everything logged on this thread (at `level` and above) to a buffer,
+/// until the guard is dropped.
+fn capture_logs(level: tracing::Level) -> (LogBuffer, tracing::subscriber::DefaultGuard) {
     let logs = LogBuffer::default();
     let writer = logs.clone();
     let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
+        .with_max_level(level)
         .with_ansi(false)
         .with_writer(move || writer.clone())
         .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    (logs, tracing::subscriber::set_default(subscriber))
+}
+
+// A current-thread runtime, so the thread-local log subscriber sees every event.
+#[tokio::test(flavor = "current_thread")]
+async fn a_plugin_only_ever_holds_the_placeholder() {
+    let (logs, _guard) = capture_logs(tracing::Level::TRACE);
 
     let server = FaultServer::start().await;
     let rt = Runtime::new(config()).unwrap();
@@ -94,13 +100,7 @@ async fn a_plugin_only_ever_holds_the_placeholder() {
 
 #[tokio::test(flavor = "current_thread")]
 async fn plugin_stdout_goes_to_the_host_log_tagged_with_the_plugin() {
-    let logs = LogBuffer::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (logs, _guard) = capture_logs(tracing::Level::INFO);
 
     let rt = Runtime::new(config()).unwrap();
     let plugin = fault_plugin(&rt).await;
@@ -125,13 +125,7 @@ async fn plugin_stdout_goes_to_the_host_log_tagged_with_the_plugin() {
 
 #[tokio::test(flavor = "current_thread")]
 async fn a_plugin_cannot_flood_the_log_or_the_payment_dialog() {
-    let logs = LogBuffer::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (logs, _guard) = capture_logs(tracing::Level::INFO);
 
     let rt = Runtime::new(config()).unwrap();
     let plugin = fault_plugin(&rt).await;
