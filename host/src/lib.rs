@@ -2,5 +2,6 @@
 //! plugins running as sandboxed WebAssembly components.
 
 pub mod plugin;
+pub mod store;
 
 pub use vetpay_money as money;

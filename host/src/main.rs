@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use vetpay::plugin::{self, Runtime, RuntimeConfig};
+use vetpay::store::Store;
 
 // Every plugin call allocates a store and its lowered arguments; mimalloc's
 // thread-local free lists make that a good deal cheaper than glibc's malloc.
@@ -28,6 +29,43 @@ enum Command {
     Plugin {
         #[command(subcommand)]
         command: PluginCommand,
+    },
+    /// Manage organisations.
+    Org {
+        #[command(subcommand)]
+        command: OrgCommand,
+    },
+}
+
+/// Where the database is: PostgreSQL by URL, or embedded SQLite in a directory.
+#[derive(clap::Args)]
+struct Database {
+    /// Database URL (postgres://... or sqlite://...); overrides --data-dir.
+    #[arg(long, env = "VETPAY_DATABASE_URL")]
+    database: Option<String>,
+    /// Directory of the embedded SQLite database.
+    #[arg(long, env = "VETPAY_DATA_DIR", default_value = "vetpay-data")]
+    data_dir: PathBuf,
+}
+
+impl Database {
+    async fn open(&self) -> Result<Store, String> {
+        let store = match &self.database {
+            Some(url) => Store::connect(url).await,
+            None => Store::sqlite_in(&self.data_dir).await,
+        };
+        store.map_err(|e| format!("cannot open the database: {e}"))
+    }
+}
+
+#[derive(Subcommand)]
+enum OrgCommand {
+    /// Create an organisation and print its first admin API key.
+    Create {
+        /// The organisation's name.
+        name: String,
+        #[command(flatten)]
+        database: Database,
     },
 }
 
@@ -64,6 +102,9 @@ fn main() -> ExitCode {
                     no_compile,
                 },
         } => inspect(&file, json, no_compile),
+        Command::Org {
+            command: OrgCommand::Create { name, database },
+        } => create_org(&name, &database),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -103,6 +144,24 @@ fn inspect(file: &std::path::Path, json: bool, no_compile: bool) -> Result<(), S
         print!("{}", describe(&info));
     }
     Ok(())
+}
+
+fn create_org(name: &str, database: &Database) -> Result<(), String> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start: {e}"))?;
+    runtime.block_on(async {
+        let store = database.open().await?;
+        let (org, key) = store
+            .create_organisation(name)
+            .await
+            .map_err(|e| format!("cannot create the organisation: {e}"))?;
+        println!("organisation {} ({})", org.name, org.id);
+        println!("admin key    {}", key.key);
+        println!("keep the key: it is shown only this once");
+        Ok(())
+    })
 }
 
 fn describe(info: &plugin::PluginFileInfo) -> String {

@@ -80,3 +80,40 @@ fn inspect_refuses_what_is_not_a_plugin_with_a_clear_message() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn org_create_prints_a_working_admin_key() {
+    let dir = std::env::temp_dir().join(format!("vetpay-org-{}", std::process::id()));
+    let out = vetpay(&[
+        "org",
+        "create",
+        "Happy Paws",
+        "--data-dir",
+        dir.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let key = text
+        .lines()
+        .find_map(|l| l.strip_prefix("admin key    "))
+        .unwrap_or_else(|| panic!("no key in {text}"))
+        .to_owned();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let found = runtime.block_on(async {
+        let store = vetpay::store::Store::sqlite_in(&dir).await.unwrap();
+        store.authenticate(&key).await.unwrap()
+    });
+    assert_eq!(
+        found.expect("the printed key authenticates").role,
+        vetpay::store::Role::Admin
+    );
+
+    let out = vetpay(&["org", "create", "   ", "--data-dir", dir.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("name: give a name"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
