@@ -1,6 +1,7 @@
 //! vetpay: a clinic backend that takes card payments through payment-provider
 //! plugins running as sandboxed WebAssembly components.
 
+pub mod api;
 pub mod plugin;
 pub mod store;
 

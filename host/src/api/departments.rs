@@ -1,0 +1,63 @@
+//! `/v1/departments`: the organisation's locations.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::{Json, extract::rejection::JsonRejection};
+use serde::Deserialize;
+
+use super::{ApiError, AppState, Caller};
+use crate::store::{Department, NewDepartment};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateDepartment {
+    name: String,
+    /// ISO 3166-1 alpha-2.
+    country: String,
+    /// ISO 4217.
+    currency: String,
+    /// IANA, such as "Europe/Copenhagen".
+    time_zone: String,
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Vec<Department>>, ApiError> {
+    Ok(Json(
+        state.store.departments(&caller.organisation_id).await?,
+    ))
+}
+
+pub async fn get(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Department>, ApiError> {
+    state
+        .store
+        .department(&caller.organisation_id, &id)
+        .await?
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found("department"))
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: Result<Json<CreateDepartment>, JsonRejection>,
+) -> Result<(StatusCode, Json<Department>), ApiError> {
+    caller.require_admin()?;
+    let Json(body) = body?;
+    let new = NewDepartment {
+        name: body.name,
+        country: body.country,
+        currency: body.currency,
+        time_zone: body.time_zone,
+    };
+    let department = state
+        .store
+        .create_department(&caller.organisation_id, &new)
+        .await?;
+    Ok((StatusCode::CREATED, Json(department)))
+}

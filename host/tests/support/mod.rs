@@ -1,0 +1,48 @@
+//! Databases for the suites: embedded SQLite, and PostgreSQL. With
+//! `VETPAY_TEST_POSTGRES_URL` set (as `.ci/run` does) PostgreSQL is required;
+//! without it the default local URL is tried, so that `cargo test` also works on
+//! a machine with only Rust. Each PostgreSQL store gets a schema of its own.
+
+use vetpay::store::{Backend, Store};
+
+const DEFAULT_POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/test";
+
+/// The PostgreSQL to test against, or `None` where none is configured or running.
+async fn postgres() -> Option<(String, Store)> {
+    let (url, required) = match std::env::var("VETPAY_TEST_POSTGRES_URL") {
+        Ok(url) => (url, true),
+        Err(_) => (DEFAULT_POSTGRES.to_owned(), false),
+    };
+    match Store::connect(&url).await {
+        Ok(store) => Some((url, store)),
+        Err(e) if required => panic!("VETPAY_TEST_POSTGRES_URL={url} is not usable: {e}"),
+        Err(e) => {
+            eprintln!(
+                "note: no PostgreSQL at {url} ({e}); set VETPAY_TEST_POSTGRES_URL to test it"
+            );
+            None
+        }
+    }
+}
+
+/// A store on each backend, each empty.
+pub async fn stores() -> Vec<Store> {
+    let dir = std::env::temp_dir().join(format!("vetpay-store-{}", uuid::Uuid::new_v4().simple()));
+    let sqlite = Store::sqlite_in(&dir).await.expect("embedded SQLite opens");
+    assert_eq!(sqlite.backend(), Backend::Sqlite);
+
+    let Some((base, admin)) = postgres().await else {
+        return vec![sqlite];
+    };
+    // A schema of its own, so that concurrent tests never see each other's rows.
+    let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
+    admin
+        .execute_raw(&format!("CREATE SCHEMA {schema}"))
+        .await
+        .unwrap();
+    let separator = if base.contains('?') { '&' } else { '?' };
+    let url = format!("{base}{separator}options=-c%20search_path%3D{schema}");
+    let postgres = Store::connect(&url).await.expect("PostgreSQL opens");
+    assert_eq!(postgres.backend(), Backend::Postgres);
+    vec![sqlite, postgres]
+}
