@@ -35,6 +35,13 @@ async fn error_code(response: reqwest::Response) -> (StatusCode, String, String)
     (status, code, message)
 }
 
+/// GET `url` with `key`, as JSON.
+async fn get_json(http: &reqwest::Client, url: String, key: &str) -> Value {
+    let response = http.get(url).bearer_auth(key).send().await.unwrap();
+    assert!(response.status().is_success(), "{}", response.status());
+    response.json().await.unwrap()
+}
+
 fn department() -> Value {
     json!({ "name": "Aarhus", "country": "DK", "currency": "DKK", "time_zone": "Europe/Copenhagen" })
 }
@@ -98,15 +105,7 @@ async fn keys_roles_and_organisations_are_kept_apart() {
         let dep: Value = created.json().await.unwrap();
         let id = dep["id"].as_str().unwrap();
 
-        let listed: Value = http
-            .get(format!("{base}/v1/departments"))
-            .bearer_auth(&staff_a.key)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let listed: Value = get_json(&http, format!("{base}/v1/departments"), &staff_a.key).await;
         assert_eq!(listed.as_array().unwrap().len(), 1);
 
         // Organisation B sees nothing of A: its ids answer 404.
@@ -128,15 +127,7 @@ async fn keys_roles_and_organisations_are_kept_apart() {
             .await
             .unwrap();
         assert_eq!(mine.status(), StatusCode::OK);
-        let theirs: Value = http
-            .get(format!("{base}/v1/departments"))
-            .bearer_auth(&admin_b.key)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let theirs: Value = get_json(&http, format!("{base}/v1/departments"), &admin_b.key).await;
         assert!(theirs.as_array().unwrap().is_empty());
     }
 }
@@ -181,15 +172,7 @@ async fn bad_input_gets_a_4xx_that_says_what_to_fix_and_changes_nothing() {
             assert_eq!(status, expected, "{body}: {message}");
             assert!(message.contains(mentions), "{body}: {message}");
         }
-        let listed: Value = http
-            .get(format!("{base}/v1/departments"))
-            .bearer_auth(&admin.key)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let listed: Value = get_json(&http, format!("{base}/v1/departments"), &admin.key).await;
         assert!(listed.as_array().unwrap().is_empty(), "nothing was created");
     }
 }
