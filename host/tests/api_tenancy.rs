@@ -6,18 +6,8 @@ mod support;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use support::stores;
-use vetpay::api::{AppState, router};
-use vetpay::store::{Role, Store};
-
-/// Serves the API over `store` on a loopback port; returns its base URL.
-async fn serve(store: Store) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let app = router(AppState { store });
-    tokio::spawn(async move { axum::serve(listener, app).await.ok() });
-    url
-}
+use support::{serve, stores};
+use vetpay::store::Role;
 
 /// The error body's code, after checking the body has the documented shape.
 async fn error_code(response: reqwest::Response) -> (StatusCode, String, String) {

@@ -3,6 +3,7 @@
 //! through sqlx's `Any` driver: `$N` parameters, text ids, BIGINT times and
 //! integer minor units only.
 
+mod settings;
 mod tenancy;
 
 use std::path::Path;
@@ -11,6 +12,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Executor};
 
+pub use settings::{Definition, Kind, Scope, SettingValue, definitions};
 pub use tenancy::{ApiKey, Department, NewDepartment, NewKey, Organisation, Role};
 
 /// Which database is behind a [`Store`].

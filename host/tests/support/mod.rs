@@ -3,7 +3,20 @@
 //! without it the default local URL is tried, so that `cargo test` also works on
 //! a machine with only Rust. Each PostgreSQL store gets a schema of its own.
 
+// Each suite compiles this module and uses only part of it.
+#![allow(dead_code)]
+
+use vetpay::api::{AppState, router};
 use vetpay::store::{Backend, Store};
+
+/// Serves the API over `store` on a loopback port; returns its base URL.
+pub async fn serve(store: Store) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let app = router(AppState { store });
+    tokio::spawn(async move { axum::serve(listener, app).await.ok() });
+    url
+}
 
 const DEFAULT_POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/test";
 

@@ -1,0 +1,189 @@
+//! Typed settings of an organisation and of its departments. Each setting is
+//! defined here once, with its scope, type, default and labels in English and
+//! Danish; a value is checked against its definition before it is written.
+
+use serde::Serialize;
+use serde_json::Value;
+use sqlx::Row;
+
+use super::{Store, StoreError, invalid, now_ms};
+
+/// Where a setting is set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scope {
+    Organisation,
+    Department,
+}
+
+/// The type of a setting's value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    Boolean,
+    /// A whole number within `min..=max`.
+    Integer {
+        min: i64,
+        max: i64,
+    },
+}
+
+/// One setting vetpay knows.
+#[derive(Debug, Clone, Serialize)]
+pub struct Definition {
+    pub key: &'static str,
+    pub scope: Scope,
+    pub kind: Kind,
+    pub default: Value,
+    pub label_en: &'static str,
+    pub label_da: &'static str,
+}
+
+/// Every setting, in the order an admin sees them.
+pub fn definitions() -> Vec<Definition> {
+    vec![
+        Definition {
+            key: "health-plans-enabled",
+            scope: Scope::Organisation,
+            kind: Kind::Boolean,
+            default: Value::Bool(false),
+            label_en: "Health plan add-on",
+            label_da: "Sundhedsplan-tilvalg",
+        },
+        Definition {
+            key: "invoice-due-days",
+            scope: Scope::Organisation,
+            kind: Kind::Integer { min: 0, max: 365 },
+            default: Value::from(14),
+            label_en: "Days until an invoice is due",
+            label_da: "Dage til en faktura forfalder",
+        },
+        Definition {
+            key: "gravity-recurring-payments",
+            scope: Scope::Department,
+            kind: Kind::Boolean,
+            default: Value::Bool(false),
+            label_en: "Allow gravity payment for recurring payment",
+            label_da: "Tillad Gravity-betaling til tilbagevendende betaling",
+        },
+    ]
+}
+
+/// A setting with its current value.
+#[derive(Debug, Clone, Serialize)]
+pub struct SettingValue {
+    #[serde(flatten)]
+    pub definition: Definition,
+    pub value: Value,
+}
+
+impl Definition {
+    fn check(&self, value: &Value) -> Result<(), StoreError> {
+        let ok = match self.kind {
+            Kind::Boolean => value.is_boolean(),
+            Kind::Integer { min, max } => value.as_i64().is_some_and(|v| (min..=max).contains(&v)),
+        };
+        if ok {
+            return Ok(());
+        }
+        let expected = match self.kind {
+            Kind::Boolean => "true or false".to_owned(),
+            Kind::Integer { min, max } => format!("a whole number from {min} to {max}"),
+        };
+        Err(invalid(
+            self.key,
+            format!("expects {expected}, got {value}"),
+        ))
+    }
+}
+
+fn level(department_id: Option<&str>) -> (Scope, &str) {
+    match department_id {
+        Some(d) => (Scope::Department, d),
+        None => (Scope::Organisation, ""),
+    }
+}
+
+impl Store {
+    /// The settings of the organisation (`department_id` None) or of one of its
+    /// departments, each with its value or default.
+    pub async fn settings(
+        &self,
+        organisation_id: &str,
+        department_id: Option<&str>,
+    ) -> Result<Vec<SettingValue>, StoreError> {
+        let (scope, department) = level(department_id);
+        let rows = sqlx::query(
+            "SELECT key, value FROM settings WHERE organisation_id = $1 AND department_id = $2",
+        )
+        .bind(organisation_id)
+        .bind(department)
+        .fetch_all(self.pool())
+        .await?;
+        let mut stored = std::collections::HashMap::new();
+        for row in rows {
+            let key: String = row.try_get("key")?;
+            let text: String = row.try_get("value")?;
+            if let Ok(value) = serde_json::from_str::<Value>(&text) {
+                stored.insert(key, value);
+            }
+        }
+        Ok(definitions()
+            .into_iter()
+            .filter(|d| d.scope == scope)
+            .map(|d| SettingValue {
+                value: stored.remove(d.key).unwrap_or_else(|| d.default.clone()),
+                definition: d,
+            })
+            .collect())
+    }
+
+    /// Sets several settings at once: all are checked first, and none is
+    /// written unless every one is valid.
+    pub async fn set_settings(
+        &self,
+        organisation_id: &str,
+        department_id: Option<&str>,
+        values: &serde_json::Map<String, Value>,
+    ) -> Result<Vec<SettingValue>, StoreError> {
+        let (scope, department) = level(department_id);
+        let defs = definitions();
+        for (key, value) in values {
+            let Some(def) = defs.iter().find(|d| d.key == key) else {
+                let known: Vec<&str> = defs
+                    .iter()
+                    .filter(|d| d.scope == scope)
+                    .map(|d| d.key)
+                    .collect();
+                return Err(invalid(
+                    key,
+                    format!("no such setting; known here: {}", known.join(", ")),
+                ));
+            };
+            if def.scope != scope {
+                let where_ = match def.scope {
+                    Scope::Organisation => "for the organisation (/v1/settings)",
+                    Scope::Department => "per department (/v1/departments/{id}/settings)",
+                };
+                return Err(invalid(key, format!("is set {where_}")));
+            }
+            def.check(value)?;
+        }
+        let mut tx = self.pool().begin().await?;
+        for (key, value) in values {
+            sqlx::query(
+                "INSERT INTO settings (organisation_id, department_id, key, value, updated_at) VALUES ($1, $2, $3, $4, $5) \
+                 ON CONFLICT (organisation_id, department_id, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+            )
+            .bind(organisation_id)
+            .bind(department)
+            .bind(key)
+            .bind(value.to_string())
+            .bind(now_ms())
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        self.settings(organisation_id, department_id).await
+    }
+}
