@@ -3,6 +3,7 @@
 //! through sqlx's `Any` driver: `$N` parameters, text ids, BIGINT times and
 //! integer minor units only.
 
+mod plugins;
 mod settings;
 mod tenancy;
 
@@ -12,6 +13,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Executor};
 
+pub use plugins::InstalledPlugin;
 pub use settings::{Definition, Kind, Scope, SettingValue, definitions};
 pub use tenancy::{ApiKey, Department, NewDepartment, NewKey, Organisation, Role};
 

@@ -7,13 +7,19 @@
 #![allow(dead_code)]
 
 use vetpay::api::{AppState, router};
+use vetpay::plugin::{Runtime, RuntimeConfig};
 use vetpay::store::{Backend, Store};
 
 /// Serves the API over `store` on a loopback port; returns its base URL.
 pub async fn serve(store: Store) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
-    let app = router(AppState { store });
+    let runtime = Runtime::new(RuntimeConfig {
+        compiled_cache_dir: Some(std::env::temp_dir().join("vetpay-test-compiled-cache")),
+        ..RuntimeConfig::default()
+    })
+    .expect("the plugin runtime starts");
+    let app = router(AppState { store, runtime });
     tokio::spawn(async move { axum::serve(listener, app).await.ok() });
     url
 }

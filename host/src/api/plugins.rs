@@ -1,0 +1,97 @@
+//! `/v1/plugins`: install payment plugins and enable them per market.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+
+use super::{ApiError, AppState, Caller};
+use crate::plugin;
+use crate::store::InstalledPlugin;
+
+fn invalid_plugin(message: String) -> ApiError {
+    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_plugin", message)
+}
+
+/// Uploads a plugin `.wasm` (the request body). The manifest is checked, and
+/// the component compiled and linked, before anything is recorded.
+pub async fn install(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: Bytes,
+) -> Result<(StatusCode, Json<InstalledPlugin>), ApiError> {
+    caller.require_admin()?;
+    if body.is_empty() {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "send the plugin's .wasm file as the request body (Content-Type: application/wasm)",
+        ));
+    }
+    let info = plugin::inspect(&body)
+        .map_err(|e| invalid_plugin(format!("not a valid vetpay plugin: {e}")))?;
+    state
+        .runtime
+        .load(body.to_vec())
+        .await
+        .map_err(|e| invalid_plugin(format!("the plugin cannot run on this host: {e}")))?;
+    state
+        .store
+        .install_plugin(&caller.organisation_id, &info, &body)
+        .await?;
+    let installed = state
+        .store
+        .plugin(&caller.organisation_id, &info.manifest.id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("plugin"))?;
+    Ok((StatusCode::CREATED, Json(installed)))
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Vec<InstalledPlugin>>, ApiError> {
+    Ok(Json(state.store.plugins(&caller.organisation_id).await?))
+}
+
+pub async fn enable_market(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((id, country)): Path<(String, String)>,
+) -> Result<Json<InstalledPlugin>, ApiError> {
+    caller.require_admin()?;
+    let plugin = state
+        .store
+        .plugin(&caller.organisation_id, &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("plugin"))?;
+    state
+        .store
+        .enable_plugin_market(&caller.organisation_id, &plugin, &country)
+        .await?;
+    let updated = state.store.plugin(&caller.organisation_id, &id).await?;
+    updated
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found("plugin"))
+}
+
+pub async fn disable_market(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((id, country)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    caller.require_admin()?;
+    if state
+        .store
+        .disable_plugin_market(&caller.organisation_id, &id, &country)
+        .await?
+    {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("plugin '{id}' is not enabled for '{country}' in your organisation"),
+        ))
+    }
+}

@@ -1,0 +1,134 @@
+//! Plugin administration over HTTP, on SQLite and on PostgreSQL: install the
+//! real Gravity and Nets components, enable them per market, refusals.
+
+mod support;
+
+use reqwest::StatusCode;
+use serde_json::Value;
+use support::{serve, stores};
+use vetpay::store::Role;
+
+async fn error_message(response: reqwest::Response) -> String {
+    let body: Value = response.json().await.expect("errors are JSON");
+    body["error"]["message"]
+        .as_str()
+        .expect("error.message")
+        .to_owned()
+}
+
+#[tokio::test]
+async fn plugins_are_installed_and_enabled_per_market() {
+    let gravity = std::fs::read(vetpay_plugin_artifacts::GRAVITY).unwrap();
+    let nets = std::fs::read(vetpay_plugin_artifacts::NETS).unwrap();
+    for store in stores().await {
+        let (org, admin) = store.create_organisation("Clinic").await.unwrap();
+        let staff = store
+            .create_api_key(&org.id, Role::Staff, "desk")
+            .await
+            .unwrap();
+        let (_, other) = store.create_organisation("Other").await.unwrap();
+        let base = serve(store).await;
+        let http = reqwest::Client::new();
+        let upload = |key: String, body: Vec<u8>| {
+            let http = http.clone();
+            let url = format!("{base}/v1/plugins");
+            async move {
+                http.post(url)
+                    .bearer_auth(key)
+                    .header("content-type", "application/wasm")
+                    .body(body)
+                    .send()
+                    .await
+                    .unwrap()
+            }
+        };
+
+        let installed = upload(admin.key.clone(), gravity.clone()).await;
+        assert_eq!(installed.status(), StatusCode::CREATED);
+        let body: Value = installed.json().await.unwrap();
+        assert_eq!(body["id"], "gravity");
+        assert_eq!(body["sha256"].as_str().unwrap().len(), 64);
+        assert_eq!(
+            upload(admin.key.clone(), nets.clone()).await.status(),
+            StatusCode::CREATED
+        );
+
+        // Staff cannot install; junk is refused with the reason; nothing is added.
+        assert_eq!(
+            upload(staff.key.clone(), nets.clone()).await.status(),
+            StatusCode::FORBIDDEN
+        );
+        let junk = upload(admin.key.clone(), b"not a plugin".to_vec()).await;
+        assert_eq!(junk.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(
+            error_message(junk)
+                .await
+                .contains("not a valid vetpay plugin")
+        );
+
+        let enable = |id: &str, country: &str| {
+            let http = http.clone();
+            let url = format!("{base}/v1/plugins/{id}/markets/{country}");
+            let key = admin.key.clone();
+            async move { http.put(url).bearer_auth(key).send().await.unwrap() }
+        };
+        assert_eq!(enable("gravity", "US").await.status(), StatusCode::OK);
+        assert_eq!(
+            enable("nets-connect-cloud", "DK").await.status(),
+            StatusCode::OK
+        );
+        let refused = enable("gravity", "DK").await;
+        assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let message = error_message(refused).await;
+        assert!(message.contains("serves US only"), "{message}");
+        assert_eq!(enable("stripe", "US").await.status(), StatusCode::NOT_FOUND);
+
+        let list: Value = http
+            .get(format!("{base}/v1/plugins"))
+            .bearer_auth(&staff.key)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let markets: Vec<(String, Value)> = list
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                (
+                    p["id"].as_str().unwrap().to_owned(),
+                    p["enabled_markets"].clone(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            markets,
+            vec![
+                ("gravity".to_owned(), serde_json::json!(["US"])),
+                ("nets-connect-cloud".to_owned(), serde_json::json!(["DK"]))
+            ]
+        );
+
+        let disabled = http
+            .delete(format!("{base}/v1/plugins/gravity/markets/US"))
+            .bearer_auth(&admin.key)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(disabled.status(), StatusCode::NO_CONTENT);
+
+        // Another organisation sees none of it.
+        let theirs: Value = http
+            .get(format!("{base}/v1/plugins"))
+            .bearer_auth(&other.key)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert!(theirs.as_array().unwrap().is_empty());
+    }
+}
