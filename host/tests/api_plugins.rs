@@ -5,16 +5,8 @@ mod support;
 
 use reqwest::StatusCode;
 use serde_json::Value;
-use support::{serve, stores};
+use support::{api_error, serve, stores};
 use vetpay::store::Role;
-
-async fn error_message(response: reqwest::Response) -> String {
-    let body: Value = response.json().await.expect("errors are JSON");
-    body["error"]["message"]
-        .as_str()
-        .expect("error.message")
-        .to_owned()
-}
 
 #[tokio::test]
 async fn plugins_are_installed_and_enabled_per_market() {
@@ -61,8 +53,9 @@ async fn plugins_are_installed_and_enabled_per_market() {
         let junk = upload(admin.key.clone(), b"not a plugin".to_vec()).await;
         assert_eq!(junk.status(), StatusCode::UNPROCESSABLE_ENTITY);
         assert!(
-            error_message(junk)
+            api_error(junk)
                 .await
+                .2
                 .contains("not a valid vetpay plugin")
         );
 
@@ -79,7 +72,7 @@ async fn plugins_are_installed_and_enabled_per_market() {
         );
         let refused = enable("gravity", "DK").await;
         assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
-        let message = error_message(refused).await;
+        let message = api_error(refused).await.2;
         assert!(message.contains("serves US only"), "{message}");
         assert_eq!(enable("stripe", "US").await.status(), StatusCode::NOT_FOUND);
 

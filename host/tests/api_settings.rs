@@ -6,7 +6,7 @@ mod support;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use support::{serve, stores};
+use support::{api_error, serve, stores};
 use vetpay::store::{NewDepartment, Role};
 
 fn value_of(settings: &Value, key: &str) -> Value {
@@ -132,13 +132,8 @@ async fn settings_are_typed_labelled_and_kept_per_level() {
             (format!("{base}/v1/settings"), json!([1, 2]), "JSON object"),
         ] {
             let response = put(url, admin.key.clone(), body.clone()).await;
-            assert!(
-                response.status().is_client_error(),
-                "{body}: {}",
-                response.status()
-            );
-            let error: Value = response.json().await.unwrap();
-            let message = error["error"]["message"].as_str().unwrap();
+            let (status, _, message) = api_error(response).await;
+            assert!(status.is_client_error(), "{body}: {status}");
             assert!(message.contains(mentions), "{body}: {message}");
         }
         let org_settings: Value = get(format!("{base}/v1/settings"), admin.key.clone())

@@ -6,24 +6,8 @@ mod support;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use support::{serve, stores};
+use support::{api_error, serve, stores};
 use vetpay::store::Role;
-
-/// The error body's code, after checking the body has the documented shape.
-async fn error_code(response: reqwest::Response) -> (StatusCode, String, String) {
-    let status = response.status();
-    let body: Value = response.json().await.expect("errors are JSON");
-    let code = body["error"]["code"]
-        .as_str()
-        .expect("error.code")
-        .to_owned();
-    let message = body["error"]["message"]
-        .as_str()
-        .expect("error.message")
-        .to_owned();
-    assert!(!message.is_empty());
-    (status, code, message)
-}
 
 /// GET `url` with `key`, as JSON.
 async fn get_json(http: &reqwest::Client, url: String, key: &str) -> Value {
@@ -56,7 +40,7 @@ async fn keys_roles_and_organisations_are_kept_apart() {
             .send()
             .await
             .unwrap();
-        let (status, code, message) = error_code(anonymous).await;
+        let (status, code, message) = api_error(anonymous).await;
         assert_eq!(
             (status, code.as_str()),
             (StatusCode::UNAUTHORIZED, "unauthorized")
@@ -78,7 +62,7 @@ async fn keys_roles_and_organisations_are_kept_apart() {
             .send()
             .await
             .unwrap();
-        let (status, code, _) = error_code(denied).await;
+        let (status, code, _) = api_error(denied).await;
         assert_eq!(
             (status, code.as_str()),
             (StatusCode::FORBIDDEN, "forbidden")
@@ -105,7 +89,7 @@ async fn keys_roles_and_organisations_are_kept_apart() {
             .send()
             .await
             .unwrap();
-        let (status, code, _) = error_code(other).await;
+        let (status, code, _) = api_error(other).await;
         assert_eq!(
             (status, code.as_str()),
             (StatusCode::NOT_FOUND, "not_found")
@@ -158,7 +142,7 @@ async fn bad_input_gets_a_4xx_that_says_what_to_fix_and_changes_nothing() {
             ),
         ];
         for (body, expected, mentions) in cases {
-            let (status, _, message) = error_code(post(body.clone().into()).await.unwrap()).await;
+            let (status, _, message) = api_error(post(body.clone().into()).await.unwrap()).await;
             assert_eq!(status, expected, "{body}: {message}");
             assert!(message.contains(mentions), "{body}: {message}");
         }

@@ -65,7 +65,6 @@ struct Transaction {
     cents: i64,
     /// Set once the card holder acted.
     result: Option<Value>,
-    cancelled: bool,
 }
 
 #[derive(Default)]
@@ -332,7 +331,6 @@ async fn start(
             transaction_type: kind,
             cents,
             result: None,
-            cancelled: false,
         },
     );
     drop(sim);
@@ -392,12 +390,11 @@ async fn cancel(
     if let Err(r) = gate(&shared, &headers, None).await {
         return r;
     }
-    let mut sim = shared.lock().unwrap();
-    let Some(external) = sim.by_token.get(&token).cloned() else {
+    let sim = shared.lock().unwrap();
+    // A cancel stops nothing the card holder already did: a card in the
+    // reader may still be approved, as on Gravity's terminals.
+    if !sim.by_token.contains_key(&token) {
         return error(StatusCode::NOT_FOUND, "no such transaction token");
-    };
-    if let Some(tx) = sim.transactions.get_mut(&external) {
-        tx.cancelled = true;
     }
     Json(json!({ "transactionToken": token, "cancelled": true })).into_response()
 }

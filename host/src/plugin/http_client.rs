@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
 use super::bindings::vetpay::terminal::http::{self, Denied, Error as HttpError, Method};
-use super::egress::Destination;
+use super::egress::{Denial, Destination};
 use super::secrets::Encoding;
 use super::state::{CallScope, CallState};
 
@@ -48,6 +48,16 @@ pub fn client(limits: &HttpLimits) -> reqwest::Client {
         .user_agent(concat!("vetpay/", env!("CARGO_PKG_VERSION")))
         .build()
         .expect("the HTTP client's TLS backend initialises")
+}
+
+impl From<Denial> for Denied {
+    fn from(d: Denial) -> Self {
+        Denied {
+            destination: d.destination,
+            setting: d.setting,
+            message: d.message,
+        }
+    }
 }
 
 fn method_of(m: Method) -> reqwest::Method {
@@ -109,13 +119,10 @@ async fn send_checked(
     let template = url::Url::parse(&request.url).map_err(|e| {
         HttpError::Invalid(format!("'{}' is not an absolute URL: {e}", request.url))
     })?;
-    let mut destination = scope.egress.check(&scope.plugin, &template).map_err(|d| {
-        HttpError::Denied(Denied {
-            destination: d.destination,
-            setting: d.setting,
-            message: d.message,
-        })
-    })?;
+    let mut destination = scope
+        .egress
+        .check(&scope.plugin, &template)
+        .map_err(|d| HttpError::Denied(d.into()))?;
     if request.body.len() > limits.max_request_bytes {
         return Err(HttpError::Invalid(format!(
             "the body is {} bytes; at most {} are sent",
@@ -197,12 +204,9 @@ async fn send_checked(
                 .ok_or_else(|| {
                     HttpError::Transport("a redirect with an invalid Location".into())
                 })?;
-            let next_destination = scope.egress.check(&scope.plugin, &next).map_err(|d| {
-                HttpError::Denied(Denied {
-                    destination: d.destination,
-                    setting: d.setting,
-                    message: format!("redirect refused: {}", d.message),
-                })
+            let next_destination = scope.egress.check(&scope.plugin, &next).map_err(|mut d| {
+                d.message = format!("redirect refused: {}", d.message);
+                HttpError::Denied(d.into())
             })?;
             if next_destination != destination {
                 // Credentials stay with the destination they were meant for.

@@ -260,17 +260,9 @@ impl Runtime {
             PaymentTerminalPre::new(pre.clone()).map_err(|e| LoadError::Link(format!("{e:#}")))?;
         let config = &self.inner.config;
         let id: Arc<str> = plugin.into();
-        let scope = CallScope {
-            plugin: id.clone(),
-            organisation: String::new(),
-            secrets: SecretVault::default(),
-            egress: EgressPolicy::default(),
-            progress: None,
-            deadline: Instant::now() + config.deadlines.list_terminals,
-            http: self.inner.http.clone(),
-            http_limits: config.http.clone(),
-            cache: self.inner.cache.clone(),
-        };
+        let scope = self
+            .inner
+            .scope(id.clone(), Instant::now() + config.deadlines.list_terminals);
         let mut store = new_store(
             &self.inner,
             scope,
@@ -319,6 +311,24 @@ impl ExportIndices {
             .position(|c| *c == capability)
             .unwrap_or(0);
         &self.0[slot]
+    }
+}
+
+impl Inner {
+    /// The host-call scope of one call of `plugin`, granting nothing that is
+    /// specific to a caller (no organisation, secrets or extra hosts).
+    fn scope(&self, plugin: Arc<str>, deadline: Instant) -> CallScope {
+        CallScope {
+            plugin,
+            organisation: String::new(),
+            secrets: SecretVault::default(),
+            egress: EgressPolicy::default(),
+            progress: None,
+            deadline,
+            http: self.http.clone(),
+            http_limits: self.config.http.clone(),
+            cache: self.cache.clone(),
+        }
     }
 }
 
@@ -736,7 +746,6 @@ impl Plugin {
         let stdout = PluginOutput::new(self.inner.id.clone(), "stdout");
         let stderr = PluginOutput::new(self.inner.id.clone(), "stderr");
         let scope = CallScope {
-            plugin: self.inner.id.clone(),
             organisation: env.organisation_id.clone(),
             secrets,
             egress: EgressPolicy {
@@ -744,10 +753,7 @@ impl Plugin {
                 admin: env.extra_allowed_hosts.clone(),
             },
             progress: env.progress.clone(),
-            deadline,
-            http: rt.http.clone(),
-            http_limits: config.http.clone(),
-            cache: rt.cache.clone(),
+            ..rt.scope(self.inner.id.clone(), deadline)
         };
         let mut store = new_store(rt, scope, stdout, stderr.clone());
 

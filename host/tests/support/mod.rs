@@ -65,3 +65,20 @@ pub async fn stores() -> Vec<Store> {
     assert_eq!(postgres.backend(), Backend::Postgres);
     vec![sqlite, postgres]
 }
+
+/// Status, code and message of an API error, after checking the body has the
+/// documented shape `{"error":{"code","message"}}` with a message.
+pub async fn api_error(response: reqwest::Response) -> (reqwest::StatusCode, String, String) {
+    let status = response.status();
+    let body: serde_json::Value = response.json().await.expect("errors are JSON");
+    let code = body["error"]["code"]
+        .as_str()
+        .expect("error.code")
+        .to_owned();
+    let message = body["error"]["message"]
+        .as_str()
+        .expect("error.message")
+        .to_owned();
+    assert!(!message.is_empty());
+    (status, code, message)
+}

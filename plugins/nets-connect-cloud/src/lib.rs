@@ -189,6 +189,17 @@ fn recover(
     }
 }
 
+/// `POST /v1/terminal/{id}/administration` with `action`.
+fn administration(
+    client: &Client,
+    terminal: &str,
+    action: &str,
+) -> Result<http::Response, PluginError> {
+    let body = json!({ "action": action });
+    let url = client.url(&format!("terminal/{terminal}/administration"));
+    Ok(client.send(|| http::Request::post(url.clone()).json(&body))?)
+}
+
 impl Plugin for Nets {
     fn process(ctx: &Context, request: PaymentRequest) -> Result<Outcome, PluginError> {
         let client = Client::from(ctx)?;
@@ -278,9 +289,7 @@ impl Plugin for Nets {
     fn abort(ctx: &Context, request: AbortRequest) -> Result<(), PluginError> {
         let client = Client::from(ctx)?;
         cache::set(&abort_key(&request.request_id), b"1", HOUR);
-        let body = json!({ "action": "cancelAction" });
-        let url = client.url(&format!("terminal/{}/administration", request.terminal_id));
-        let response = client.send(|| http::Request::post(url.clone()).json(&body))?;
+        let response = administration(&client, &request.terminal_id, "cancelAction")?;
         if response.is_success() {
             Ok(())
         } else {
@@ -330,9 +339,7 @@ impl Plugin for Nets {
     fn reconcile(ctx: &Context, terminal_id: String) -> Result<Reconciliation, PluginError> {
         let client = Client::from(ctx)?;
         progress::report(Stage::Processing, Some("End of Day"));
-        let body = json!({ "action": "reconciliation" });
-        let url = client.url(&format!("terminal/{terminal_id}/administration"));
-        let response = client.send(|| http::Request::post(url.clone()).json(&body))?;
+        let response = administration(&client, &terminal_id, "reconciliation")?;
         let answer: Value = response.json()?;
         if let Some(failure) = answer.get("failure") {
             return Err(refusal(
