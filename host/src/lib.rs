@@ -2,7 +2,10 @@
 //! plugins running as sandboxed WebAssembly components.
 
 pub mod api;
+pub mod demo;
 pub mod plugin;
+pub mod server;
+pub mod service;
 pub mod store;
 
 pub use vetpay_money as money;

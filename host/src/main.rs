@@ -35,6 +35,30 @@ enum Command {
         #[command(subcommand)]
         command: OrgCommand,
     },
+    /// Serve the API.
+    Serve {
+        #[command(flatten)]
+        database: Database,
+        /// Address to listen on.
+        #[arg(long, env = "VETPAY_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: String,
+        /// Where compiled plugin code is cached.
+        #[arg(long, env = "VETPAY_CODE_CACHE")]
+        code_cache: Option<PathBuf>,
+    },
+    /// Run a demo: embedded SQLite, both provider simulators on loopback, the
+    /// bundled plugins installed, and a US (Gravity) and a Danish (Nets) clinic.
+    Demo {
+        /// Use this admin API key (at least 16 characters) instead of a generated one.
+        #[arg(long)]
+        admin_key: Option<String>,
+        /// Port on 127.0.0.1.
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
+        /// Directory of the demo's database; a new temporary one by default.
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
 }
 
 /// Where the database is: PostgreSQL by URL, or embedded SQLite in a directory.
@@ -105,6 +129,16 @@ fn main() -> ExitCode {
         Command::Org {
             command: OrgCommand::Create { name, database },
         } => create_org(&name, &database),
+        Command::Serve {
+            database,
+            listen,
+            code_cache,
+        } => serve(&database, &listen, code_cache),
+        Command::Demo {
+            admin_key,
+            port,
+            data_dir,
+        } => demo(admin_key, port, data_dir),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -161,6 +195,70 @@ fn create_org(name: &str, database: &Database) -> Result<(), String> {
         println!("admin key    {}", key.key);
         println!("keep the key: it is shown only this once");
         Ok(())
+    })
+}
+
+fn multi_thread() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start: {e}"))
+}
+
+fn runtime_config(code_cache: Option<PathBuf>) -> RuntimeConfig {
+    RuntimeConfig {
+        compiled_cache_dir: Some(
+            code_cache.unwrap_or_else(|| std::env::temp_dir().join("vetpay-compiled-cache")),
+        ),
+        ..RuntimeConfig::default()
+    }
+}
+
+async fn shutdown() {
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+fn serve(database: &Database, listen: &str, code_cache: Option<PathBuf>) -> Result<(), String> {
+    multi_thread()?.block_on(async {
+        let store = database.open().await?;
+        let clinic = vetpay::server::clinic(store, runtime_config(code_cache), Default::default())
+            .map_err(|e| e.to_string())?;
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+        eprintln!("vetpay listening on http://{listen}");
+        tokio::select! {
+            r = vetpay::server::serve(listener, clinic) => r.map_err(|e| e.to_string()),
+            _ = shutdown() => Ok(()),
+        }
+    })
+}
+
+fn demo(admin_key: Option<String>, port: u16, data_dir: Option<PathBuf>) -> Result<(), String> {
+    multi_thread()?.block_on(async {
+        let dir = data_dir.unwrap_or_else(|| {
+            std::env::temp_dir().join(format!("vetpay-demo-{}", uuid::Uuid::new_v4().simple()))
+        });
+        let store = Store::sqlite_in(&dir)
+            .await
+            .map_err(|e| format!("cannot open the demo database: {e}"))?;
+        let clinic = vetpay::server::clinic(store, runtime_config(None), Default::default())
+            .map_err(|e| e.to_string())?;
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+            .await
+            .map_err(|e| {
+                format!("cannot listen on 127.0.0.1:{port}: {e} (choose another with --port)")
+            })?;
+        let demo = vetpay::demo::seed(&clinic, vetpay::demo::DemoOptions { admin_key })
+            .await
+            .map_err(|e| format!("seeding the demo: {e}"))?;
+        let base = format!("http://127.0.0.1:{port}");
+        println!("{}", demo.walkthrough(&base));
+        println!("database: {}\nstop with Ctrl-C", dir.display());
+        tokio::select! {
+            r = vetpay::server::serve(listener, clinic) => r.map_err(|e| e.to_string()),
+            _ = shutdown() => Ok(()),
+        }
     })
 }
 

@@ -4,5 +4,5 @@
 pub mod acme;
 pub mod fault_server;
 pub mod fixtures;
-pub mod gravity_sim;
-pub mod nets_sim;
+pub use vetpay_simulators::gravity as gravity_sim;
+pub use vetpay_simulators::nets as nets_sim;

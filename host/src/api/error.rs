@@ -6,6 +6,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
+use crate::plugin::CallError;
+use crate::plugin::bindings::PluginError;
+use crate::service::ServiceError;
 use crate::store::StoreError;
 
 #[derive(Debug)]
@@ -48,6 +51,14 @@ impl From<StoreError> for ApiError {
                 "invalid",
                 format!("{field}: {message}"),
             ),
+            StoreError::Conflict(message) => {
+                let code = if message.starts_with("terminal busy") {
+                    "terminal_busy"
+                } else {
+                    "conflict"
+                };
+                Self::new(StatusCode::CONFLICT, code, message)
+            }
             other => {
                 // The details stay in the log; the caller learns only that it failed.
                 tracing::error!(error = %other, "store failure");
@@ -65,5 +76,50 @@ impl From<StoreError> for ApiError {
 impl From<axum::extract::rejection::JsonRejection> for ApiError {
     fn from(r: axum::extract::rejection::JsonRejection) -> Self {
         Self::new(r.status(), "bad_request", r.body_text())
+    }
+}
+
+impl From<ServiceError> for ApiError {
+    fn from(e: ServiceError) -> Self {
+        match e {
+            ServiceError::Store(e) => e.into(),
+            ServiceError::NotFound(m) => Self::new(StatusCode::NOT_FOUND, "not_found", m),
+            ServiceError::Unavailable(m) => {
+                Self::new(StatusCode::SERVICE_UNAVAILABLE, "plugin_unavailable", m)
+            }
+            ServiceError::NotDone(m) => Self::new(StatusCode::UNPROCESSABLE_ENTITY, "not_done", m),
+            ServiceError::Plugin(e) => e.into(),
+        }
+    }
+}
+
+/// A plugin call that failed while the caller waited (abort, save card, End of Day).
+impl From<CallError> for ApiError {
+    fn from(e: CallError) -> Self {
+        let message = e.to_string();
+        match (&e, e.plugin_error()) {
+            (_, Some(PluginError::Configuration(c))) => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "plugin_configuration",
+                format!(
+                    "{message}; an admin sets '{}' at /v1/plugins/{{id}}/settings or /v1/departments/{{id}}/plugins/{{plugin}}/settings",
+                    c.setting
+                ),
+            ),
+            (_, Some(PluginError::Terminal(_))) => {
+                Self::new(StatusCode::CONFLICT, "terminal_unavailable", message)
+            }
+            (_, Some(PluginError::NotSupported(_)))
+            | (CallError::NotSupported { .. }, _)
+            | (CallError::MarketNotServed { .. }, _)
+            | (CallError::CurrencyNotServed { .. }, _)
+            | (CallError::InvalidRequest(_), _) => {
+                Self::new(StatusCode::UNPROCESSABLE_ENTITY, "not_supported", message)
+            }
+            (CallError::Busy { .. }, _) => {
+                Self::new(StatusCode::SERVICE_UNAVAILABLE, "plugin_busy", message)
+            }
+            _ => Self::new(StatusCode::BAD_GATEWAY, "provider_error", message),
+        }
     }
 }

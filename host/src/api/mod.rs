@@ -1,20 +1,28 @@
 //! The HTTP API (axum, JSON). Resources live under `/v1` and need an API key;
-//! `/healthz` does not. Issue 5 is building it out; today it serves tenancy
-//! settings and plugin administration.
+//! `/healthz` and `/openapi.json` do not. Every route is listed in
+//! [`openapi::ROUTES`], which `/openapi.json` is built from.
 
 mod auth;
+mod body;
+mod clients;
 mod departments;
 mod error;
+mod invoices;
+pub mod openapi;
+mod payments;
+mod plugin_config;
 mod plugins;
 mod settings;
+mod terminals;
 
 use axum::Router;
-use axum::routing::get;
+use axum::routing::{delete, get, post, put};
 
 pub use auth::Caller;
 pub use error::ApiError;
 
 use crate::plugin::Runtime;
+use crate::service::Clinic;
 use crate::store::Store;
 
 /// Largest plugin upload accepted.
@@ -25,11 +33,23 @@ const MAX_PLUGIN_BYTES: usize = 16 * 1024 * 1024;
 pub struct AppState {
     pub store: Store,
     pub runtime: Runtime,
+    pub clinic: Clinic,
+}
+
+impl AppState {
+    pub fn new(clinic: Clinic) -> Self {
+        Self {
+            store: clinic.store().clone(),
+            runtime: clinic.runtime().clone(),
+            clinic,
+        }
+    }
 }
 
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
+        .route("/openapi.json", get(openapi::serve))
         .route(
             "/v1/departments",
             get(departments::list).post(departments::create),
@@ -51,7 +71,72 @@ pub fn router(state: AppState) -> Router {
         )
         .route(
             "/v1/plugins/{id}/markets/{country}",
-            axum::routing::put(plugins::enable_market).delete(plugins::disable_market),
+            put(plugins::enable_market).delete(plugins::disable_market),
         )
+        .route(
+            "/v1/plugins/{id}/settings",
+            get(plugin_config::organisation).put(plugin_config::set_organisation),
+        )
+        .route(
+            "/v1/plugins/{id}/allowed-hosts",
+            get(plugin_config::allowed_hosts).put(plugin_config::set_allowed_hosts),
+        )
+        .route(
+            "/v1/departments/{id}/plugins/{plugin}/settings",
+            get(plugin_config::department_settings).put(plugin_config::set_department_settings),
+        )
+        .route(
+            "/v1/departments/{id}/terminals",
+            get(terminals::list).post(terminals::create),
+        )
+        .route("/v1/terminals/{id}/reconcile", post(terminals::reconcile))
+        .route("/v1/clients", get(clients::list).post(clients::create))
+        .route("/v1/clients/{id}", get(clients::get))
+        .route(
+            "/v1/clients/{id}/patients",
+            get(clients::patients).post(clients::create_patient),
+        )
+        .route(
+            "/v1/clients/{id}/cards",
+            get(clients::cards).post(clients::save_card),
+        )
+        .route(
+            "/v1/clients/{id}/cards/{card}",
+            delete(clients::delete_card),
+        )
+        .route(
+            "/v1/clients/{id}/cards/{card}/default",
+            put(clients::set_default_card),
+        )
+        .route(
+            "/v1/clients/{id}/prepayments",
+            get(clients::prepayments).post(clients::create_prepayment),
+        )
+        .route("/v1/invoices", get(invoices::list).post(invoices::create))
+        .route("/v1/invoices/{id}", get(invoices::get))
+        .route("/v1/invoices/{id}/lines", put(invoices::replace_lines))
+        .route("/v1/invoices/{id}/finalise", post(invoices::finalise))
+        .route(
+            "/v1/invoices/{id}/credit-notes",
+            post(invoices::credit_note),
+        )
+        .route(
+            "/v1/invoices/{id}/payments",
+            get(invoices::payments).post(invoices::pay),
+        )
+        .route("/v1/payments/{id}", get(payments::get))
+        .route("/v1/payments/{id}/events", get(payments::events))
+        .route("/v1/payments/{id}/abort", post(payments::abort))
+        .route(
+            "/v1/payments/{id}/refunds",
+            get(payments::refunds).post(payments::refund),
+        )
+        .fallback(|| async {
+            ApiError::new(
+                axum::http::StatusCode::NOT_FOUND,
+                "not_found",
+                "no such route; GET /openapi.json lists every route",
+            )
+        })
         .with_state(state)
 }

@@ -30,11 +30,12 @@ pub async fn install(
     }
     let info = plugin::inspect(&body)
         .map_err(|e| invalid_plugin(format!("not a valid vetpay plugin: {e}")))?;
-    state
+    let loaded = state
         .runtime
         .load(body.to_vec())
         .await
         .map_err(|e| invalid_plugin(format!("the plugin cannot run on this host: {e}")))?;
+    state.clinic.plugins().insert(loaded);
     state
         .store
         .install_plugin(&caller.organisation_id, &info, &body)

@@ -4,9 +4,13 @@ wasmtime::component::bindgen!({
     world: "payment-terminal",
     path: "../wit",
     imports: {
-        // Both wait on I/O or time, so they must not block the executor.
+        // These wait on I/O or time, so they must not block the executor (the
+        // cache may be the shared database when several hosts serve one clinic).
         "vetpay:terminal/http.send": async,
         "vetpay:terminal/timer.sleep": async,
+        "vetpay:terminal/cache.get": async,
+        "vetpay:terminal/cache.set": async,
+        "vetpay:terminal/cache.delete": async,
     },
     exports: { default: async },
 });

@@ -21,10 +21,12 @@ pub struct Scope {
 
 /// A store behind the `cache` import. In memory by default; a shared store can
 /// be put behind it when several hosts serve one organisation.
+/// A failing store behaves as an empty cache: plugins treat the cache as a hint.
+#[async_trait::async_trait]
 pub trait PluginCache: Send + Sync + 'static {
-    fn get(&self, scope: &Scope, key: &str) -> Option<Vec<u8>>;
-    fn set(&self, scope: &Scope, key: &str, value: Vec<u8>, ttl: Duration);
-    fn delete(&self, scope: &Scope, key: &str);
+    async fn get(&self, scope: &Scope, key: &str) -> Option<Vec<u8>>;
+    async fn set(&self, scope: &Scope, key: &str, value: Vec<u8>, ttl: Duration);
+    async fn delete(&self, scope: &Scope, key: &str);
 }
 
 /// A scope's entries: value and expiry by key.
@@ -35,14 +37,15 @@ pub struct MemoryCache {
     scopes: Mutex<HashMap<Scope, Entries>>,
 }
 
+#[async_trait::async_trait]
 impl PluginCache for MemoryCache {
-    fn get(&self, scope: &Scope, key: &str) -> Option<Vec<u8>> {
+    async fn get(&self, scope: &Scope, key: &str) -> Option<Vec<u8>> {
         let scopes = self.scopes.lock().unwrap_or_else(|p| p.into_inner());
         let (value, expires) = scopes.get(scope)?.get(key)?;
         (*expires > Instant::now()).then(|| value.clone())
     }
 
-    fn set(&self, scope: &Scope, key: &str, value: Vec<u8>, ttl: Duration) {
+    async fn set(&self, scope: &Scope, key: &str, value: Vec<u8>, ttl: Duration) {
         let now = Instant::now();
         let mut scopes = self.scopes.lock().unwrap_or_else(|p| p.into_inner());
         let entries = scopes.entry(scope.clone()).or_default();
@@ -60,7 +63,7 @@ impl PluginCache for MemoryCache {
         entries.insert(key.to_owned(), (value, now + ttl.min(MAX_TTL)));
     }
 
-    fn delete(&self, scope: &Scope, key: &str) {
+    async fn delete(&self, scope: &Scope, key: &str) {
         let mut scopes = self.scopes.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(entries) = scopes.get_mut(scope) {
             entries.remove(key);
@@ -79,33 +82,32 @@ mod tests {
         }
     }
 
-    #[test]
-    fn entries_expire_and_stay_in_their_scope() {
+    #[tokio::test]
+    async fn entries_expire_and_stay_in_their_scope() {
         let cache = MemoryCache::default();
-        cache.set(
-            &scope("a"),
-            "token",
-            b"t1".to_vec(),
-            Duration::from_millis(40),
-        );
-        assert_eq!(cache.get(&scope("a"), "token"), Some(b"t1".to_vec()));
-        assert_eq!(cache.get(&scope("b"), "token"), None);
-        std::thread::sleep(Duration::from_millis(60));
-        assert_eq!(cache.get(&scope("a"), "token"), None);
+        let ttl = Duration::from_millis(40);
+        cache.set(&scope("a"), "token", b"t1".to_vec(), ttl).await;
+        assert_eq!(cache.get(&scope("a"), "token").await, Some(b"t1".to_vec()));
+        assert_eq!(cache.get(&scope("b"), "token").await, None);
+        tokio::time::sleep(Duration::from_millis(60)).await;
+        assert_eq!(cache.get(&scope("a"), "token").await, None);
     }
 
-    #[test]
-    fn a_full_scope_evicts_the_soonest_to_expire() {
+    #[tokio::test]
+    async fn a_full_scope_evicts_the_soonest_to_expire() {
         let cache = MemoryCache::default();
         let s = scope("a");
-        cache.set(&s, "short", vec![1], Duration::from_secs(1));
+        let minute = Duration::from_secs(60);
+        cache
+            .set(&s, "short", vec![1], Duration::from_secs(1))
+            .await;
         for i in 1..MAX_ENTRIES_PER_SCOPE {
-            cache.set(&s, &format!("k{i}"), vec![2], Duration::from_secs(60));
+            cache.set(&s, &format!("k{i}"), vec![2], minute).await;
         }
-        cache.set(&s, "new", vec![3], Duration::from_secs(60));
-        assert_eq!(cache.get(&s, "short"), None);
-        assert_eq!(cache.get(&s, "new"), Some(vec![3]));
-        cache.delete(&s, "new");
-        assert_eq!(cache.get(&s, "new"), None);
+        cache.set(&s, "new", vec![3], minute).await;
+        assert_eq!(cache.get(&s, "short").await, None);
+        assert_eq!(cache.get(&s, "new").await, Some(vec![3]));
+        cache.delete(&s, "new").await;
+        assert_eq!(cache.get(&s, "new").await, None);
     }
 }

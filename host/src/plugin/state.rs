@@ -208,14 +208,14 @@ impl progress::Host for CallState {
 }
 
 impl cache::Host for CallState {
-    fn get(&mut self, key: String) -> Option<Vec<u8>> {
+    async fn get(&mut self, key: String) -> Option<Vec<u8>> {
         if key.len() > kv::MAX_KEY_BYTES {
             return None;
         }
-        self.scope.cache.get(&self.scope.cache_scope(), &key)
+        self.scope.cache.get(&self.scope.cache_scope(), &key).await
     }
 
-    fn set(&mut self, key: String, value: Vec<u8>, ttl_ms: u32) {
+    async fn set(&mut self, key: String, value: Vec<u8>, ttl_ms: u32) {
         if key.len() > kv::MAX_KEY_BYTES || value.len() > kv::MAX_VALUE_BYTES {
             tracing::warn!(
                 plugin = &*self.scope.plugin,
@@ -230,11 +230,15 @@ impl cache::Host for CallState {
         let ttl = Duration::from_millis(u64::from(ttl_ms));
         self.scope
             .cache
-            .set(&self.scope.cache_scope(), &key, value, ttl);
+            .set(&self.scope.cache_scope(), &key, value, ttl)
+            .await;
     }
 
-    fn delete(&mut self, key: String) {
-        self.scope.cache.delete(&self.scope.cache_scope(), &key);
+    async fn delete(&mut self, key: String) {
+        self.scope
+            .cache
+            .delete(&self.scope.cache_scope(), &key)
+            .await;
     }
 }
 

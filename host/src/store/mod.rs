@@ -3,19 +3,39 @@
 //! through sqlx's `Any` driver: `$N` parameters, text ids, BIGINT times and
 //! integer minor units only.
 
+#[macro_use]
+mod text_enum;
+mod clients;
+mod idempotency;
+mod invoice_math;
+mod invoices;
+mod payments;
+mod plugin_config;
 mod plugins;
 mod settings;
+mod shared_cache;
 mod tenancy;
+mod terminals;
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
-use sqlx::{AnyPool, Executor};
+use sqlx::{Any, AnyPool, Executor, Transaction};
+use tokio::sync::{Mutex, OwnedMutexGuard};
 
+pub use clients::{Card, Client, NewCard, NewClient, NewPatient, Patient};
+pub use idempotency::{Idempotency, StoredAnswer};
+pub use invoice_math::{LineAmounts, line_amounts};
+pub use invoices::{Invoice, InvoiceKind, InvoiceLine, InvoiceStatus, NewInvoice, NewLine};
+pub use payments::{Method, NewPayment, Payment, PaymentKind, PaymentStatus, Settlement, Started};
+pub use plugin_config::{PluginSettingValue, PluginSetup};
 pub use plugins::InstalledPlugin;
 pub use settings::{Definition, Kind, Scope, SettingValue, definitions};
+pub use shared_cache::DbCache;
 pub use tenancy::{ApiKey, Department, NewDepartment, NewKey, Organisation, Role};
+pub use terminals::{NETS_TERMINAL_TYPE, NewTerminal, Terminal};
 
 /// Which database is behind a [`Store`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,6 +54,9 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error("migrating the database: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The request conflicts with the current state; the message says why.
+    #[error("{0}")]
+    Conflict(String),
     #[error("unsupported database URL '{0}': use sqlite://PATH or postgres://...")]
     UnsupportedUrl(String),
 }
@@ -50,6 +73,22 @@ pub(crate) fn invalid(field: &str, message: impl Into<String>) -> StoreError {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// SQLite allows one writer: taking turns here, rather than in SQLite's
+    /// busy loop, keeps read-then-write transactions from failing under load.
+    write_lock: Option<Arc<Mutex<()>>>,
+}
+
+/// A write transaction; on SQLite it also holds the host's write turn.
+pub(crate) struct WriteTx {
+    pub tx: Transaction<'static, Any>,
+    _turn: Option<OwnedMutexGuard<()>>,
+}
+
+impl WriteTx {
+    pub async fn commit(self) -> Result<(), StoreError> {
+        self.tx.commit().await?;
+        Ok(())
+    }
 }
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -82,7 +121,12 @@ impl Store {
         }
         let pool = options.connect(url).await?;
         MIGRATOR.run(&pool).await?;
-        Ok(Self { pool, backend })
+        let write_lock = (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(())));
+        Ok(Self {
+            pool,
+            backend,
+            write_lock,
+        })
     }
 
     /// The embedded default: `vetpay.db` in `dir` (created if missing).
@@ -109,6 +153,27 @@ impl Store {
     pub(crate) fn pool(&self) -> &AnyPool {
         &self.pool
     }
+
+    /// Begins a transaction that will write.
+    pub(crate) async fn write(&self) -> Result<WriteTx, StoreError> {
+        let turn = match &self.write_lock {
+            Some(lock) => Some(lock.clone().lock_owned().await),
+            None => None,
+        };
+        Ok(WriteTx {
+            tx: self.pool.begin().await?,
+            _turn: turn,
+        })
+    }
+
+    /// ` FOR UPDATE` where rows can be locked (PostgreSQL); SQLite's single
+    /// writer already serialises write transactions.
+    pub(crate) fn for_update(&self) -> &'static str {
+        match self.backend {
+            Backend::Postgres => " FOR UPDATE",
+            Backend::Sqlite => "",
+        }
+    }
 }
 
 /// Unix time in milliseconds.
@@ -117,4 +182,17 @@ pub(crate) fn now_ms() -> i64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0)
+}
+
+pub(crate) fn conflict(message: impl Into<String>) -> StoreError {
+    StoreError::Conflict(message.into())
+}
+
+pub(crate) fn new_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// A 0/1 flag column.
+pub(crate) fn flag(b: bool) -> i64 {
+    i64::from(b)
 }

@@ -90,6 +90,39 @@ impl Store {
             .find(|p| p.id == id))
     }
 
+    /// The hash of an installed plugin's code.
+    pub async fn plugin_sha256(
+        &self,
+        organisation_id: &str,
+        id: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let row = sqlx::query("SELECT sha256 FROM plugins WHERE organisation_id = $1 AND id = $2")
+            .bind(organisation_id)
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?;
+        Ok(row.map(|r| r.try_get("sha256")).transpose()?)
+    }
+
+    /// An installed plugin's `.wasm`.
+    pub async fn plugin_code(
+        &self,
+        organisation_id: &str,
+        id: &str,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        let row = sqlx::query("SELECT wasm FROM plugins WHERE organisation_id = $1 AND id = $2")
+            .bind(organisation_id)
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        let text: String = row.try_get("wasm")?;
+        STANDARD
+            .decode(text)
+            .map(Some)
+            .map_err(|e| invalid("wasm", e.to_string()))
+    }
+
     /// Enables `plugin` for `country`, which its manifest must list.
     pub async fn enable_plugin_market(
         &self,

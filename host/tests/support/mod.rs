@@ -7,19 +7,23 @@
 #![allow(dead_code)]
 
 use vetpay::api::{AppState, router};
-use vetpay::plugin::{Runtime, RuntimeConfig};
+use vetpay::plugin::RuntimeConfig;
 use vetpay::store::{Backend, Store};
 
 /// Serves the API over `store` on a loopback port; returns its base URL.
 pub async fn serve(store: Store) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
-    let runtime = Runtime::new(RuntimeConfig {
-        compiled_cache_dir: Some(std::env::temp_dir().join("vetpay-test-compiled-cache")),
-        ..RuntimeConfig::default()
-    })
+    let clinic = vetpay::server::clinic(
+        store,
+        RuntimeConfig {
+            compiled_cache_dir: Some(std::env::temp_dir().join("vetpay-test-compiled-cache")),
+            ..RuntimeConfig::default()
+        },
+        Default::default(),
+    )
     .expect("the plugin runtime starts");
-    let app = router(AppState { store, runtime });
+    let app = router(AppState::new(clinic));
     tokio::spawn(async move { axum::serve(listener, app).await.ok() });
     url
 }
@@ -81,4 +85,173 @@ pub async fn api_error(response: reqwest::Response) -> (reqwest::StatusCode, Str
         .to_owned();
     assert!(!message.is_empty());
     (status, code, message)
+}
+
+/// A seeded clinic served over HTTP: the demo's organisation, simulators and
+/// plugins, with short deadlines and a brisk recovery job.
+pub struct ClinicApi {
+    pub url: String,
+    pub demo: vetpay::demo::Demo,
+    pub clinic: vetpay::service::Clinic,
+    pub http: reqwest::Client,
+}
+
+pub async fn clinic_api(store: Store) -> ClinicApi {
+    use std::time::Duration;
+    let deadlines = vetpay::plugin::Deadlines {
+        process: Duration::from_secs(4),
+        ..vetpay::plugin::Deadlines::default()
+    };
+    let clinic = vetpay::server::clinic(
+        store,
+        RuntimeConfig {
+            compiled_cache_dir: Some(std::env::temp_dir().join("vetpay-test-compiled-cache")),
+            deadlines,
+            ..RuntimeConfig::default()
+        },
+        vetpay::service::ClinicConfig {
+            recovery: vetpay::service::RecoveryConfig {
+                poll_every: Duration::from_millis(100),
+                first_delay: Duration::from_millis(300),
+                max_delay: Duration::from_secs(1),
+                max_attempts: 40,
+                batch: 50,
+            },
+        },
+    )
+    .expect("the plugin runtime starts");
+    let demo = vetpay::demo::seed(&clinic, vetpay::demo::DemoOptions::default())
+        .await
+        .expect("the demo seeds");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let served = clinic.clone();
+    tokio::spawn(async move { vetpay::server::serve(listener, served).await.ok() });
+    ClinicApi {
+        url,
+        demo,
+        clinic,
+        http: reqwest::Client::new(),
+    }
+}
+
+impl ClinicApi {
+    pub fn admin(&self) -> &str {
+        &self.demo.admin_key
+    }
+
+    pub fn staff(&self) -> &str {
+        &self.demo.staff_key
+    }
+
+    pub fn get(&self, key: &str, path: &str) -> reqwest::RequestBuilder {
+        self.http
+            .get(format!("{}{path}", self.url))
+            .bearer_auth(key)
+    }
+
+    pub fn post(&self, key: &str, path: &str, body: serde_json::Value) -> reqwest::RequestBuilder {
+        self.http
+            .post(format!("{}{path}", self.url))
+            .bearer_auth(key)
+            .json(&body)
+    }
+
+    pub fn put(&self, key: &str, path: &str, body: serde_json::Value) -> reqwest::RequestBuilder {
+        self.http
+            .put(format!("{}{path}", self.url))
+            .bearer_auth(key)
+            .json(&body)
+    }
+
+    /// A request that moves money, with a fresh Idempotency-Key.
+    pub fn money(&self, key: &str, path: &str, body: serde_json::Value) -> reqwest::RequestBuilder {
+        self.post(key, path, body)
+            .header("Idempotency-Key", uuid::Uuid::new_v4().to_string())
+    }
+
+    /// GET that must answer 200 with JSON.
+    pub async fn read(&self, path: &str) -> serde_json::Value {
+        let r = self.get(self.staff(), path).send().await.unwrap();
+        assert_eq!(r.status(), 200, "GET {path}");
+        r.json().await.unwrap()
+    }
+
+    /// Starts a payment that must be accepted; returns it.
+    pub async fn pay(&self, invoice_id: &str, body: serde_json::Value) -> serde_json::Value {
+        let r = self
+            .money(
+                self.staff(),
+                &format!("/v1/invoices/{invoice_id}/payments"),
+                body,
+            )
+            .send()
+            .await
+            .unwrap();
+        let status = r.status();
+        let body: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(status, 201, "payment refused: {body}");
+        body
+    }
+
+    /// Polls a payment until it is in one of `statuses`.
+    pub async fn wait_for(&self, payment_id: &str, statuses: &[&str]) -> serde_json::Value {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let p = self.read(&format!("/v1/payments/{payment_id}")).await;
+            if statuses.contains(&p["status"].as_str().unwrap_or_default()) {
+                return p;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "payment {payment_id} never reached {statuses:?}: {p}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Waits for a final state.
+    pub async fn settled(&self, payment_id: &str) -> serde_json::Value {
+        self.wait_for(
+            payment_id,
+            &["succeeded", "failed", "cancelled", "needs_review"],
+        )
+        .await
+    }
+
+    /// A new finalised invoice for a client, with one line of `amount` minor units and no VAT.
+    pub async fn invoice(
+        &self,
+        department_id: &str,
+        client_id: &str,
+        amount: i64,
+    ) -> serde_json::Value {
+        let r = self
+            .post(
+                self.staff(),
+                "/v1/invoices",
+                serde_json::json!({
+                    "department_id": department_id,
+                    "client_id": client_id,
+                    "kind": "counter_sale",
+                    "lines": [{"description": "Food", "quantity": 1, "unit_price": amount, "vat_rate": 0}]
+                }),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+        let draft: serde_json::Value = r.json().await.unwrap();
+        let r = self
+            .post(
+                self.staff(),
+                &format!("/v1/invoices/{}/finalise", draft["id"].as_str().unwrap()),
+                serde_json::json!({}),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        r.json().await.unwrap()
+    }
 }

@@ -1,0 +1,108 @@
+//! Request bodies and the `Idempotency-Key` header.
+
+use axum::body::Bytes;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use rust_decimal::Decimal;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use super::ApiError;
+use crate::store::{Idempotency, Payment, Started};
+
+pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
+
+fn bad_request(message: impl Into<String>) -> ApiError {
+    ApiError::new(StatusCode::BAD_REQUEST, "bad_request", message)
+}
+
+/// Parses a JSON body; serde's message names the field and what it expected.
+pub fn json<T: DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
+    if body.is_empty() {
+        return Err(bad_request("send a JSON object as the request body"));
+    }
+    serde_json::from_slice(body)
+        .map_err(|e| bad_request(format!("the JSON body is not valid: {e}")))
+}
+
+/// A decimal from a JSON number or string, exactly as written ("2.5", 2.5).
+pub fn decimal(field: &str, value: &Value) -> Result<Decimal, ApiError> {
+    let text = match value {
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => s.trim().to_owned(),
+        _ => {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid",
+                format!("{field}: expects a decimal number such as 2.5 or \"2.5\""),
+            ));
+        }
+    };
+    text.parse::<Decimal>()
+        .or_else(|_| Decimal::from_scientific(&text))
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid",
+                format!("{field}: '{text}' is not a decimal number"),
+            )
+        })
+}
+
+/// The request's `Idempotency-Key`, with a hash of what it asks, so the same
+/// key sent with a different request is refused.
+pub fn idempotency(
+    headers: &HeaderMap,
+    method: &str,
+    path: &str,
+    body: &Bytes,
+) -> Result<Idempotency, ApiError> {
+    let key = headers
+        .get(IDEMPOTENCY_HEADER)
+        .ok_or_else(|| {
+            bad_request(
+                "send an Idempotency-Key header (a new UUID per payment, the same one when retrying) so that a retry can never move money twice",
+            )
+        })?
+        .to_str()
+        .map_err(|_| bad_request("the Idempotency-Key must be visible ASCII"))?
+        .trim()
+        .to_owned();
+    if key.is_empty() || key.len() > 255 {
+        return Err(bad_request(
+            "the Idempotency-Key must be 1 to 255 characters",
+        ));
+    }
+    let mut hash = Sha256::new();
+    hash.update(method.as_bytes());
+    hash.update(b" ");
+    hash.update(path.as_bytes());
+    hash.update(b"\n");
+    hash.update(body);
+    Ok(Idempotency {
+        key,
+        request_hash: hex::encode(hash.finalize()),
+    })
+}
+
+/// The answer to a started payment: 201 with the payment, or the first answer
+/// again (marked `Idempotent-Replayed: true`) for a repeated request.
+pub fn started(started: Started) -> Response {
+    match started {
+        Started::Fresh(p) => (StatusCode::CREATED, axum::Json::<Payment>(*p)).into_response(),
+        Started::Repeat(first) => {
+            let status = StatusCode::from_u16(first.status).unwrap_or(StatusCode::OK);
+            let mut response = (
+                status,
+                [(axum::http::header::CONTENT_TYPE, "application/json")],
+                first.body,
+            )
+                .into_response();
+            response
+                .headers_mut()
+                .insert("idempotent-replayed", HeaderValue::from_static("true"));
+            response
+        }
+    }
+}

@@ -1,0 +1,313 @@
+//! `/v1/clients`: clients, their patients, saved cards and prepayments.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{OriginalUri, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use serde::{Deserialize, Serialize};
+
+use super::body::{idempotency, json, started};
+use super::{ApiError, AppState, Caller};
+use crate::service::PaymentOrder;
+use crate::store::{Card, Client, Method, NewClient, NewPatient, Patient, Payment, PaymentKind};
+
+/// The department setting that lets Gravity's saved cards be shown and charged.
+const GRAVITY_RECURRING: &str = "gravity-recurring-payments";
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateClient {
+    name: String,
+    email: Option<String>,
+    phone: Option<String>,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreatePatient {
+    name: String,
+    /// Such as "dog" or "cat".
+    species: String,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SaveCard {
+    /// The terminal on which the client presents the card.
+    terminal_id: String,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Prepayment {
+    /// Minor units.
+    amount: i64,
+    method: Method,
+    department_id: Option<String>,
+    terminal_id: Option<String>,
+    card_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct CardsQuery {
+    department_id: Option<String>,
+}
+
+/// The cards shown on a client's billing view in one department.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct BillingCards {
+    pub department_id: String,
+    /// Whether the department allows recurring charges on saved Gravity cards.
+    pub recurring_allowed: bool,
+    pub cards: Vec<Card>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Prepayments {
+    /// Unused credit per currency, in minor units.
+    pub credit: Vec<CreditBalance>,
+    pub payments: Vec<Payment>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct CreditBalance {
+    pub currency: String,
+    pub amount: i64,
+}
+
+pub(super) async fn own_client(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+) -> Result<Client, ApiError> {
+    state
+        .store
+        .client(&caller.organisation_id, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("client"))
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: Bytes,
+) -> Result<(StatusCode, Json<Client>), ApiError> {
+    let req: CreateClient = json(&body)?;
+    let client = state
+        .store
+        .create_client(
+            &caller.organisation_id,
+            NewClient {
+                name: req.name,
+                email: req.email,
+                phone: req.phone,
+            },
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(client)))
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Vec<Client>>, ApiError> {
+    Ok(Json(state.store.clients(&caller.organisation_id).await?))
+}
+
+pub async fn get(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Client>, ApiError> {
+    Ok(Json(own_client(&state, &caller, &id).await?))
+}
+
+pub async fn create_patient(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<(StatusCode, Json<Patient>), ApiError> {
+    own_client(&state, &caller, &id).await?;
+    let req: CreatePatient = json(&body)?;
+    let patient = state
+        .store
+        .create_patient(
+            &caller.organisation_id,
+            &id,
+            NewPatient {
+                name: req.name,
+                species: req.species,
+            },
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(patient)))
+}
+
+pub async fn patients(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<Patient>>, ApiError> {
+    own_client(&state, &caller, &id).await?;
+    Ok(Json(
+        state.store.patients(&caller.organisation_id, &id).await?,
+    ))
+}
+
+/// The client's saved cards as the billing view of a department shows them:
+/// Gravity cards only where the department allows recurring Gravity payments.
+pub async fn cards(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Query(q): Query<CardsQuery>,
+) -> Result<Json<BillingCards>, ApiError> {
+    own_client(&state, &caller, &id).await?;
+    let department_id = q.department_id.ok_or_else(|| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "say which department's billing view this is: ?department_id=...",
+        )
+    })?;
+    state
+        .store
+        .department(&caller.organisation_id, &department_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("department"))?;
+    let settings = state
+        .store
+        .settings(&caller.organisation_id, Some(&department_id))
+        .await?;
+    let recurring_allowed = settings
+        .iter()
+        .any(|s| s.definition.key == GRAVITY_RECURRING && s.value == serde_json::Value::Bool(true));
+    let cards = state
+        .store
+        .cards(&caller.organisation_id, &id)
+        .await?
+        .into_iter()
+        .filter(|c| c.plugin_id != "gravity" || recurring_allowed)
+        .collect();
+    Ok(Json(BillingCards {
+        department_id,
+        recurring_allowed,
+        cards,
+    }))
+}
+
+/// Saves the card the client presents on a terminal (waits for the card holder).
+pub async fn save_card(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<(StatusCode, Json<Card>), ApiError> {
+    own_client(&state, &caller, &id).await?;
+    let req: SaveCard = json(&body)?;
+    let card = state
+        .clinic
+        .save_card(&caller.organisation_id, &id, &req.terminal_id)
+        .await?;
+    Ok((StatusCode::CREATED, Json(card)))
+}
+
+pub async fn set_default_card(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((id, card)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    own_client(&state, &caller, &id).await?;
+    if state
+        .store
+        .set_default_card(&caller.organisation_id, &id, &card)
+        .await?
+    {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found("card"))
+    }
+}
+
+pub async fn delete_card(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((id, card)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    own_client(&state, &caller, &id).await?;
+    if state
+        .store
+        .delete_card(&caller.organisation_id, &id, &card)
+        .await?
+    {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found("card"))
+    }
+}
+
+/// Takes a deposit: it becomes client credit once it succeeds.
+pub async fn create_prepayment(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    own_client(&state, &caller, &id).await?;
+    let idem = idempotency(&headers, "POST", uri.path(), &body)?;
+    let req: Prepayment = json(&body)?;
+    let order = PaymentOrder {
+        client_id: Some(id),
+        department_id: req.department_id,
+        method: Some(req.method),
+        amount: req.amount,
+        terminal_id: req.terminal_id,
+        card_id: req.card_id,
+        ..PaymentOrder::default()
+    };
+    Ok(started(
+        state
+            .clinic
+            .start_payment(
+                &caller.organisation_id,
+                PaymentKind::Deposit,
+                order,
+                Some(&idem),
+            )
+            .await?,
+    ))
+}
+
+pub async fn prepayments(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Prepayments>, ApiError> {
+    own_client(&state, &caller, &id).await?;
+    let payments = state
+        .store
+        .prepayments(&caller.organisation_id, &id)
+        .await?;
+    let mut currencies: Vec<String> = state
+        .store
+        .departments(&caller.organisation_id)
+        .await?
+        .into_iter()
+        .map(|d| d.currency)
+        .collect();
+    currencies.sort();
+    currencies.dedup();
+    let mut credit = Vec::new();
+    for currency in currencies {
+        let amount = state
+            .store
+            .client_credit(&caller.organisation_id, &id, &currency)
+            .await?;
+        credit.push(CreditBalance { currency, amount });
+    }
+    Ok(Json(Prepayments { credit, payments }))
+}

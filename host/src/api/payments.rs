@@ -1,0 +1,199 @@
+//! `/v1/payments/{id}`: a payment, its live events, abort and refunds.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{OriginalUri, Path, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use futures::Stream;
+use serde::Deserialize;
+use tokio::sync::broadcast;
+
+use super::body::{idempotency, json, started};
+use super::{ApiError, AppState, Caller};
+use crate::service::{PaymentEvent, PaymentOrder};
+use crate::store::{Method, Payment, PaymentKind};
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefundRequest {
+    /// Minor units, positive; the refund is booked as a negative payment.
+    amount: i64,
+    /// Refund on this terminal (Return of Goods); without it, card payments
+    /// are refunded to the card where the plugin can.
+    terminal_id: Option<String>,
+    /// For a manual payment: how the money goes back (cash by default, as paid).
+    method: Option<Method>,
+}
+
+async fn own(state: &AppState, caller: &Caller, id: &str) -> Result<Payment, ApiError> {
+    state
+        .store
+        .payment(&caller.organisation_id, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("payment"))
+}
+
+pub async fn get(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Payment>, ApiError> {
+    Ok(Json(own(&state, &caller, &id).await?))
+}
+
+pub async fn abort(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<(axum::http::StatusCode, Json<Payment>), ApiError> {
+    let payment = state
+        .clinic
+        .abort_payment(&caller.organisation_id, &id)
+        .await?;
+    Ok((axum::http::StatusCode::ACCEPTED, Json(payment)))
+}
+
+pub async fn refunds(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<Payment>>, ApiError> {
+    own(&state, &caller, &id).await?;
+    Ok(Json(
+        state.store.refunds_of(&caller.organisation_id, &id).await?,
+    ))
+}
+
+pub async fn refund(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    own(&state, &caller, &id).await?;
+    let idem = idempotency(&headers, "POST", uri.path(), &body)?;
+    let req: RefundRequest = json(&body)?;
+    let order = PaymentOrder {
+        original_payment_id: Some(id),
+        amount: req.amount,
+        terminal_id: req.terminal_id,
+        method: req.method,
+        ..PaymentOrder::default()
+    };
+    Ok(started(
+        state
+            .clinic
+            .start_payment(
+                &caller.organisation_id,
+                PaymentKind::Refund,
+                order,
+                Some(&idem),
+            )
+            .await?,
+    ))
+}
+
+/// How often a watcher re-reads the payment, for attempts running on another host.
+const REREAD_EVERY: Duration = Duration::from_millis(500);
+
+struct Watch {
+    state: AppState,
+    organisation_id: String,
+    id: String,
+    rx: broadcast::Receiver<PaymentEvent>,
+    last: Option<Payment>,
+    done: bool,
+}
+
+fn status_event(p: &Payment) -> Event {
+    let event = PaymentEvent::Status {
+        payment: Box::new(p.clone()),
+    };
+    Event::default()
+        .event("status")
+        .json_data(&event)
+        .unwrap_or_else(|_| Event::default().event("status"))
+}
+
+fn changed(last: &Option<Payment>, now: &Payment) -> bool {
+    last.as_ref().is_none_or(|l| {
+        l.status != now.status || l.stage != now.stage || l.updated_at != now.updated_at
+    })
+}
+
+impl Watch {
+    async fn next(&mut self) -> Option<Event> {
+        if self.done {
+            return None;
+        }
+        loop {
+            let fresh = tokio::select! {
+                event = self.rx.recv() => match event {
+                    Ok(PaymentEvent::Stage { stage, message }) => {
+                        let data = PaymentEvent::Stage { stage, message };
+                        return Some(Event::default().event("stage").json_data(&data).unwrap_or_default());
+                    }
+                    Ok(PaymentEvent::Status { payment }) => Some(*payment),
+                    // Missed events or a closed channel: the database has the truth.
+                    Err(_) => {
+                        self.rx = self.state.clinic.events().subscribe(&self.id);
+                        self.reread().await
+                    }
+                },
+                _ = tokio::time::sleep(REREAD_EVERY) => self.reread().await,
+            };
+            if let Some(p) = fresh
+                && changed(&self.last, &p)
+            {
+                self.done = p.status.is_final();
+                let event = status_event(&p);
+                self.last = Some(p);
+                return Some(event);
+            }
+        }
+    }
+
+    async fn reread(&self) -> Option<Payment> {
+        self.state
+            .store
+            .payment(&self.organisation_id, &self.id)
+            .await
+            .ok()
+            .flatten()
+    }
+}
+
+/// Server-sent events: `status` with the payment whenever it changes (first
+/// at once), `stage` for each stage the plugin reports; the stream ends after
+/// the final status.
+pub async fn events(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    // Subscribe before reading, so nothing between the two is missed.
+    let rx = state.clinic.events().subscribe(&id);
+    let current = own(&state, &caller, &id).await?;
+    let first = status_event(&current);
+    let watch = Watch {
+        state,
+        organisation_id: caller.organisation_id,
+        id,
+        rx,
+        done: current.status.is_final(),
+        last: Some(current),
+    };
+    let rest = futures::stream::unfold(
+        watch,
+        |mut w| async move { w.next().await.map(|e| (Ok(e), w)) },
+    );
+    let stream = futures::StreamExt::chain(futures::stream::once(async move { Ok(first) }), rest);
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+}

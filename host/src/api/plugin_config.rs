@@ -1,0 +1,161 @@
+//! `/v1/plugins/{id}/settings`, `/v1/departments/{id}/plugins/{plugin}/settings`
+//! and `/v1/plugins/{id}/allowed-hosts`. Secrets are write-only.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use super::body::json;
+use super::{ApiError, AppState, Caller};
+use crate::plugin::Destination;
+use crate::store::{InstalledPlugin, PluginSettingValue};
+
+type Settings = Json<Vec<PluginSettingValue>>;
+
+async fn installed(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+) -> Result<InstalledPlugin, ApiError> {
+    state
+        .store
+        .plugin(&caller.organisation_id, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("plugin"))
+}
+
+async fn department(state: &AppState, caller: &Caller, id: &str) -> Result<(), ApiError> {
+    state
+        .store
+        .department(&caller.organisation_id, id)
+        .await?
+        .map(|_| ())
+        .ok_or_else(|| ApiError::not_found("department"))
+}
+
+async fn read(
+    state: &AppState,
+    caller: &Caller,
+    plugin: &InstalledPlugin,
+    department_id: Option<&str>,
+) -> Result<Settings, ApiError> {
+    Ok(Json(
+        state
+            .store
+            .plugin_settings(
+                &caller.organisation_id,
+                &plugin.id,
+                &plugin.manifest.settings,
+                department_id,
+            )
+            .await?,
+    ))
+}
+
+async fn write(
+    state: &AppState,
+    caller: &Caller,
+    plugin: &InstalledPlugin,
+    department_id: Option<&str>,
+    body: Bytes,
+) -> Result<Settings, ApiError> {
+    let values: Map<String, Value> = json(&body)?;
+    state
+        .store
+        .set_plugin_settings(
+            &caller.organisation_id,
+            &plugin.id,
+            &plugin.manifest.settings,
+            department_id,
+            &values,
+        )
+        .await?;
+    // Keys only: values may be secrets.
+    tracing::info!(plugin = %plugin.id, keys = ?values.keys().collect::<Vec<_>>(), "plugin settings changed");
+    read(state, caller, plugin, department_id).await
+}
+
+pub async fn organisation(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Settings, ApiError> {
+    caller.require_admin()?;
+    let plugin = installed(&state, &caller, &id).await?;
+    read(&state, &caller, &plugin, None).await
+}
+
+pub async fn set_organisation(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Settings, ApiError> {
+    caller.require_admin()?;
+    let plugin = installed(&state, &caller, &id).await?;
+    write(&state, &caller, &plugin, None, body).await
+}
+
+pub async fn department_settings(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((department_id, id)): Path<(String, String)>,
+) -> Result<Settings, ApiError> {
+    caller.require_admin()?;
+    department(&state, &caller, &department_id).await?;
+    let plugin = installed(&state, &caller, &id).await?;
+    read(&state, &caller, &plugin, Some(&department_id)).await
+}
+
+pub async fn set_department_settings(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((department_id, id)): Path<(String, String)>,
+    body: Bytes,
+) -> Result<Settings, ApiError> {
+    caller.require_admin()?;
+    department(&state, &caller, &department_id).await?;
+    let plugin = installed(&state, &caller, &id).await?;
+    write(&state, &caller, &plugin, Some(&department_id), body).await
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AllowedHosts {
+    /// Destinations as scheme://host:port, such as "https://sandbox.example.com:443".
+    hosts: Vec<String>,
+}
+
+pub async fn allowed_hosts(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<Destination>>, ApiError> {
+    caller.require_admin()?;
+    installed(&state, &caller, &id).await?;
+    Ok(Json(
+        state
+            .store
+            .plugin_allowed_hosts(&caller.organisation_id, &id)
+            .await?,
+    ))
+}
+
+pub async fn set_allowed_hosts(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Json<Vec<Destination>>, ApiError> {
+    caller.require_admin()?;
+    installed(&state, &caller, &id).await?;
+    let hosts: AllowedHosts = json(&body)?;
+    Ok(Json(
+        state
+            .store
+            .set_plugin_allowed_hosts(&caller.organisation_id, &id, &hosts.hosts)
+            .await?,
+    ))
+}

@@ -1,0 +1,106 @@
+//! `/v1/departments/{id}/terminals` and `/v1/terminals/{id}/reconcile`.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+
+use super::body::json;
+use super::{ApiError, AppState, Caller};
+use crate::plugin::Capability;
+use crate::store::{NewTerminal, Terminal};
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTerminal {
+    /// The plugin that drives it, such as "nets-connect-cloud".
+    plugin_id: String,
+    /// The provider's id of the device.
+    terminal_id: String,
+    name: String,
+    /// Nets terminals must be "Connect@Cloud".
+    #[serde(rename = "type")]
+    terminal_type: String,
+    model: Option<String>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ReconcileReport {
+    pub terminal_id: String,
+    pub reference: Option<String>,
+    pub report: String,
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(department_id): Path<String>,
+) -> Result<Json<Vec<Terminal>>, ApiError> {
+    state
+        .store
+        .department(&caller.organisation_id, &department_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("department"))?;
+    Ok(Json(
+        state
+            .store
+            .terminals(&caller.organisation_id, &department_id)
+            .await?,
+    ))
+}
+
+/// Registers a terminal. Its plugin must be enabled for the department's market.
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(department_id): Path<String>,
+    body: Bytes,
+) -> Result<(StatusCode, Json<Terminal>), ApiError> {
+    caller.require_admin()?;
+    let department = state
+        .store
+        .department(&caller.organisation_id, &department_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("department"))?;
+    let req: CreateTerminal = json(&body)?;
+    state
+        .clinic
+        .usable_plugin(
+            &caller.organisation_id,
+            &req.plugin_id,
+            &department,
+            Capability::Process,
+        )
+        .await?;
+    let terminal = state
+        .store
+        .create_terminal(
+            &caller.organisation_id,
+            &department.id,
+            NewTerminal {
+                plugin_id: req.plugin_id,
+                provider_terminal_id: req.terminal_id.trim().to_owned(),
+                name: req.name,
+                terminal_type: req.terminal_type,
+                model: req.model,
+            },
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(terminal)))
+}
+
+/// Runs End of Day on the terminal.
+pub async fn reconcile(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<ReconcileReport>, ApiError> {
+    caller.require_admin()?;
+    let report = state.clinic.reconcile(&caller.organisation_id, &id).await?;
+    Ok(Json(ReconcileReport {
+        terminal_id: id,
+        reference: report.reference,
+        report: report.report,
+    }))
+}

@@ -1,0 +1,53 @@
+//! Live payment events for the payment dialog: the stages a plugin reports and
+//! the final state, fanned out to every watcher of a payment on this host.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use serde::Serialize;
+use tokio::sync::broadcast;
+
+use crate::store::Payment;
+
+/// One event of a payment.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum PaymentEvent {
+    /// A stage the plugin reported, such as waiting-for-card.
+    Stage {
+        stage: String,
+        message: Option<String>,
+    },
+    /// The payment's state changed; a final status closes the stream.
+    Status { payment: Box<Payment> },
+}
+
+/// Watchers by payment id; a channel exists while someone watches or a call runs.
+#[derive(Clone, Default)]
+pub struct EventHub {
+    channels: Arc<Mutex<HashMap<String, broadcast::Sender<PaymentEvent>>>>,
+}
+
+impl EventHub {
+    /// Starts watching a payment.
+    pub fn subscribe(&self, payment_id: &str) -> broadcast::Receiver<PaymentEvent> {
+        let mut channels = self.channels.lock().unwrap_or_else(|p| p.into_inner());
+        channels
+            .entry(payment_id.to_owned())
+            .or_insert_with(|| broadcast::channel(64).0)
+            .subscribe()
+    }
+
+    /// Sends to the payment's watchers, if any; forgets the channel once the
+    /// payment is final or nobody watches.
+    pub fn publish(&self, payment_id: &str, event: PaymentEvent) {
+        let last = matches!(&event, PaymentEvent::Status { payment } if payment.status.is_final());
+        let mut channels = self.channels.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(tx) = channels.get(payment_id) {
+            let delivered = tx.send(event).is_ok();
+            if last || !delivered {
+                channels.remove(payment_id);
+            }
+        }
+    }
+}

@@ -1,0 +1,553 @@
+//! The clinic's payment service: what the API asks for, checked against the
+//! books and carried out through the plugins. Store rules (due sums, busy
+//! terminals, idempotency) live in the store's transactions; this layer picks
+//! the plugin, builds its call, runs card attempts in the background and
+//! recovers the ones whose outcome is unknown.
+
+mod events;
+mod recovery;
+mod registry;
+mod runner;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use events::{EventHub, PaymentEvent};
+pub use recovery::RecoveryConfig;
+pub use registry::PluginRegistry;
+
+use crate::plugin::bindings::{Outcome, Reconciliation, SaveCardRequest};
+use crate::plugin::{CallEnv, CallError, Capability, Plugin, ProgressSink, Runtime};
+use crate::store::{
+    Card, Department, Idempotency, Method, NewCard, NewPayment, Payment, PaymentKind,
+    PaymentStatus, Started, Store, StoreError, Terminal,
+};
+
+/// Why a service call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    NotFound(String),
+    /// The plugin cannot run on this host right now.
+    #[error("{0}")]
+    Unavailable(String),
+    /// The plugin or provider refused or failed.
+    #[error(transparent)]
+    Plugin(#[from] CallError),
+    /// The provider answered, but not with what was asked (a decline, a cancel).
+    #[error("{0}")]
+    NotDone(String),
+}
+
+fn invalid(field: &str, message: impl Into<String>) -> ServiceError {
+    ServiceError::Store(StoreError::Invalid {
+        field: field.to_owned(),
+        message: message.into(),
+    })
+}
+
+fn conflict(message: impl Into<String>) -> ServiceError {
+    ServiceError::Store(StoreError::Conflict(message.into()))
+}
+
+/// What the API asks to pay, deposit or refund.
+#[derive(Debug, Clone, Default)]
+pub struct PaymentOrder {
+    pub invoice_id: Option<String>,
+    pub client_id: Option<String>,
+    pub department_id: Option<String>,
+    pub method: Option<Method>,
+    pub amount: i64,
+    pub excess_as_deposit: bool,
+    pub terminal_id: Option<String>,
+    pub card_id: Option<String>,
+    pub original_payment_id: Option<String>,
+}
+
+/// Settings of the service beyond the runtime's.
+#[derive(Debug, Clone, Default)]
+pub struct ClinicConfig {
+    pub recovery: RecoveryConfig,
+}
+
+struct Inner {
+    store: Store,
+    runtime: Runtime,
+    plugins: PluginRegistry,
+    events: EventHub,
+    config: ClinicConfig,
+}
+
+/// The service; cheap to clone.
+#[derive(Clone)]
+pub struct Clinic {
+    inner: Arc<Inner>,
+}
+
+/// Extra time past a call's deadline before the recovery job takes over an
+/// attempt whose call has not ended (its host stopped).
+const TAKEOVER_MARGIN: Duration = Duration::from_secs(60);
+
+impl Clinic {
+    pub fn new(store: Store, runtime: Runtime, config: ClinicConfig) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                store,
+                runtime,
+                plugins: PluginRegistry::default(),
+                events: EventHub::default(),
+                config,
+            }),
+        }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    pub fn runtime(&self) -> &Runtime {
+        &self.inner.runtime
+    }
+
+    pub fn events(&self) -> &EventHub {
+        &self.inner.events
+    }
+
+    pub fn plugins(&self) -> &PluginRegistry {
+        &self.inner.plugins
+    }
+
+    pub async fn plugin(&self, organisation_id: &str, id: &str) -> Result<Plugin, ServiceError> {
+        self.inner
+            .plugins
+            .get(&self.inner.store, &self.inner.runtime, organisation_id, id)
+            .await
+    }
+
+    async fn department(
+        &self,
+        organisation_id: &str,
+        id: &str,
+    ) -> Result<Department, ServiceError> {
+        self.store()
+            .department(organisation_id, id)
+            .await?
+            .ok_or_else(|| {
+                invalid(
+                    "department_id",
+                    "no department with this id in your organisation",
+                )
+            })
+    }
+
+    /// A plugin usable in `department` for `capability`: installed, enabled
+    /// for the department's market, and declaring the capability.
+    pub async fn usable_plugin(
+        &self,
+        organisation_id: &str,
+        plugin_id: &str,
+        department: &Department,
+        capability: Capability,
+    ) -> Result<Plugin, ServiceError> {
+        if !self
+            .store()
+            .plugin_enabled_for(organisation_id, plugin_id, &department.country)
+            .await?
+        {
+            return Err(conflict(format!(
+                "plugin '{plugin_id}' is not enabled for market {} (department '{}'); an admin enables it with PUT /v1/plugins/{plugin_id}/markets/{}",
+                department.country, department.name, department.country
+            )));
+        }
+        let plugin = self.plugin(organisation_id, plugin_id).await?;
+        if !plugin.manifest().supports(capability) {
+            return Err(conflict(format!(
+                "plugin '{plugin_id}' cannot {}",
+                capability.export_name()
+            )));
+        }
+        if !plugin
+            .manifest()
+            .currencies
+            .iter()
+            .any(|c| c.code() == department.currency)
+        {
+            return Err(conflict(format!(
+                "plugin '{plugin_id}' does not handle {}, the currency of department '{}'",
+                department.currency, department.name
+            )));
+        }
+        Ok(plugin)
+    }
+
+    /// The call environment of a plugin in a department.
+    pub async fn call_env(
+        &self,
+        organisation_id: &str,
+        plugin_id: &str,
+        department: &Department,
+        progress: Option<ProgressSink>,
+    ) -> Result<CallEnv, ServiceError> {
+        let setup = self
+            .store()
+            .plugin_setup(organisation_id, plugin_id, &department.id)
+            .await?;
+        Ok(CallEnv {
+            market: department.country.clone(),
+            organisation_id: organisation_id.to_owned(),
+            department_id: Some(department.id.clone()),
+            organisation_settings: setup.organisation_settings,
+            department_settings: setup.department_settings,
+            extra_allowed_hosts: setup.extra_allowed_hosts,
+            progress,
+        })
+    }
+
+    async fn terminal(&self, organisation_id: &str, id: &str) -> Result<Terminal, ServiceError> {
+        self.store()
+            .terminal(organisation_id, id)
+            .await?
+            .ok_or_else(|| {
+                invalid(
+                    "terminal_id",
+                    "no terminal with this id in your organisation",
+                )
+            })
+    }
+
+    /// Starts a payment, deposit or refund. Plugin attempts are written, then
+    /// run in the background; manual methods are settled at once.
+    pub async fn start_payment(
+        &self,
+        organisation_id: &str,
+        kind: PaymentKind,
+        order: PaymentOrder,
+        idem: Option<&Idempotency>,
+    ) -> Result<Started, ServiceError> {
+        let store = self.store();
+        // Who pays, where, in which currency; and the original of a refund.
+        let (department_id, client_id, currency, original) = match kind {
+            PaymentKind::Payment => {
+                let id = order.invoice_id.as_deref().unwrap_or_default();
+                let invoice = store.invoice(organisation_id, id).await?.ok_or_else(|| {
+                    ServiceError::NotFound("no invoice with this id in your organisation".into())
+                })?;
+                (
+                    invoice.department_id,
+                    invoice.client_id,
+                    invoice.currency,
+                    None,
+                )
+            }
+            PaymentKind::Deposit => {
+                let client = order.client_id.clone().unwrap_or_default();
+                if store.client(organisation_id, &client).await?.is_none() {
+                    return Err(ServiceError::NotFound(
+                        "no client with this id in your organisation".into(),
+                    ));
+                }
+                let department = match (&order.department_id, &order.terminal_id) {
+                    (Some(d), _) => d.clone(),
+                    (None, Some(t)) => self.terminal(organisation_id, t).await?.department_id,
+                    (None, None) => {
+                        return Err(invalid(
+                            "department_id",
+                            "say which department takes the deposit (or give a terminal_id)",
+                        ));
+                    }
+                };
+                let dept = self.department(organisation_id, &department).await?;
+                (dept.id, client, dept.currency, None)
+            }
+            PaymentKind::Refund => {
+                let id = order.original_payment_id.as_deref().unwrap_or_default();
+                let original = store.payment(organisation_id, id).await?.ok_or_else(|| {
+                    ServiceError::NotFound("no payment with this id in your organisation".into())
+                })?;
+                (
+                    original.department_id.clone(),
+                    original.client_id.clone(),
+                    original.currency.clone(),
+                    Some(original),
+                )
+            }
+        };
+        let department = self.department(organisation_id, &department_id).await?;
+        let method = self.choose_method(kind, &order, original.as_ref())?;
+        let mut plugin_id = None;
+        let mut check_after = Duration::ZERO;
+        match method {
+            Method::Card => {
+                let terminal_id = order.terminal_id.as_deref().ok_or_else(|| {
+                    invalid("terminal_id", "a card payment needs the terminal to run on")
+                })?;
+                let terminal = self.terminal(organisation_id, terminal_id).await?;
+                if terminal.department_id != department.id {
+                    return Err(invalid(
+                        "terminal_id",
+                        format!(
+                            "the terminal belongs to another department; use one of department '{}'",
+                            department.name
+                        ),
+                    ));
+                }
+                self.usable_plugin(
+                    organisation_id,
+                    &terminal.plugin_id,
+                    &department,
+                    Capability::Process,
+                )
+                .await?;
+                check_after = self.runtime().config().deadlines.process;
+                plugin_id = Some(terminal.plugin_id);
+            }
+            Method::SavedCard => {
+                let capability = if kind == PaymentKind::Refund {
+                    Capability::RefundToken
+                } else {
+                    Capability::ChargeToken
+                };
+                let card_plugin = match (&original, &order.card_id) {
+                    (Some(o), _) => o.plugin_id.clone().unwrap_or_default(),
+                    (None, Some(card)) => {
+                        self.store()
+                            .card(organisation_id, &client_id, card)
+                            .await?
+                            .ok_or_else(|| {
+                                invalid("card_id", "the client has no saved card with this id")
+                            })?
+                            .plugin_id
+                    }
+                    (None, None) => {
+                        return Err(invalid("card_id", "say which saved card to charge"));
+                    }
+                };
+                self.usable_plugin(organisation_id, &card_plugin, &department, capability)
+                    .await?;
+                check_after = self.runtime().config().deadlines.of(capability);
+                plugin_id = Some(card_plugin);
+            }
+            _ => {}
+        }
+        let new = NewPayment {
+            department_id: department.id.clone(),
+            client_id,
+            invoice_id: match &original {
+                Some(o) => o.invoice_id.clone(),
+                None => order.invoice_id.clone(),
+            },
+            kind,
+            method,
+            amount: order.amount,
+            currency,
+            excess_as_deposit: order.excess_as_deposit && kind == PaymentKind::Payment,
+            terminal_id: (method == Method::Card)
+                .then(|| order.terminal_id.clone())
+                .flatten(),
+            card_id: if method == Method::SavedCard && original.is_none() {
+                order.card_id.clone()
+            } else {
+                original.as_ref().and_then(|o| o.card_id.clone())
+            },
+            plugin_id,
+            original_payment_id: original.as_ref().map(|o| o.id.clone()),
+            check_after_ms: (check_after + TAKEOVER_MARGIN).as_millis() as i64,
+        };
+        let started = self
+            .store()
+            .start_payment(organisation_id, idem, new)
+            .await?;
+        if let Started::Fresh(p) = &started
+            && p.method.through_plugin()
+            && p.status == PaymentStatus::Processing
+        {
+            let clinic = self.clone();
+            let payment = (**p).clone();
+            tokio::spawn(async move { clinic.run_attempt(payment).await });
+        }
+        Ok(started)
+    }
+
+    fn choose_method(
+        &self,
+        kind: PaymentKind,
+        order: &PaymentOrder,
+        original: Option<&Payment>,
+    ) -> Result<Method, ServiceError> {
+        if let Some(original) = original {
+            if order.terminal_id.is_some() {
+                return Ok(Method::Card);
+            }
+            return match original.method {
+                Method::Card | Method::SavedCard => Ok(Method::SavedCard),
+                Method::ClientCredit => Err(invalid(
+                    "payment",
+                    "a payment from client credit is undone with a credit note, not a refund",
+                )),
+                manual => Ok(order.method.unwrap_or(manual)),
+            };
+        }
+        let method = order.method.ok_or_else(|| {
+            invalid(
+                "method",
+                "say how the client pays: card, saved_card, cash, bank_transfer, client_credit or other",
+            )
+        })?;
+        if kind == PaymentKind::Deposit && method == Method::ClientCredit {
+            return Err(invalid(
+                "method",
+                "a deposit cannot be paid from client credit",
+            ));
+        }
+        Ok(method)
+    }
+
+    /// Asks the provider to abort a running card payment. The final state
+    /// still comes from the provider (an approval that won the race stands).
+    pub async fn abort_payment(
+        &self,
+        organisation_id: &str,
+        id: &str,
+    ) -> Result<Payment, ServiceError> {
+        let payment = self
+            .store()
+            .payment(organisation_id, id)
+            .await?
+            .ok_or_else(|| {
+                ServiceError::NotFound("no payment with this id in your organisation".into())
+            })?;
+        let (Some(terminal_id), Some(plugin_id)) = (&payment.terminal_id, &payment.plugin_id)
+        else {
+            return Err(conflict("only a card payment on a terminal can be aborted"));
+        };
+        if !self.store().request_abort(organisation_id, id).await? {
+            return Err(conflict(format!(
+                "the payment is {}; only a processing payment can be aborted",
+                payment.status.as_str()
+            )));
+        }
+        let terminal = self.terminal(organisation_id, terminal_id).await?;
+        let department = self
+            .department(organisation_id, &payment.department_id)
+            .await?;
+        let plugin = self.plugin(organisation_id, plugin_id).await?;
+        let env = self
+            .call_env(organisation_id, plugin_id, &department, None)
+            .await?;
+        plugin
+            .abort(
+                &env,
+                crate::plugin::bindings::AbortRequest {
+                    request_id: payment.id.clone(),
+                    terminal_id: terminal.provider_terminal_id,
+                },
+            )
+            .await?;
+        Ok(self
+            .store()
+            .payment(organisation_id, id)
+            .await?
+            .unwrap_or(payment))
+    }
+
+    /// Saves the card a client presents on a terminal.
+    pub async fn save_card(
+        &self,
+        organisation_id: &str,
+        client_id: &str,
+        terminal_id: &str,
+    ) -> Result<Card, ServiceError> {
+        let terminal = self.terminal(organisation_id, terminal_id).await?;
+        let department = self
+            .department(organisation_id, &terminal.department_id)
+            .await?;
+        let plugin = self
+            .usable_plugin(
+                organisation_id,
+                &terminal.plugin_id,
+                &department,
+                Capability::SaveCard,
+            )
+            .await?;
+        let env = self
+            .call_env(organisation_id, &terminal.plugin_id, &department, None)
+            .await?;
+        let outcome = plugin
+            .save_card(
+                &env,
+                SaveCardRequest {
+                    request_id: uuid::Uuid::new_v4().to_string(),
+                    terminal_id: terminal.provider_terminal_id.clone(),
+                    currency: department.currency.clone(),
+                },
+            )
+            .await?;
+        let approval = match outcome {
+            Outcome::Approved(a) => a,
+            other => {
+                return Err(ServiceError::NotDone(format!(
+                    "the card was not saved: {}",
+                    runner::describe(&other)
+                )));
+            }
+        };
+        let (Some(token), Some(card)) = (approval.card_token, approval.card) else {
+            return Err(ServiceError::NotDone(
+                "the provider approved but returned no card token; the card was not saved".into(),
+            ));
+        };
+        Ok(self
+            .store()
+            .add_card(
+                organisation_id,
+                client_id,
+                NewCard {
+                    department_id: department.id,
+                    plugin_id: terminal.plugin_id,
+                    token,
+                    masked_pan: card.masked_pan,
+                    brand: card.brand,
+                    expiry: card.expiry,
+                },
+            )
+            .await?)
+    }
+
+    /// Runs End of Day on a terminal and records the report.
+    pub async fn reconcile(
+        &self,
+        organisation_id: &str,
+        terminal_id: &str,
+    ) -> Result<Reconciliation, ServiceError> {
+        let terminal = self.terminal(organisation_id, terminal_id).await?;
+        let department = self
+            .department(organisation_id, &terminal.department_id)
+            .await?;
+        let plugin = self
+            .usable_plugin(
+                organisation_id,
+                &terminal.plugin_id,
+                &department,
+                Capability::Reconcile,
+            )
+            .await?;
+        let env = self
+            .call_env(organisation_id, &terminal.plugin_id, &department, None)
+            .await?;
+        let report = plugin
+            .reconcile(&env, &terminal.provider_terminal_id)
+            .await?;
+        self.store()
+            .record_reconciliation(organisation_id, &terminal.id, &report.report)
+            .await?;
+        Ok(report)
+    }
+
+    /// Starts the background job that resolves unknown attempts.
+    pub fn start_recovery(&self) -> tokio::task::JoinHandle<()> {
+        let clinic = self.clone();
+        tokio::spawn(async move { clinic.recovery_loop().await })
+    }
+}

@@ -1,0 +1,114 @@
+//! The recovery job: attempts whose outcome is unknown (a timeout, a trap, a
+//! lost answer, or a host that stopped mid-call) are asked about through the
+//! plugin's `status`, with backoff, until the provider gives a final answer or
+//! the attempts run out and a person must review the payment. Each attempt is
+//! leased in the database, so several hosts never ask about the same one at once.
+
+use std::time::Duration;
+
+use super::runner::{backoff, describe, settlement_of};
+use super::{Clinic, ServiceError};
+use crate::plugin::Capability;
+use crate::store::{Payment, PaymentStatus, Settlement};
+
+#[derive(Debug, Clone)]
+pub struct RecoveryConfig {
+    /// How often the job looks for attempts to ask about.
+    pub poll_every: Duration,
+    /// Wait before the first question, doubled after each inconclusive one.
+    pub first_delay: Duration,
+    pub max_delay: Duration,
+    /// Questions before the payment is left for a person (needs review).
+    pub max_attempts: i64,
+    /// Attempts asked about per round.
+    pub batch: i64,
+}
+
+impl Default for RecoveryConfig {
+    fn default() -> Self {
+        Self {
+            poll_every: Duration::from_secs(1),
+            first_delay: Duration::from_secs(5),
+            max_delay: Duration::from_secs(300),
+            max_attempts: 20,
+            batch: 50,
+        }
+    }
+}
+
+fn now_ms() -> i64 {
+    jiff::Timestamp::now().as_millisecond()
+}
+
+impl Clinic {
+    pub(super) async fn recovery_loop(self) {
+        let every = self.inner.config.recovery.poll_every;
+        loop {
+            tokio::time::sleep(every).await;
+            if let Err(e) = self.recover_due().await {
+                tracing::warn!(error = %e, "recovery round failed");
+            }
+        }
+    }
+
+    /// One round: asks about every attempt that is due; returns how many.
+    pub async fn recover_due(&self) -> Result<usize, ServiceError> {
+        let config = &self.inner.config.recovery;
+        let due = self.store().payments_to_recover(config.batch).await?;
+        let lease =
+            self.runtime().config().deadlines.of(Capability::Status) + Duration::from_secs(5);
+        let mut claimed = Vec::new();
+        for p in due {
+            if self
+                .store()
+                .claim_recovery(&p, now_ms() + lease.as_millis() as i64)
+                .await?
+            {
+                claimed.push(p);
+            }
+        }
+        let n = claimed.len();
+        futures::future::join_all(claimed.into_iter().map(|p| self.recover_one(p))).await;
+        Ok(n)
+    }
+
+    async fn recover_one(&self, p: Payment) {
+        let config = &self.inner.config.recovery;
+        let attempts = p.recovery_attempts + 1;
+        let answer = self.ask_status(&p).await;
+        let settled = match &answer {
+            Ok(outcome) => settlement_of(outcome),
+            Err(e) => {
+                tracing::warn!(payment = %p.id, error = %e, "status query failed");
+                None
+            }
+        };
+        let what = match &answer {
+            Ok(o) => describe(o),
+            Err(e) => e.to_string(),
+        };
+        let settlement = match settled {
+            Some(s) => s,
+            None if attempts >= config.max_attempts => Settlement {
+                status: Some(PaymentStatus::NeedsReview),
+                message: Some(format!(
+                    "the provider gave no final answer after {attempts} status queries (last: {what}); check the provider's records"
+                )),
+                ..Settlement::default()
+            },
+            None => Settlement {
+                status: Some(PaymentStatus::Unknown),
+                message: Some(format!(
+                    "asked the provider {attempts} times; last answer: {what}"
+                )),
+                next_check_at: Some(
+                    now_ms()
+                        + backoff(config.first_delay, config.max_delay, attempts).as_millis()
+                            as i64,
+                ),
+                ..Settlement::default()
+            },
+        };
+        self.book(&p.id, settlement).await;
+    }
+}

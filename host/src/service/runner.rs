@@ -1,0 +1,316 @@
+//! Runs one plugin attempt in the background and books its outcome. The
+//! mapping from outcome to payment state is exhaustive on purpose: a new
+//! outcome in the contract must be decided here.
+
+use std::time::Duration;
+
+use super::{Clinic, PaymentEvent, ServiceError};
+use crate::plugin::bindings::{
+    Money, Outcome, PaymentRequest, Stage, StatusQuery, TokenCharge, TokenRefund, TransactionKind,
+};
+use crate::plugin::{CallEnv, CallError, Disposition, Plugin, ProgressEvent};
+use crate::store::{Method, Payment, PaymentKind, PaymentStatus, Settlement};
+
+/// A stage as the events and the payment row spell it.
+pub(super) fn stage_name(stage: &Stage) -> String {
+    match stage {
+        Stage::Connecting => "connecting".into(),
+        Stage::WaitingForCard => "waiting-for-card".into(),
+        Stage::WaitingForPin => "waiting-for-pin".into(),
+        Stage::Processing => "processing".into(),
+        Stage::WaitingForResult => "waiting-for-result".into(),
+        Stage::Cancelling => "cancelling".into(),
+        Stage::Other(s) => s.chars().take(64).collect(),
+    }
+}
+
+pub(super) fn describe(outcome: &Outcome) -> String {
+    match outcome {
+        Outcome::Approved(a) => format!("approved ({})", a.provider_reference),
+        Outcome::Declined(d) => match &d.code {
+            Some(code) => format!("declined ({code}): {}", d.message),
+            None => format!("declined: {}", d.message),
+        },
+        Outcome::CancelledByClient(s) => format!("cancelled on the terminal: {}", s.message),
+        Outcome::AbortedByClinic(s) => format!("aborted by the clinic: {}", s.message),
+        Outcome::InProgress(m) => format!("still in progress: {m}"),
+        Outcome::Unknown(m) => format!("outcome unknown: {m}"),
+    }
+}
+
+fn kind_of(p: &Payment) -> TransactionKind {
+    match p.kind {
+        PaymentKind::Payment => TransactionKind::Purchase,
+        PaymentKind::Deposit => TransactionKind::Deposit,
+        PaymentKind::Refund => TransactionKind::Refund,
+    }
+}
+
+fn final_state(status: PaymentStatus, message: String) -> Settlement {
+    Settlement {
+        status: Some(status),
+        message: Some(message),
+        ..Settlement::default()
+    }
+}
+
+/// What an outcome means for the payment; `None` when it is not known yet.
+pub(super) fn settlement_of(outcome: &Outcome) -> Option<Settlement> {
+    Some(match outcome {
+        Outcome::Approved(a) => Settlement {
+            status: Some(PaymentStatus::Succeeded),
+            message: None,
+            provider_reference: Some(a.provider_reference.clone()),
+            authorization_code: a.authorization_code.clone(),
+            masked_pan: a.card.as_ref().map(|c| c.masked_pan.clone()),
+            card_brand: a.card.as_ref().and_then(|c| c.brand.clone()),
+            card_token: a.card_token.clone(),
+            next_check_at: None,
+        },
+        Outcome::Declined(_) | Outcome::CancelledByClient(_) => {
+            final_state(PaymentStatus::Failed, describe(outcome))
+        }
+        Outcome::AbortedByClinic(_) => final_state(PaymentStatus::Cancelled, describe(outcome)),
+        Outcome::InProgress(_) | Outcome::Unknown(_) => return None,
+    })
+}
+
+/// What a failed call means: failed if nothing was sent or the provider
+/// refused, needs review on a suspicious approval, otherwise unknown.
+fn settlement_of_error(e: &CallError) -> Option<Settlement> {
+    if matches!(e, CallError::AmountMismatch { .. }) {
+        return Some(final_state(PaymentStatus::NeedsReview, e.to_string()));
+    }
+    match e.disposition() {
+        Disposition::NotSent | Disposition::Refused => {
+            Some(final_state(PaymentStatus::Failed, e.to_string()))
+        }
+        Disposition::Unknown => None,
+    }
+}
+
+fn now_ms() -> i64 {
+    jiff::Timestamp::now().as_millisecond()
+}
+
+impl Clinic {
+    /// Calls the plugin for a fresh attempt and books what happened.
+    pub(super) async fn run_attempt(self, payment: Payment) {
+        let (sink, mut progress) = tokio::sync::mpsc::unbounded_channel::<ProgressEvent>();
+        let watcher = {
+            let clinic = self.clone();
+            let id = payment.id.clone();
+            tokio::spawn(async move {
+                while let Some(event) = progress.recv().await {
+                    let stage = stage_name(&event.stage);
+                    if let Err(e) = clinic.store().set_payment_stage(&id, &stage).await {
+                        tracing::warn!(payment = %id, error = %e, "stage not recorded");
+                    }
+                    clinic.events().publish(
+                        &id,
+                        PaymentEvent::Stage {
+                            stage,
+                            message: event.message,
+                        },
+                    );
+                }
+            })
+        };
+        let result = self.call_for(&payment, Some(sink)).await;
+        // The sink is dropped with the call, so the watcher ends after the last stage.
+        let _ = watcher.await;
+        let settlement = match &result {
+            Ok(outcome) => settlement_of(outcome),
+            Err(ServiceError::Plugin(e)) => settlement_of_error(e),
+            Err(e) => Some(final_state(PaymentStatus::Failed, e.to_string())),
+        };
+        let settlement = settlement.unwrap_or_else(|| Settlement {
+            status: Some(PaymentStatus::Unknown),
+            message: Some(match &result {
+                Ok(o) => describe(o),
+                Err(e) => e.to_string(),
+            }),
+            next_check_at: Some(
+                now_ms() + self.inner.config.recovery.first_delay.as_millis() as i64,
+            ),
+            ..Settlement::default()
+        });
+        if let Err(e) = &result {
+            tracing::warn!(payment = %payment.id, error = %e, "payment attempt failed");
+        }
+        self.book(&payment.id, settlement).await;
+    }
+
+    /// Books a settlement and tells the watchers.
+    pub(super) async fn book(&self, id: &str, settlement: Settlement) {
+        match self.store().finish_payment(id, settlement).await {
+            Ok(Some(p)) => self.events().publish(
+                id,
+                PaymentEvent::Status {
+                    payment: Box::new(p),
+                },
+            ),
+            Ok(None) => {}
+            // The row stays running; the recovery job takes it over later.
+            Err(e) => tracing::error!(payment = %id, error = %e, "payment outcome not booked"),
+        }
+    }
+
+    /// The plugin, environment and provider ids an attempt needs.
+    async fn prepare(
+        &self,
+        p: &Payment,
+        progress: Option<crate::plugin::ProgressSink>,
+    ) -> Result<(Plugin, CallEnv, Option<String>), ServiceError> {
+        let org = &p.organisation_id;
+        let plugin_id = p
+            .plugin_id
+            .as_deref()
+            .ok_or_else(|| ServiceError::NotFound("the payment has no plugin".into()))?;
+        let department = self.department(org, &p.department_id).await?;
+        let plugin = self.plugin(org, plugin_id).await?;
+        let env = self.call_env(org, plugin_id, &department, progress).await?;
+        let terminal = match &p.terminal_id {
+            Some(t) => Some(self.terminal(org, t).await?.provider_terminal_id),
+            None => None,
+        };
+        Ok((plugin, env, terminal))
+    }
+
+    fn amount(p: &Payment) -> Money {
+        Money {
+            minor_units: p.amount.abs(),
+            currency: p.currency.clone(),
+        }
+    }
+
+    /// The original payment of a refund, for its provider reference and token.
+    async fn original(&self, p: &Payment) -> Result<Option<Payment>, ServiceError> {
+        match &p.original_payment_id {
+            Some(id) => Ok(self.store().payment(&p.organisation_id, id).await?),
+            None => Ok(None),
+        }
+    }
+
+    async fn call_for(
+        &self,
+        p: &Payment,
+        progress: Option<crate::plugin::ProgressSink>,
+    ) -> Result<Outcome, ServiceError> {
+        let (plugin, env, terminal) = self.prepare(p, progress).await?;
+        let original = self.original(p).await?;
+        let original_reference = original.as_ref().and_then(|o| o.provider_reference.clone());
+        let description = Some(match p.kind {
+            PaymentKind::Payment => "Invoice payment".to_owned(),
+            PaymentKind::Deposit => "Client prepayment".to_owned(),
+            PaymentKind::Refund => "Return of goods".to_owned(),
+        });
+        let outcome = match (p.method, p.kind) {
+            (Method::Card, _) => {
+                plugin
+                    .process(
+                        &env,
+                        PaymentRequest {
+                            request_id: p.id.clone(),
+                            kind: kind_of(p),
+                            amount: Self::amount(p),
+                            terminal_id: terminal.unwrap_or_default(),
+                            original_reference,
+                            description,
+                        },
+                    )
+                    .await?
+            }
+            (Method::SavedCard, PaymentKind::Refund) => {
+                let token = match original.as_ref().and_then(|o| o.card_token.clone()) {
+                    Some(t) => Some(t),
+                    None => self.card_token(p).await?,
+                };
+                plugin
+                    .refund_token(
+                        &env,
+                        TokenRefund {
+                            request_id: p.id.clone(),
+                            original_reference: original_reference.unwrap_or_default(),
+                            card_token: token,
+                            amount: Self::amount(p),
+                            description,
+                        },
+                    )
+                    .await?
+            }
+            (Method::SavedCard, _) => {
+                let token = self
+                    .card_token(p)
+                    .await?
+                    .ok_or_else(|| ServiceError::NotFound("the saved card is gone".into()))?;
+                plugin
+                    .charge_token(
+                        &env,
+                        TokenCharge {
+                            request_id: p.id.clone(),
+                            card_token: token,
+                            amount: Self::amount(p),
+                            description,
+                        },
+                    )
+                    .await?
+            }
+            (other, _) => {
+                return Err(ServiceError::NotFound(format!(
+                    "method {} does not go through a plugin",
+                    other.as_str()
+                )));
+            }
+        };
+        Ok(outcome)
+    }
+
+    async fn card_token(&self, p: &Payment) -> Result<Option<String>, ServiceError> {
+        let Some(card_id) = &p.card_id else {
+            return Ok(None);
+        };
+        Ok(self
+            .store()
+            .card(&p.organisation_id, &p.client_id, card_id)
+            .await?
+            .map(|c| c.token))
+    }
+
+    /// Asks the provider what became of an attempt.
+    pub(super) async fn ask_status(&self, p: &Payment) -> Result<Outcome, ServiceError> {
+        let (plugin, env, terminal) = self.prepare(p, None).await?;
+        Ok(plugin
+            .status(
+                &env,
+                StatusQuery {
+                    request_id: p.id.clone(),
+                    terminal_id: terminal,
+                    kind: kind_of(p),
+                    amount: Self::amount(p),
+                },
+            )
+            .await?)
+    }
+}
+
+/// How long the recovery job waits before asking again after `attempts`.
+pub(super) fn backoff(first: Duration, max: Duration, attempts: i64) -> Duration {
+    let factor = 2u32.saturating_pow(attempts.clamp(0, 30) as u32);
+    first.saturating_mul(factor).min(max)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap() {
+        let first = Duration::from_secs(2);
+        let max = Duration::from_secs(60);
+        assert_eq!(backoff(first, max, 0), Duration::from_secs(2));
+        assert_eq!(backoff(first, max, 3), Duration::from_secs(16));
+        assert_eq!(backoff(first, max, 10), max);
+        assert_eq!(backoff(first, max, 1000), max);
+    }
+}

@@ -1,0 +1,584 @@
+//! Invoices: draft → finalised → partially paid → paid (and back when a refund
+//! lands), numbered per organisation when finalised, with credit notes.
+//! `paid` moves only inside the transaction that settles a payment.
+
+use rust_decimal::Decimal;
+use serde::Serialize;
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+
+use super::invoice_math::line_amounts;
+use super::{Store, StoreError, conflict, invalid, new_id, now_ms};
+
+text_enum! {
+    /// What an invoice is for.
+    pub enum InvoiceKind {
+        Consultation = "consultation",
+        CounterSale = "counter_sale",
+        /// Credits (part of) a finalised invoice; its amounts are negative.
+        CreditNote = "credit_note",
+    }
+}
+
+text_enum! {
+    pub enum InvoiceStatus {
+        Draft = "draft",
+        Finalised = "finalised",
+        PartiallyPaid = "partially_paid",
+        Paid = "paid",
+    }
+}
+
+/// A line as given: unit price in minor units without VAT.
+#[derive(Debug, Clone)]
+pub struct NewLine {
+    pub description: String,
+    pub quantity: Decimal,
+    pub unit_price: i64,
+    pub vat_rate: Decimal,
+    pub discount_percent: Decimal,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct InvoiceLine {
+    pub position: i64,
+    pub description: String,
+    /// Decimal, as text.
+    pub quantity: String,
+    /// Minor units, without VAT.
+    pub unit_price: i64,
+    /// Percent, as text.
+    pub vat_rate: String,
+    /// Percent, as text.
+    pub discount_percent: String,
+    pub net: i64,
+    pub vat: i64,
+    pub total: i64,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Invoice {
+    pub id: String,
+    pub department_id: String,
+    pub client_id: String,
+    pub patient_id: Option<String>,
+    pub kind: InvoiceKind,
+    /// Given when finalised, per organisation.
+    pub number: Option<i64>,
+    pub status: InvoiceStatus,
+    pub currency: String,
+    pub net: i64,
+    pub vat: i64,
+    pub total: i64,
+    /// Settled payments less refunds.
+    pub paid: i64,
+    /// Credit notes against this invoice (zero or negative).
+    pub credited: i64,
+    /// What is still to pay: total + credited − paid (negative when the clinic owes).
+    pub due: i64,
+    pub credits_invoice_id: Option<String>,
+    pub lines: Vec<InvoiceLine>,
+    pub created_at: i64,
+    pub finalised_at: Option<i64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewInvoice {
+    pub department_id: String,
+    pub client_id: String,
+    pub patient_id: Option<String>,
+    pub kind: InvoiceKind,
+    pub lines: Vec<NewLine>,
+}
+
+/// The status a finalised invoice has with these sums.
+pub(crate) fn settled_status(total: i64, credited: i64, paid: i64) -> InvoiceStatus {
+    if paid >= total + credited {
+        InvoiceStatus::Paid
+    } else if paid > 0 {
+        InvoiceStatus::PartiallyPaid
+    } else {
+        InvoiceStatus::Finalised
+    }
+}
+
+fn line(row: &AnyRow) -> Result<InvoiceLine, StoreError> {
+    Ok(InvoiceLine {
+        position: row.try_get("position")?,
+        description: row.try_get("description")?,
+        quantity: row.try_get("quantity")?,
+        unit_price: row.try_get("unit_price")?,
+        vat_rate: row.try_get("vat_rate")?,
+        discount_percent: row.try_get("discount_percent")?,
+        net: row.try_get("net")?,
+        vat: row.try_get("vat")?,
+        total: row.try_get("total")?,
+    })
+}
+
+fn invoice(row: &AnyRow, lines: Vec<InvoiceLine>) -> Result<Invoice, StoreError> {
+    let total: i64 = row.try_get("total")?;
+    let credited: i64 = row.try_get("credited")?;
+    let paid: i64 = row.try_get("paid")?;
+    let kind = InvoiceKind::parse(&row.try_get::<String, _>("kind")?)?;
+    Ok(Invoice {
+        id: row.try_get("id")?,
+        department_id: row.try_get("department_id")?,
+        client_id: row.try_get("client_id")?,
+        patient_id: row.try_get("patient_id")?,
+        kind,
+        number: row.try_get("number")?,
+        status: InvoiceStatus::parse(&row.try_get::<String, _>("status")?)?,
+        currency: row.try_get("currency")?,
+        net: row.try_get("net")?,
+        vat: row.try_get("vat")?,
+        total,
+        paid,
+        credited,
+        due: if kind == InvoiceKind::CreditNote {
+            0
+        } else {
+            total + credited - paid
+        },
+        credits_invoice_id: row.try_get("credits_invoice_id")?,
+        lines,
+        created_at: row.try_get("created_at")?,
+        finalised_at: row.try_get("finalised_at")?,
+    })
+}
+
+/// Computes every line, refusing any that makes no sense.
+fn computed(lines: &[NewLine]) -> Result<Vec<InvoiceLine>, StoreError> {
+    let hundred = Decimal::ONE_HUNDRED;
+    lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            let field = |name: &str| format!("lines[{i}].{name}");
+            if l.description.trim().is_empty() {
+                return Err(invalid(&field("description"), "describe what is sold"));
+            }
+            if l.quantity.is_zero() || l.quantity.is_sign_negative() {
+                return Err(invalid(
+                    &field("quantity"),
+                    "must be above zero; credit a finalised invoice with a credit note instead",
+                ));
+            }
+            if l.unit_price < 0 {
+                return Err(invalid(
+                    &field("unit_price"),
+                    "must not be negative (minor units, without VAT)",
+                ));
+            }
+            if l.vat_rate.is_sign_negative() || l.vat_rate > hundred {
+                return Err(invalid(
+                    &field("vat_rate"),
+                    "must be a percentage from 0 to 100",
+                ));
+            }
+            if l.discount_percent.is_sign_negative() || l.discount_percent > hundred {
+                return Err(invalid(
+                    &field("discount_percent"),
+                    "must be a percentage from 0 to 100",
+                ));
+            }
+            let a = line_amounts(l.quantity, l.unit_price, l.discount_percent, l.vat_rate)
+                .map_err(|m| invalid(&field("quantity"), m))?;
+            Ok(InvoiceLine {
+                position: i as i64 + 1,
+                description: l.description.trim().to_owned(),
+                quantity: l.quantity.normalize().to_string(),
+                unit_price: l.unit_price,
+                vat_rate: l.vat_rate.normalize().to_string(),
+                discount_percent: l.discount_percent.normalize().to_string(),
+                net: a.net,
+                vat: a.vat,
+                total: a.total,
+            })
+        })
+        .collect()
+}
+
+fn sums(lines: &[InvoiceLine]) -> Result<(i64, i64, i64), StoreError> {
+    let mut s = (0i64, 0i64, 0i64);
+    for l in lines {
+        s.0 =
+            s.0.checked_add(l.net)
+                .ok_or_else(|| invalid("lines", "too large"))?;
+        s.1 =
+            s.1.checked_add(l.vat)
+                .ok_or_else(|| invalid("lines", "too large"))?;
+        s.2 =
+            s.2.checked_add(l.total)
+                .ok_or_else(|| invalid("lines", "too large"))?;
+    }
+    Ok(s)
+}
+
+async fn write_lines(
+    conn: &mut AnyConnection,
+    invoice_id: &str,
+    lines: &[InvoiceLine],
+) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM invoice_lines WHERE invoice_id = $1")
+        .bind(invoice_id)
+        .execute(&mut *conn)
+        .await?;
+    for l in lines {
+        sqlx::query(
+            "INSERT INTO invoice_lines (invoice_id, position, description, quantity, unit_price, vat_rate, discount_percent, net, vat, total) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(invoice_id)
+        .bind(l.position)
+        .bind(&l.description)
+        .bind(&l.quantity)
+        .bind(l.unit_price)
+        .bind(&l.vat_rate)
+        .bind(&l.discount_percent)
+        .bind(l.net)
+        .bind(l.vat)
+        .bind(l.total)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// The next invoice number of an organisation, inside the caller's transaction.
+async fn next_number(conn: &mut AnyConnection, organisation_id: &str) -> Result<i64, StoreError> {
+    sqlx::query(
+        "INSERT INTO invoice_counters (organisation_id, last_number) VALUES ($1, 0) ON CONFLICT (organisation_id) DO NOTHING",
+    )
+    .bind(organisation_id)
+    .execute(&mut *conn)
+    .await?;
+    let row = sqlx::query(
+        "UPDATE invoice_counters SET last_number = last_number + 1 WHERE organisation_id = $1 RETURNING last_number",
+    )
+    .bind(organisation_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(row.try_get("last_number")?)
+}
+
+impl Store {
+    pub async fn create_invoice(
+        &self,
+        organisation_id: &str,
+        currency: &str,
+        new: NewInvoice,
+    ) -> Result<Invoice, StoreError> {
+        if new.kind == InvoiceKind::CreditNote {
+            return Err(invalid(
+                "kind",
+                "credit notes are made from a finalised invoice: POST /v1/invoices/{id}/credit-notes",
+            ));
+        }
+        if self
+            .client(organisation_id, &new.client_id)
+            .await?
+            .is_none()
+        {
+            return Err(invalid(
+                "client_id",
+                "no client with this id in your organisation",
+            ));
+        }
+        if let Some(patient) = &new.patient_id {
+            let patients = self.patients(organisation_id, &new.client_id).await?;
+            if !patients.iter().any(|p| &p.id == patient) {
+                return Err(invalid(
+                    "patient_id",
+                    "no patient with this id belongs to the client",
+                ));
+            }
+        }
+        let lines = computed(&new.lines)?;
+        let (net, vat, total) = sums(&lines)?;
+        let id = new_id();
+        let mut tx = self.write().await?;
+        sqlx::query(
+            "INSERT INTO invoices (id, organisation_id, department_id, client_id, patient_id, kind, status, currency, net, vat, total, paid, credited, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, 'draft', $7, $8, $9, $10, 0, 0, $11)",
+        )
+        .bind(&id)
+        .bind(organisation_id)
+        .bind(&new.department_id)
+        .bind(&new.client_id)
+        .bind(&new.patient_id)
+        .bind(new.kind.as_str())
+        .bind(currency)
+        .bind(net)
+        .bind(vat)
+        .bind(total)
+        .bind(now_ms())
+        .execute(&mut *tx.tx)
+        .await?;
+        write_lines(&mut tx.tx, &id, &lines).await?;
+        tx.commit().await?;
+        self.require_invoice(organisation_id, &id).await
+    }
+
+    /// Replaces the lines of a draft.
+    pub async fn replace_invoice_lines(
+        &self,
+        organisation_id: &str,
+        id: &str,
+        lines: &[NewLine],
+    ) -> Result<Invoice, StoreError> {
+        let lines = computed(lines)?;
+        let (net, vat, total) = sums(&lines)?;
+        let mut tx = self.write().await?;
+        let current = self.locked_invoice(&mut tx.tx, organisation_id, id).await?;
+        if current.status != InvoiceStatus::Draft {
+            return Err(conflict(format!(
+                "invoice {} is {}; only a draft's lines can change (credit it with a credit note instead)",
+                current.number.unwrap_or_default(),
+                current.status.as_str()
+            )));
+        }
+        sqlx::query("UPDATE invoices SET net = $1, vat = $2, total = $3 WHERE id = $4")
+            .bind(net)
+            .bind(vat)
+            .bind(total)
+            .bind(id)
+            .execute(&mut *tx.tx)
+            .await?;
+        write_lines(&mut tx.tx, id, &lines).await?;
+        tx.commit().await?;
+        self.require_invoice(organisation_id, id).await
+    }
+
+    /// Finalises a draft: it gets the organisation's next number and can be paid.
+    pub async fn finalise_invoice(
+        &self,
+        organisation_id: &str,
+        id: &str,
+    ) -> Result<Invoice, StoreError> {
+        let mut tx = self.write().await?;
+        let current = self.locked_invoice(&mut tx.tx, organisation_id, id).await?;
+        if current.status != InvoiceStatus::Draft {
+            return Err(conflict(format!(
+                "invoice {} is already {}",
+                current.number.unwrap_or_default(),
+                current.status.as_str()
+            )));
+        }
+        if current.lines.is_empty() {
+            return Err(invalid(
+                "lines",
+                "an invoice needs at least one line before it is finalised",
+            ));
+        }
+        let number = next_number(&mut tx.tx, organisation_id).await?;
+        let status = settled_status(current.total, 0, 0);
+        sqlx::query(
+            "UPDATE invoices SET number = $1, status = $2, finalised_at = $3 WHERE id = $4",
+        )
+        .bind(number)
+        .bind(status.as_str())
+        .bind(now_ms())
+        .bind(id)
+        .execute(&mut *tx.tx)
+        .await?;
+        tx.commit().await?;
+        self.require_invoice(organisation_id, id).await
+    }
+
+    /// Credits a finalised invoice, wholly or the lines at `positions`: a new,
+    /// finalised credit note with the lines negated. What was already paid
+    /// stays; the due sum falls, below zero when a refund is owed.
+    pub async fn credit_invoice(
+        &self,
+        organisation_id: &str,
+        id: &str,
+        positions: Option<&[i64]>,
+    ) -> Result<Invoice, StoreError> {
+        let mut tx = self.write().await?;
+        let original = self.locked_invoice(&mut tx.tx, organisation_id, id).await?;
+        if original.status == InvoiceStatus::Draft || original.kind == InvoiceKind::CreditNote {
+            return Err(conflict(
+                "only a finalised invoice can be credited; a draft can simply be changed",
+            ));
+        }
+        let already = sqlx::query(
+            "SELECT l.position AS position FROM invoice_lines l JOIN invoices i ON i.id = l.invoice_id \
+             WHERE i.credits_invoice_id = $1",
+        )
+        .bind(id)
+        .fetch_all(&mut *tx.tx)
+        .await?;
+        // A credit note's lines keep the credited line's position.
+        let credited: Vec<i64> = already
+            .iter()
+            .map(|r| r.try_get("position"))
+            .collect::<Result<_, _>>()?;
+        let chosen: Vec<&InvoiceLine> = match positions {
+            Some(ps) => {
+                let mut out = Vec::new();
+                for p in ps {
+                    let l = original
+                        .lines
+                        .iter()
+                        .find(|l| l.position == *p)
+                        .ok_or_else(|| invalid("lines", format!("the invoice has no line {p}")))?;
+                    out.push(l);
+                }
+                out
+            }
+            None => original.lines.iter().collect(),
+        };
+        if let Some(l) = chosen.iter().find(|l| credited.contains(&l.position)) {
+            return Err(conflict(format!(
+                "line {} of this invoice is already credited",
+                l.position
+            )));
+        }
+        if chosen.is_empty() {
+            return Err(invalid("lines", "choose at least one line to credit"));
+        }
+        let lines: Vec<InvoiceLine> = chosen
+            .into_iter()
+            .map(|l| InvoiceLine {
+                net: -l.net,
+                vat: -l.vat,
+                total: -l.total,
+                quantity: format!("-{}", l.quantity),
+                ..l.clone()
+            })
+            .collect();
+        let (net, vat, total) = sums(&lines)?;
+        let note_id = new_id();
+        let number = next_number(&mut tx.tx, organisation_id).await?;
+        let now = now_ms();
+        sqlx::query(
+            "INSERT INTO invoices (id, organisation_id, department_id, client_id, patient_id, kind, number, status, currency, net, vat, total, paid, credited, credits_invoice_id, created_at, finalised_at) \
+             VALUES ($1, $2, $3, $4, $5, 'credit_note', $6, 'finalised', $7, $8, $9, $10, 0, 0, $11, $12, $12)",
+        )
+        .bind(&note_id)
+        .bind(organisation_id)
+        .bind(&original.department_id)
+        .bind(&original.client_id)
+        .bind(&original.patient_id)
+        .bind(number)
+        .bind(&original.currency)
+        .bind(net)
+        .bind(vat)
+        .bind(total)
+        .bind(id)
+        .bind(now)
+        .execute(&mut *tx.tx)
+        .await?;
+        write_lines(&mut tx.tx, &note_id, &lines).await?;
+        let now_credited = original.credited + total;
+        sqlx::query("UPDATE invoices SET credited = $1, status = $2 WHERE id = $3")
+            .bind(now_credited)
+            .bind(settled_status(original.total, now_credited, original.paid).as_str())
+            .bind(id)
+            .execute(&mut *tx.tx)
+            .await?;
+        tx.commit().await?;
+        self.require_invoice(organisation_id, &note_id).await
+    }
+
+    pub async fn invoice(
+        &self,
+        organisation_id: &str,
+        id: &str,
+    ) -> Result<Option<Invoice>, StoreError> {
+        let mut conn = self.pool().acquire().await?;
+        self.read_invoice(&mut conn, organisation_id, id, "").await
+    }
+
+    async fn require_invoice(
+        &self,
+        organisation_id: &str,
+        id: &str,
+    ) -> Result<Invoice, StoreError> {
+        self.invoice(organisation_id, id)
+            .await?
+            .ok_or_else(|| invalid("invoice", "vanished"))
+    }
+
+    /// The newest invoices, optionally of one client.
+    pub async fn invoices(
+        &self,
+        organisation_id: &str,
+        client_id: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<Invoice>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id FROM invoices WHERE organisation_id = $1 AND ($2 = '' OR client_id = $2) ORDER BY created_at DESC, id LIMIT $3",
+        )
+        .bind(organisation_id)
+        .bind(client_id.unwrap_or(""))
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let id: String = row.try_get("id")?;
+            if let Some(i) = self.invoice(organisation_id, &id).await? {
+                out.push(i);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn read_invoice(
+        &self,
+        conn: &mut AnyConnection,
+        organisation_id: &str,
+        id: &str,
+        lock: &str,
+    ) -> Result<Option<Invoice>, StoreError> {
+        let Some(row) = sqlx::query(&format!(
+            "SELECT * FROM invoices WHERE organisation_id = $1 AND id = $2{lock}"
+        ))
+        .bind(organisation_id)
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?
+        else {
+            return Ok(None);
+        };
+        let lines =
+            sqlx::query("SELECT * FROM invoice_lines WHERE invoice_id = $1 ORDER BY position")
+                .bind(id)
+                .fetch_all(&mut *conn)
+                .await?;
+        let lines = lines.iter().map(line).collect::<Result<_, _>>()?;
+        Ok(Some(invoice(&row, lines)?))
+    }
+
+    /// The invoice, locked for the rest of the caller's transaction.
+    pub(crate) async fn locked_invoice(
+        &self,
+        conn: &mut AnyConnection,
+        organisation_id: &str,
+        id: &str,
+    ) -> Result<Invoice, StoreError> {
+        self.read_invoice(conn, organisation_id, id, self.for_update())
+            .await?
+            .ok_or_else(|| invalid("invoice_id", "no invoice with this id in your organisation"))
+    }
+
+    /// Adds `delta` (negative for a refund) to what was paid on an invoice and
+    /// moves its status, inside the caller's transaction.
+    pub(crate) async fn add_paid(
+        &self,
+        conn: &mut AnyConnection,
+        invoice: &Invoice,
+        delta: i64,
+    ) -> Result<(), StoreError> {
+        let paid = invoice.paid + delta;
+        sqlx::query("UPDATE invoices SET paid = $1, status = $2 WHERE id = $3")
+            .bind(paid)
+            .bind(settled_status(invoice.total, invoice.credited, paid).as_str())
+            .bind(&invoice.id)
+            .execute(&mut *conn)
+            .await?;
+        Ok(())
+    }
+}

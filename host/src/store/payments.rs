@@ -1,0 +1,757 @@
+//! Payments: every attempt to move money, following the state machine in
+//! docs/ARCHITECTURE.md. The row is written (and the idempotency key claimed)
+//! before any plugin is called; settling it and updating the invoice or the
+//! client's credit happen in one transaction. Final states never move back.
+
+use serde::Serialize;
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+
+use super::idempotency::{self, Idempotency, StoredAnswer};
+use super::invoices::{InvoiceKind, InvoiceStatus};
+use super::{Store, StoreError, conflict, flag, invalid, new_id, now_ms};
+
+text_enum! {
+    pub enum PaymentKind {
+        /// Pays (part of) an invoice.
+        Payment = "payment",
+        /// A client prepayment: becomes client credit.
+        Deposit = "deposit",
+        /// Money back: a negative payment.
+        Refund = "refund",
+    }
+}
+
+text_enum! {
+    pub enum Method {
+        /// A card on a terminal, through the terminal's plugin.
+        Card = "card",
+        /// A card saved through a plugin, charged without the card holder.
+        SavedCard = "saved_card",
+        Cash = "cash",
+        BankTransfer = "bank_transfer",
+        /// The client's credit from earlier deposits.
+        ClientCredit = "client_credit",
+        Other = "other",
+    }
+}
+
+text_enum! {
+    pub enum PaymentStatus {
+        /// Running on a terminal or at the provider.
+        Processing = "processing",
+        Succeeded = "succeeded",
+        /// Declined, or cancelled by the card holder on the terminal.
+        Failed = "failed",
+        /// Aborted by the clinic.
+        Cancelled = "cancelled",
+        /// The outcome is not known yet; the recovery job asks the provider.
+        Unknown = "unknown",
+        /// The provider never gave a clear answer, or gave a suspicious one: a person must look.
+        NeedsReview = "needs_review",
+    }
+}
+
+impl Method {
+    /// Whether the money moves through a payment plugin.
+    pub fn through_plugin(self) -> bool {
+        matches!(self, Method::Card | Method::SavedCard)
+    }
+}
+
+impl PaymentStatus {
+    pub fn is_final(self) -> bool {
+        !matches!(self, PaymentStatus::Processing | PaymentStatus::Unknown)
+    }
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Payment {
+    pub id: String,
+    #[serde(skip)]
+    pub organisation_id: String,
+    pub department_id: String,
+    pub client_id: String,
+    pub invoice_id: Option<String>,
+    pub kind: PaymentKind,
+    pub method: Method,
+    /// Minor units; negative for a refund.
+    pub amount: i64,
+    pub currency: String,
+    /// The part that went to (positive) or came from (negative) client credit.
+    pub credit_amount: i64,
+    /// Whether more than the due sum may be taken, the rest becoming client credit.
+    pub excess_as_deposit: bool,
+    pub status: PaymentStatus,
+    /// The last stage the plugin reported while processing.
+    pub stage: Option<String>,
+    /// Why it failed, or what the provider said.
+    pub message: Option<String>,
+    pub terminal_id: Option<String>,
+    pub card_id: Option<String>,
+    pub plugin_id: Option<String>,
+    /// For a refund: the payment it refunds.
+    pub original_payment_id: Option<String>,
+    pub provider_reference: Option<String>,
+    pub authorization_code: Option<String>,
+    pub masked_pan: Option<String>,
+    pub card_brand: Option<String>,
+    #[serde(skip)]
+    pub card_token: Option<String>,
+    pub abort_requested: bool,
+    pub recovery_attempts: i64,
+    #[serde(skip)]
+    pub next_check_at: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub finished_at: Option<i64>,
+}
+
+/// What starting a payment takes; `amount` is positive, a refund is stored negative.
+#[derive(Debug, Clone)]
+pub struct NewPayment {
+    pub department_id: String,
+    pub client_id: String,
+    pub invoice_id: Option<String>,
+    pub kind: PaymentKind,
+    pub method: Method,
+    pub amount: i64,
+    pub currency: String,
+    pub excess_as_deposit: bool,
+    pub terminal_id: Option<String>,
+    pub card_id: Option<String>,
+    pub plugin_id: Option<String>,
+    pub original_payment_id: Option<String>,
+    /// For plugin attempts: when the recovery job takes over if the call has
+    /// not ended by then (the call's deadline plus a margin).
+    pub check_after_ms: i64,
+}
+
+/// How an attempt ended, or that its outcome is not known.
+#[derive(Debug, Clone, Default)]
+pub struct Settlement {
+    pub status: Option<PaymentStatus>,
+    pub message: Option<String>,
+    pub provider_reference: Option<String>,
+    pub authorization_code: Option<String>,
+    pub masked_pan: Option<String>,
+    pub card_brand: Option<String>,
+    pub card_token: Option<String>,
+    /// For `Unknown`: when the recovery job next asks.
+    pub next_check_at: Option<i64>,
+}
+
+/// A new attempt, or the first answer to a repeated request.
+#[derive(Debug, Clone)]
+pub enum Started {
+    Fresh(Box<Payment>),
+    Repeat(StoredAnswer),
+}
+
+fn opt_text(row: &AnyRow, column: &str) -> Result<Option<String>, StoreError> {
+    Ok(row.try_get(column)?)
+}
+
+fn payment(row: &AnyRow) -> Result<Payment, StoreError> {
+    Ok(Payment {
+        id: row.try_get("id")?,
+        organisation_id: row.try_get("organisation_id")?,
+        department_id: row.try_get("department_id")?,
+        client_id: row.try_get("client_id")?,
+        invoice_id: opt_text(row, "invoice_id")?,
+        kind: PaymentKind::parse(&row.try_get::<String, _>("kind")?)?,
+        method: Method::parse(&row.try_get::<String, _>("method")?)?,
+        amount: row.try_get("amount")?,
+        currency: row.try_get("currency")?,
+        credit_amount: row.try_get("credit_amount")?,
+        excess_as_deposit: row.try_get::<i64, _>("allow_excess")? == 1,
+        status: PaymentStatus::parse(&row.try_get::<String, _>("status")?)?,
+        stage: opt_text(row, "stage")?,
+        message: opt_text(row, "message")?,
+        terminal_id: opt_text(row, "terminal_id")?,
+        card_id: opt_text(row, "card_id")?,
+        plugin_id: opt_text(row, "plugin_id")?,
+        original_payment_id: opt_text(row, "original_payment_id")?,
+        provider_reference: opt_text(row, "provider_reference")?,
+        authorization_code: opt_text(row, "authorization_code")?,
+        masked_pan: opt_text(row, "masked_pan")?,
+        card_brand: opt_text(row, "card_brand")?,
+        card_token: opt_text(row, "card_token")?,
+        abort_requested: row.try_get::<i64, _>("abort_requested")? == 1,
+        recovery_attempts: row.try_get("recovery_attempts")?,
+        next_check_at: row.try_get("next_check_at")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+        finished_at: row.try_get("finished_at")?,
+    })
+}
+
+fn money(amount: i64, currency: &str) -> String {
+    format!("{amount} {currency} minor units")
+}
+
+async fn sum(conn: &mut AnyConnection, sql: &str, binds: &[&str]) -> Result<i64, StoreError> {
+    let mut q = sqlx::query(sql);
+    for b in binds {
+        q = q.bind(*b);
+    }
+    let row = q.fetch_one(&mut *conn).await?;
+    // SUM over no rows is NULL; COALESCE keeps the type an integer on both databases.
+    Ok(row.try_get::<i64, _>("s")?)
+}
+
+/// The client's credit in `currency`: deposits and excess, less what was used.
+async fn credit_balance(
+    conn: &mut AnyConnection,
+    organisation_id: &str,
+    client_id: &str,
+    currency: &str,
+) -> Result<i64, StoreError> {
+    sum(
+        conn,
+        "SELECT CAST(COALESCE(SUM(credit_amount), 0) AS BIGINT) AS s FROM payments \
+         WHERE organisation_id = $1 AND client_id = $2 AND currency = $3 AND status = 'succeeded'",
+        &[organisation_id, client_id, currency],
+    )
+    .await
+}
+
+impl Store {
+    async fn payment_in(
+        &self,
+        conn: &mut AnyConnection,
+        organisation_id: Option<&str>,
+        id: &str,
+        lock: bool,
+    ) -> Result<Option<Payment>, StoreError> {
+        let lock = if lock { self.for_update() } else { "" };
+        let row = sqlx::query(&format!(
+            "SELECT * FROM payments WHERE id = $1 AND ($2 = '' OR organisation_id = $2){lock}"
+        ))
+        .bind(id)
+        .bind(organisation_id.unwrap_or(""))
+        .fetch_optional(&mut *conn)
+        .await?;
+        row.as_ref().map(payment).transpose()
+    }
+
+    pub async fn payment(
+        &self,
+        organisation_id: &str,
+        id: &str,
+    ) -> Result<Option<Payment>, StoreError> {
+        let mut conn = self.pool().acquire().await?;
+        self.payment_in(&mut conn, Some(organisation_id), id, false)
+            .await
+    }
+
+    async fn payments_where(
+        &self,
+        filter: &str,
+        binds: &[&str],
+    ) -> Result<Vec<Payment>, StoreError> {
+        let sql = format!("SELECT * FROM payments WHERE {filter} ORDER BY created_at, id");
+        let mut q = sqlx::query(&sql);
+        for b in binds {
+            q = q.bind(*b);
+        }
+        q.fetch_all(self.pool())
+            .await?
+            .iter()
+            .map(payment)
+            .collect()
+    }
+
+    pub async fn invoice_payments(
+        &self,
+        organisation_id: &str,
+        invoice_id: &str,
+    ) -> Result<Vec<Payment>, StoreError> {
+        self.payments_where(
+            "organisation_id = $1 AND invoice_id = $2",
+            &[organisation_id, invoice_id],
+        )
+        .await
+    }
+
+    /// The client's deposits and the refunds of them.
+    pub async fn prepayments(
+        &self,
+        organisation_id: &str,
+        client_id: &str,
+    ) -> Result<Vec<Payment>, StoreError> {
+        self.payments_where(
+            "organisation_id = $1 AND client_id = $2 AND invoice_id IS NULL",
+            &[organisation_id, client_id],
+        )
+        .await
+    }
+
+    pub async fn refunds_of(
+        &self,
+        organisation_id: &str,
+        payment_id: &str,
+    ) -> Result<Vec<Payment>, StoreError> {
+        self.payments_where(
+            "organisation_id = $1 AND original_payment_id = $2",
+            &[organisation_id, payment_id],
+        )
+        .await
+    }
+
+    /// The client's credit per currency.
+    pub async fn client_credit(
+        &self,
+        organisation_id: &str,
+        client_id: &str,
+        currency: &str,
+    ) -> Result<i64, StoreError> {
+        let mut conn = self.pool().acquire().await?;
+        credit_balance(&mut conn, organisation_id, client_id, currency).await
+    }
+
+    /// Writes a new attempt after every rule is checked, claiming `idem` in the
+    /// same transaction. Manual methods (cash, bank transfer, client credit)
+    /// settle at once; plugin attempts start `processing`.
+    pub async fn start_payment(
+        &self,
+        organisation_id: &str,
+        idem: Option<&Idempotency>,
+        new: NewPayment,
+    ) -> Result<Started, StoreError> {
+        if new.amount <= 0 {
+            return Err(invalid(
+                "amount",
+                "must be above zero, in minor units (a refund is asked for as a positive amount)",
+            ));
+        }
+        let mut tx = self.write().await?;
+        if let Some(idem) = idem
+            && let Some(first) = idempotency::claim(&mut tx.tx, organisation_id, idem).await?
+        {
+            return Ok(Started::Repeat(first));
+        }
+        self.check_new_payment(&mut tx.tx, organisation_id, &new)
+            .await?;
+        let id = new_id();
+        let now = now_ms();
+        let signed = if new.kind == PaymentKind::Refund {
+            -new.amount
+        } else {
+            new.amount
+        };
+        let inserted = sqlx::query(
+            "INSERT INTO payments (id, organisation_id, department_id, client_id, invoice_id, kind, method, amount, currency, credit_amount, \
+             allow_excess, status, terminal_id, card_id, plugin_id, original_payment_id, abort_requested, recovery_attempts, next_check_at, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $10, 'processing', $11, $12, $13, $14, 0, 0, $15, $16, $16)",
+        )
+        .bind(&id)
+        .bind(organisation_id)
+        .bind(&new.department_id)
+        .bind(&new.client_id)
+        .bind(&new.invoice_id)
+        .bind(new.kind.as_str())
+        .bind(new.method.as_str())
+        .bind(signed)
+        .bind(&new.currency)
+        .bind(flag(new.excess_as_deposit))
+        .bind(&new.terminal_id)
+        .bind(&new.card_id)
+        .bind(&new.plugin_id)
+        .bind(&new.original_payment_id)
+        .bind(new.method.through_plugin().then_some(now + new.check_after_ms))
+        .bind(now)
+        .execute(&mut *tx.tx)
+        .await;
+        if let Err(e) = inserted {
+            let unique = e
+                .as_database_error()
+                .is_some_and(|d| d.is_unique_violation());
+            return Err(if unique {
+                conflict("terminal busy: another payment is running on this terminal")
+            } else {
+                e.into()
+            });
+        }
+        let mut started = self
+            .payment_in(&mut tx.tx, None, &id, false)
+            .await?
+            .ok_or_else(|| invalid("payment", "vanished"))?;
+        if !new.method.through_plugin() {
+            self.settle(
+                &mut tx.tx,
+                &mut started,
+                Settlement {
+                    status: Some(PaymentStatus::Succeeded),
+                    ..Settlement::default()
+                },
+            )
+            .await?;
+        }
+        if let Some(idem) = idem {
+            let body =
+                serde_json::to_string(&started).map_err(|e| invalid("payment", e.to_string()))?;
+            idempotency::answer(&mut tx.tx, organisation_id, idem, 201, &body).await?;
+        }
+        tx.commit().await?;
+        Ok(Started::Fresh(Box::new(started)))
+    }
+
+    /// The payment rules that need the database, inside the transaction that
+    /// writes the attempt (so concurrent attempts see each other).
+    async fn check_new_payment(
+        &self,
+        conn: &mut AnyConnection,
+        organisation_id: &str,
+        new: &NewPayment,
+    ) -> Result<(), StoreError> {
+        if let Some(terminal) = &new.terminal_id {
+            let running = sqlx::query(
+                "SELECT id, status FROM payments WHERE terminal_id = $1 AND status IN ('processing', 'unknown')",
+            )
+            .bind(terminal)
+            .fetch_optional(&mut *conn)
+            .await?;
+            if let Some(row) = running {
+                let other: String = row.try_get("id")?;
+                let status: String = row.try_get("status")?;
+                return Err(conflict(format!(
+                    "terminal busy: payment {other} is {status} on it; wait for it to finish{}",
+                    if status == "unknown" {
+                        " (an unknown payment keeps its terminal until the provider confirms what happened)"
+                    } else {
+                        ", or abort it"
+                    }
+                )));
+            }
+        }
+        match new.kind {
+            PaymentKind::Payment => self.check_invoice_payment(conn, organisation_id, new).await,
+            PaymentKind::Deposit => {
+                if new.method == Method::ClientCredit {
+                    return Err(invalid(
+                        "method",
+                        "a deposit cannot be paid with client credit",
+                    ));
+                }
+                Ok(())
+            }
+            PaymentKind::Refund => self.check_refund(conn, organisation_id, new).await,
+        }
+    }
+
+    async fn check_invoice_payment(
+        &self,
+        conn: &mut AnyConnection,
+        organisation_id: &str,
+        new: &NewPayment,
+    ) -> Result<(), StoreError> {
+        let invoice_id = new
+            .invoice_id
+            .as_deref()
+            .ok_or_else(|| invalid("invoice_id", "a payment belongs to an invoice"))?;
+        let invoice = self
+            .locked_invoice(conn, organisation_id, invoice_id)
+            .await?;
+        if invoice.kind == InvoiceKind::CreditNote {
+            return Err(conflict(
+                "a credit note is not paid; refund the credited invoice's payment instead",
+            ));
+        }
+        if invoice.status == InvoiceStatus::Draft {
+            return Err(conflict(
+                "the invoice is a draft; finalise it first (POST /v1/invoices/{id}/finalise)",
+            ));
+        }
+        if invoice.currency != new.currency {
+            return Err(invalid(
+                "currency",
+                format!(
+                    "the invoice is in {}, not {}",
+                    invoice.currency, new.currency
+                ),
+            ));
+        }
+        if new.method.through_plugin() {
+            let unknown = sqlx::query(
+                "SELECT id FROM payments WHERE invoice_id = $1 AND status = 'unknown' AND method IN ('card', 'saved_card')",
+            )
+            .bind(invoice_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+            if let Some(row) = unknown {
+                let other: String = row.try_get("id")?;
+                return Err(conflict(format!(
+                    "payment {other} on this invoice has an unknown outcome; no new card payment can start until it is resolved (GET /v1/payments/{other})"
+                )));
+            }
+        }
+        let in_flight = sum(
+            conn,
+            "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) AS s FROM payments \
+             WHERE invoice_id = $1 AND status IN ('processing', 'unknown') AND amount > 0 AND allow_excess = 0",
+            &[invoice_id],
+        )
+        .await?;
+        let available = invoice.due - in_flight;
+        if new.amount > available && !new.excess_as_deposit {
+            let why = if in_flight > 0 {
+                format!(
+                    "{} is due, of which {} is being paid by running payments",
+                    money(invoice.due, &invoice.currency),
+                    money(in_flight, &invoice.currency)
+                )
+            } else {
+                format!("{} is due", money(invoice.due.max(0), &invoice.currency))
+            };
+            return Err(invalid(
+                "amount",
+                format!(
+                    "{} exceeds what can be paid now: {why}; lower the amount, or set \"excess_as_deposit\": true to keep the rest as client credit",
+                    money(new.amount, &new.currency)
+                ),
+            ));
+        }
+        if new.method == Method::ClientCredit {
+            // Lock the client so two uses of the same credit are serialised.
+            sqlx::query(&format!(
+                "SELECT id FROM clients WHERE id = $1{}",
+                self.for_update()
+            ))
+            .bind(&new.client_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+            let credit =
+                credit_balance(conn, organisation_id, &new.client_id, &new.currency).await?;
+            if new.amount > credit {
+                return Err(invalid(
+                    "amount",
+                    format!(
+                        "the client has {} of credit, less than {}",
+                        money(credit, &new.currency),
+                        money(new.amount, &new.currency)
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    async fn check_refund(
+        &self,
+        conn: &mut AnyConnection,
+        organisation_id: &str,
+        new: &NewPayment,
+    ) -> Result<(), StoreError> {
+        let original_id = new
+            .original_payment_id
+            .as_deref()
+            .ok_or_else(|| invalid("payment", "a refund refunds a payment"))?;
+        let original = self
+            .payment_in(conn, Some(organisation_id), original_id, true)
+            .await?
+            .ok_or_else(|| invalid("payment", "no payment with this id in your organisation"))?;
+        if original.status != PaymentStatus::Succeeded || original.amount <= 0 {
+            return Err(conflict(format!(
+                "only a succeeded payment can be refunded; this one is {} {}",
+                original.kind.as_str(),
+                original.status.as_str()
+            )));
+        }
+        let refunded = sum(
+            conn,
+            "SELECT CAST(COALESCE(SUM(-amount), 0) AS BIGINT) AS s FROM payments \
+             WHERE original_payment_id = $1 AND status IN ('processing', 'unknown', 'succeeded', 'needs_review')",
+            &[original_id],
+        )
+        .await?;
+        let mut refundable = original.amount - refunded;
+        if original.invoice_id.is_none() {
+            // A deposit's money may already be spent on invoices.
+            let credit = credit_balance(
+                conn,
+                organisation_id,
+                &original.client_id,
+                &original.currency,
+            )
+            .await?;
+            refundable = refundable.min(credit);
+        }
+        if new.amount > refundable {
+            return Err(invalid(
+                "amount",
+                format!(
+                    "{} is more than can be refunded: {} was paid, {} is refunded or being refunded{}",
+                    money(new.amount, &original.currency),
+                    money(original.amount, &original.currency),
+                    money(refunded, &original.currency),
+                    if original.invoice_id.is_none() {
+                        ", and a deposit can only be refunded up to the client's unused credit"
+                    } else {
+                        ""
+                    }
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Applies a final state to a locked payment inside the caller's
+    /// transaction; on success it moves the invoice or the client's credit.
+    async fn settle(
+        &self,
+        conn: &mut AnyConnection,
+        p: &mut Payment,
+        s: Settlement,
+    ) -> Result<(), StoreError> {
+        let status = s.status.unwrap_or(PaymentStatus::Unknown);
+        let now = now_ms();
+        let mut credit = 0;
+        if status == PaymentStatus::Succeeded {
+            credit = self.apply(conn, p).await?;
+        }
+        let next_check = if status.is_final() {
+            None
+        } else {
+            s.next_check_at
+        };
+        sqlx::query(
+            "UPDATE payments SET status = $1, message = COALESCE($2, message), provider_reference = COALESCE($3, provider_reference), \
+             authorization_code = COALESCE($4, authorization_code), masked_pan = COALESCE($5, masked_pan), card_brand = COALESCE($6, card_brand), \
+             card_token = COALESCE($7, card_token), credit_amount = $8, next_check_at = $9, updated_at = $10, finished_at = $11 WHERE id = $12",
+        )
+        .bind(status.as_str())
+        .bind(&s.message)
+        .bind(&s.provider_reference)
+        .bind(&s.authorization_code)
+        .bind(&s.masked_pan)
+        .bind(&s.card_brand)
+        .bind(&s.card_token)
+        .bind(credit)
+        .bind(next_check)
+        .bind(now)
+        .bind(status.is_final().then_some(now))
+        .bind(&p.id)
+        .execute(&mut *conn)
+        .await?;
+        *p = self
+            .payment_in(conn, None, &p.id, false)
+            .await?
+            .ok_or_else(|| invalid("payment", "vanished"))?;
+        Ok(())
+    }
+
+    /// Moves the money of a succeeded payment; returns its client-credit part.
+    async fn apply(&self, conn: &mut AnyConnection, p: &Payment) -> Result<i64, StoreError> {
+        let invoice = match &p.invoice_id {
+            Some(id) => Some(self.locked_invoice(conn, &p.organisation_id, id).await?),
+            None => None,
+        };
+        Ok(match (p.kind, invoice) {
+            (PaymentKind::Payment, Some(invoice)) => {
+                let applied = if p.excess_as_deposit {
+                    p.amount.min(invoice.due.max(0))
+                } else {
+                    p.amount
+                };
+                self.add_paid(conn, &invoice, applied).await?;
+                if p.method == Method::ClientCredit {
+                    -p.amount
+                } else {
+                    p.amount - applied
+                }
+            }
+            (PaymentKind::Refund, Some(invoice)) => {
+                self.add_paid(conn, &invoice, p.amount).await?;
+                0
+            }
+            // A deposit, or the refund of one: client credit only.
+            (_, None) => p.amount,
+            (PaymentKind::Deposit, Some(_)) => p.amount,
+        })
+    }
+
+    /// Ends an attempt with `s`. Returns the payment as it now is, or `None` if
+    /// it had already ended (final states never move back).
+    pub async fn finish_payment(
+        &self,
+        id: &str,
+        s: Settlement,
+    ) -> Result<Option<Payment>, StoreError> {
+        let mut tx = self.write().await?;
+        let Some(mut p) = self.payment_in(&mut tx.tx, None, id, true).await? else {
+            return Ok(None);
+        };
+        if p.status.is_final() {
+            return Ok(None);
+        }
+        self.settle(&mut tx.tx, &mut p, s).await?;
+        tx.commit().await?;
+        Ok(Some(p))
+    }
+
+    /// Records the stage a plugin reported for a running attempt.
+    pub async fn set_payment_stage(&self, id: &str, stage: &str) -> Result<(), StoreError> {
+        let mut tx = self.write().await?;
+        sqlx::query(
+            "UPDATE payments SET stage = $1, updated_at = $2 WHERE id = $3 AND status = 'processing'",
+        )
+        .bind(stage)
+        .bind(now_ms())
+        .bind(id)
+        .execute(&mut *tx.tx)
+        .await?;
+        tx.commit().await
+    }
+
+    /// Marks that the clinic asked to abort; false if the payment is not running.
+    pub async fn request_abort(&self, organisation_id: &str, id: &str) -> Result<bool, StoreError> {
+        let mut tx = self.write().await?;
+        let done = sqlx::query(
+            "UPDATE payments SET abort_requested = 1, updated_at = $1 WHERE organisation_id = $2 AND id = $3 AND status = 'processing'",
+        )
+        .bind(now_ms())
+        .bind(organisation_id)
+        .bind(id)
+        .execute(&mut *tx.tx)
+        .await?
+        .rows_affected()
+            == 1;
+        tx.commit().await?;
+        Ok(done)
+    }
+
+    /// Attempts whose outcome the recovery job should look for now.
+    pub async fn payments_to_recover(&self, limit: i64) -> Result<Vec<Payment>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT * FROM payments WHERE status IN ('processing', 'unknown') AND next_check_at <= $1 ORDER BY next_check_at LIMIT $2",
+        )
+        .bind(now_ms())
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(payment).collect()
+    }
+
+    /// Takes one attempt for recovery until `lease_until`, so no other host
+    /// asks about it at the same time. A `processing` attempt whose call never
+    /// ended (its host stopped) becomes `unknown` here.
+    pub async fn claim_recovery(&self, p: &Payment, lease_until: i64) -> Result<bool, StoreError> {
+        let mut tx = self.write().await?;
+        let done = sqlx::query(
+            "UPDATE payments SET next_check_at = $1, recovery_attempts = recovery_attempts + 1, status = 'unknown', updated_at = $2, \
+             message = CASE WHEN status = 'processing' THEN 'the call to the plugin never ended; asking the provider' ELSE message END \
+             WHERE id = $3 AND next_check_at = $4 AND status IN ('processing', 'unknown')",
+        )
+        .bind(lease_until)
+        .bind(now_ms())
+        .bind(&p.id)
+        .bind(p.next_check_at)
+        .execute(&mut *tx.tx)
+        .await?
+        .rows_affected()
+            == 1;
+        tx.commit().await?;
+        Ok(done)
+    }
+}

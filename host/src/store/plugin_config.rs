@@ -1,0 +1,278 @@
+//! A plugin's configuration in an organisation: its settings at organisation and
+//! department level (secrets are write-only: stored, handed to the runtime, never
+//! read back out), and the extra destinations an admin allows it.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde_json::Value;
+use sqlx::Row;
+
+use super::{Store, StoreError, invalid, now_ms};
+use crate::plugin::Destination;
+use crate::plugin::manifest::{SettingScope, SettingSpec};
+
+/// A plugin setting as an admin sees it: secrets only say whether they are set.
+#[derive(Debug, Clone, Serialize)]
+pub struct PluginSettingValue {
+    #[serde(flatten)]
+    pub spec: SettingSpec,
+    /// The value; always null for a secret.
+    pub value: Option<String>,
+    /// Whether a value is stored at this level.
+    pub is_set: bool,
+}
+
+/// Everything the runtime needs about a plugin's configuration for one call.
+#[derive(Debug, Clone, Default)]
+pub struct PluginSetup {
+    pub organisation_settings: BTreeMap<String, String>,
+    pub department_settings: BTreeMap<String, String>,
+    pub extra_allowed_hosts: Vec<Destination>,
+}
+
+fn level_allows(spec: &SettingSpec, department: bool) -> bool {
+    match spec.scope {
+        SettingScope::Both => true,
+        SettingScope::Organisation => !department,
+        SettingScope::Department => department,
+    }
+}
+
+/// A JSON value as the text the plugin receives.
+fn as_text(key: &str, value: &Value) -> Result<String, StoreError> {
+    match value {
+        Value::String(s) => Ok(s.clone()),
+        Value::Number(n) => Ok(n.to_string()),
+        Value::Bool(b) => Ok(b.to_string()),
+        _ => Err(invalid(
+            key,
+            "send a string, number or boolean, or null to remove the value",
+        )),
+    }
+}
+
+impl Store {
+    async fn plugin_values(
+        &self,
+        organisation_id: &str,
+        plugin_id: &str,
+        department: &str,
+    ) -> Result<BTreeMap<String, String>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT key, value FROM plugin_settings WHERE organisation_id = $1 AND plugin_id = $2 AND department_id = $3",
+        )
+        .bind(organisation_id)
+        .bind(plugin_id)
+        .bind(department)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("key")?, r.try_get("value")?)))
+            .collect()
+    }
+
+    /// The settings of `specs` at one level, secrets masked.
+    pub async fn plugin_settings(
+        &self,
+        organisation_id: &str,
+        plugin_id: &str,
+        specs: &[SettingSpec],
+        department_id: Option<&str>,
+    ) -> Result<Vec<PluginSettingValue>, StoreError> {
+        let stored = self
+            .plugin_values(organisation_id, plugin_id, department_id.unwrap_or(""))
+            .await?;
+        Ok(specs
+            .iter()
+            .filter(|s| level_allows(s, department_id.is_some()))
+            .map(|spec| {
+                let value = stored.get(&spec.key);
+                PluginSettingValue {
+                    is_set: value.is_some(),
+                    value: if spec.secret {
+                        None
+                    } else {
+                        value.cloned().or_else(|| spec.default.clone())
+                    },
+                    spec: spec.clone(),
+                }
+            })
+            .collect())
+    }
+
+    /// Sets (or, with null, removes) several settings at one level; all are
+    /// checked against the manifest before any is written.
+    pub async fn set_plugin_settings(
+        &self,
+        organisation_id: &str,
+        plugin_id: &str,
+        specs: &[SettingSpec],
+        department_id: Option<&str>,
+        values: &serde_json::Map<String, Value>,
+    ) -> Result<(), StoreError> {
+        let department = department_id.is_some();
+        let mut writes = Vec::with_capacity(values.len());
+        for (key, value) in values {
+            let Some(spec) = specs.iter().find(|s| &s.key == key) else {
+                let known: Vec<&str> = specs
+                    .iter()
+                    .filter(|s| level_allows(s, department))
+                    .map(|s| s.key.as_str())
+                    .collect();
+                return Err(invalid(
+                    key,
+                    format!(
+                        "plugin '{plugin_id}' has no such setting; known here: {}",
+                        known.join(", ")
+                    ),
+                ));
+            };
+            if !level_allows(spec, department) {
+                let hint = if department {
+                    "it is set once for the organisation, at /v1/plugins/{id}/settings"
+                } else {
+                    "it is set per department, at /v1/departments/{id}/plugins/{plugin}/settings"
+                };
+                return Err(invalid(key, hint));
+            }
+            let text = match value {
+                Value::Null => None,
+                v => {
+                    let text = as_text(key, v)?;
+                    spec.check_value(&text).map_err(|m| invalid(key, m))?;
+                    Some(text)
+                }
+            };
+            writes.push((key, text));
+        }
+        let level = department_id.unwrap_or("");
+        let mut tx = self.write().await?;
+        for (key, text) in writes {
+            match text {
+                Some(text) => {
+                    sqlx::query(
+                        "INSERT INTO plugin_settings (organisation_id, plugin_id, department_id, key, value, updated_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (organisation_id, plugin_id, department_id, key) \
+                         DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+                    )
+                    .bind(organisation_id)
+                    .bind(plugin_id)
+                    .bind(level)
+                    .bind(key)
+                    .bind(text)
+                    .bind(now_ms())
+                    .execute(&mut *tx.tx)
+                    .await?;
+                }
+                None => {
+                    sqlx::query(
+                        "DELETE FROM plugin_settings WHERE organisation_id = $1 AND plugin_id = $2 AND department_id = $3 AND key = $4",
+                    )
+                    .bind(organisation_id)
+                    .bind(plugin_id)
+                    .bind(level)
+                    .bind(key)
+                    .execute(&mut *tx.tx)
+                    .await?;
+                }
+            }
+        }
+        tx.commit().await
+    }
+
+    /// The destinations an admin allowed `plugin_id` beyond its manifest.
+    pub async fn plugin_allowed_hosts(
+        &self,
+        organisation_id: &str,
+        plugin_id: &str,
+    ) -> Result<Vec<Destination>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT destination FROM plugin_allowed_hosts WHERE organisation_id = $1 AND plugin_id = $2 ORDER BY destination",
+        )
+        .bind(organisation_id)
+        .bind(plugin_id)
+        .fetch_all(self.pool())
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let text: String = row.try_get("destination")?;
+            out.push(
+                text.parse()
+                    .map_err(|e: String| invalid("allowed-hosts", e))?,
+            );
+        }
+        Ok(out)
+    }
+
+    /// Replaces the extra destinations of `plugin_id`.
+    pub async fn set_plugin_allowed_hosts(
+        &self,
+        organisation_id: &str,
+        plugin_id: &str,
+        hosts: &[String],
+    ) -> Result<Vec<Destination>, StoreError> {
+        let mut parsed: Vec<Destination> = Vec::with_capacity(hosts.len());
+        for host in hosts {
+            parsed.push(host.parse().map_err(|e: String| invalid("hosts", e))?);
+        }
+        parsed.sort();
+        parsed.dedup();
+        let mut tx = self.write().await?;
+        sqlx::query(
+            "DELETE FROM plugin_allowed_hosts WHERE organisation_id = $1 AND plugin_id = $2",
+        )
+        .bind(organisation_id)
+        .bind(plugin_id)
+        .execute(&mut *tx.tx)
+        .await?;
+        for d in &parsed {
+            sqlx::query(
+                "INSERT INTO plugin_allowed_hosts (organisation_id, plugin_id, destination) VALUES ($1, $2, $3)",
+            )
+            .bind(organisation_id)
+            .bind(plugin_id)
+            .bind(d.to_string())
+            .execute(&mut *tx.tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(parsed)
+    }
+
+    /// The plugin's configuration for a call in `department_id`.
+    pub async fn plugin_setup(
+        &self,
+        organisation_id: &str,
+        plugin_id: &str,
+        department_id: &str,
+    ) -> Result<PluginSetup, StoreError> {
+        Ok(PluginSetup {
+            organisation_settings: self.plugin_values(organisation_id, plugin_id, "").await?,
+            department_settings: self
+                .plugin_values(organisation_id, plugin_id, department_id)
+                .await?,
+            extra_allowed_hosts: self
+                .plugin_allowed_hosts(organisation_id, plugin_id)
+                .await?,
+        })
+    }
+
+    /// Whether `plugin_id` is enabled for `country` in the organisation.
+    pub async fn plugin_enabled_for(
+        &self,
+        organisation_id: &str,
+        plugin_id: &str,
+        country: &str,
+    ) -> Result<bool, StoreError> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n FROM plugin_markets WHERE organisation_id = $1 AND plugin_id = $2 AND country = $3",
+        )
+        .bind(organisation_id)
+        .bind(plugin_id)
+        .bind(country)
+        .fetch_one(self.pool())
+        .await?;
+        Ok(row.try_get::<i64, _>("n")? > 0)
+    }
+}

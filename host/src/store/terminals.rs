@@ -1,0 +1,163 @@
+//! Payment terminals, registered per department for one plugin.
+
+use serde::Serialize;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use super::{Store, StoreError, invalid, new_id, now_ms};
+
+/// The Nets terminal type the clinic workflow requires.
+pub const NETS_TERMINAL_TYPE: &str = "Connect@Cloud";
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Terminal {
+    pub id: String,
+    pub department_id: String,
+    pub plugin_id: String,
+    /// The provider's id of the device.
+    pub provider_terminal_id: String,
+    pub name: String,
+    #[serde(rename = "type")]
+    pub terminal_type: String,
+    pub model: Option<String>,
+    /// When End of Day last ran (Unix ms).
+    pub last_reconciled_at: Option<i64>,
+    pub last_reconciliation: Option<String>,
+}
+
+/// What registering a terminal takes.
+#[derive(Debug, Clone)]
+pub struct NewTerminal {
+    pub plugin_id: String,
+    pub provider_terminal_id: String,
+    pub name: String,
+    pub terminal_type: String,
+    pub model: Option<String>,
+}
+
+const COLUMNS: &str = "id, department_id, plugin_id, provider_terminal_id, name, terminal_type, model, last_reconciled_at, last_reconciliation";
+
+fn terminal(row: &AnyRow) -> Result<Terminal, StoreError> {
+    Ok(Terminal {
+        id: row.try_get("id")?,
+        department_id: row.try_get("department_id")?,
+        plugin_id: row.try_get("plugin_id")?,
+        provider_terminal_id: row.try_get("provider_terminal_id")?,
+        name: row.try_get("name")?,
+        terminal_type: row.try_get("terminal_type")?,
+        model: row.try_get("model")?,
+        last_reconciled_at: row.try_get("last_reconciled_at")?,
+        last_reconciliation: row.try_get("last_reconciliation")?,
+    })
+}
+
+impl Store {
+    /// Registers a terminal; the caller has checked the plugin and department.
+    pub async fn create_terminal(
+        &self,
+        organisation_id: &str,
+        department_id: &str,
+        new: NewTerminal,
+    ) -> Result<Terminal, StoreError> {
+        if new.provider_terminal_id.trim().is_empty() {
+            return Err(invalid(
+                "terminal_id",
+                "give the provider's id of the terminal (on Nets, the terminal id printed on the device)",
+            ));
+        }
+        if new.plugin_id == "nets-connect-cloud" && new.terminal_type != NETS_TERMINAL_TYPE {
+            return Err(invalid(
+                "type",
+                format!(
+                    "Nets terminals must have the type '{NETS_TERMINAL_TYPE}', got '{}'",
+                    new.terminal_type
+                ),
+            ));
+        }
+        let taken = sqlx::query(
+            "SELECT department_id FROM terminals WHERE organisation_id = $1 AND plugin_id = $2 AND provider_terminal_id = $3",
+        )
+        .bind(organisation_id)
+        .bind(&new.plugin_id)
+        .bind(&new.provider_terminal_id)
+        .fetch_optional(self.pool())
+        .await?;
+        if taken.is_some() {
+            return Err(super::conflict(format!(
+                "terminal '{}' of plugin '{}' is already registered in your organisation",
+                new.provider_terminal_id, new.plugin_id
+            )));
+        }
+        let id = new_id();
+        let mut tx = self.write().await?;
+        sqlx::query(
+            "INSERT INTO terminals (id, organisation_id, department_id, plugin_id, provider_terminal_id, name, terminal_type, model, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(&id)
+        .bind(organisation_id)
+        .bind(department_id)
+        .bind(&new.plugin_id)
+        .bind(&new.provider_terminal_id)
+        .bind(&new.name)
+        .bind(&new.terminal_type)
+        .bind(&new.model)
+        .bind(now_ms())
+        .execute(&mut *tx.tx)
+        .await?;
+        tx.commit().await?;
+        self.terminal(organisation_id, &id)
+            .await?
+            .ok_or_else(|| invalid("terminal", "vanished after registration"))
+    }
+
+    pub async fn terminals(
+        &self,
+        organisation_id: &str,
+        department_id: &str,
+    ) -> Result<Vec<Terminal>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM terminals WHERE organisation_id = $1 AND department_id = $2 ORDER BY name, id"
+        ))
+        .bind(organisation_id)
+        .bind(department_id)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(terminal).collect()
+    }
+
+    pub async fn terminal(
+        &self,
+        organisation_id: &str,
+        id: &str,
+    ) -> Result<Option<Terminal>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM terminals WHERE organisation_id = $1 AND id = $2"
+        ))
+        .bind(organisation_id)
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await?;
+        row.as_ref().map(terminal).transpose()
+    }
+
+    /// Records an End of Day.
+    pub async fn record_reconciliation(
+        &self,
+        organisation_id: &str,
+        id: &str,
+        report: &str,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.write().await?;
+        sqlx::query(
+            "UPDATE terminals SET last_reconciled_at = $1, last_reconciliation = $2 WHERE organisation_id = $3 AND id = $4",
+        )
+        .bind(now_ms())
+        .bind(report)
+        .bind(organisation_id)
+        .bind(id)
+        .execute(&mut *tx.tx)
+        .await?;
+        tx.commit().await
+    }
+}
