@@ -22,8 +22,16 @@ pub fn json<T: DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
     if body.is_empty() {
         return Err(bad_request("send a JSON object as the request body"));
     }
-    serde_json::from_slice(body)
-        .map_err(|e| bad_request(format!("the JSON body is not valid: {e}")))
+    let de = &mut serde_json::Deserializer::from_slice(body);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        if path == "." || path.is_empty() {
+            bad_request(format!("the JSON body is not valid: {inner}"))
+        } else {
+            bad_request(format!("the JSON body is not valid at '{path}': {inner}"))
+        }
+    })
 }
 
 /// A decimal from a JSON number or string, exactly as written ("2.5", 2.5).
@@ -104,5 +112,25 @@ pub fn started(started: Started) -> Response {
                 .insert("idempotent-replayed", HeaderValue::from_static("true"));
             response
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(serde::Deserialize, Debug)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Pay {
+        method: crate::store::Method,
+        amount: i64,
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        let body = Bytes::from_static(br#"{"amount":10.5,"method":"cash"}"#);
+        let e = json::<Pay>(&body).unwrap_err();
+        assert!(e.message.contains("'amount'"), "{}", e.message);
     }
 }

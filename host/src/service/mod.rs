@@ -521,7 +521,14 @@ impl Clinic {
         organisation_id: &str,
         terminal_id: &str,
     ) -> Result<Reconciliation, ServiceError> {
-        let terminal = self.terminal(organisation_id, terminal_id).await?;
+        // The terminal is the resource of the route: unknown is a 404.
+        let terminal = self
+            .store()
+            .terminal(organisation_id, terminal_id)
+            .await?
+            .ok_or_else(|| {
+                ServiceError::NotFound("no terminal with this id in your organisation".into())
+            })?;
         let department = self
             .department(organisation_id, &terminal.department_id)
             .await?;

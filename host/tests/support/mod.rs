@@ -100,6 +100,7 @@ pub async fn clinic_api(store: Store) -> ClinicApi {
     use std::time::Duration;
     let deadlines = vetpay::plugin::Deadlines {
         process: Duration::from_secs(4),
+        status: Duration::from_secs(2),
         ..vetpay::plugin::Deadlines::default()
     };
     let clinic = vetpay::server::clinic(
