@@ -386,12 +386,12 @@ impl Demo {
         );
         let _ = writeln!(
             out,
-            "2. Abort one: make the card holder hesitate, start a payment, abort it:"
+            "2. Abort one: the Gravity card holder hesitates, the clinic aborts the US payment:"
         );
         let _ = writeln!(
             out,
-            "   curl -s -X POST {json} -d '{{\"behaviour\":\"never\"}}' {}/_sim/terminals/{}/script",
-            self.nets.base_url, dk_t.provider_terminal_id
+            "   curl -s -X POST {json} -d '{{\"behaviour\":\"never\"}}' {}/_sim/devices/{}",
+            self.gravity.origin, GRAVITY_DEVICE
         );
         let _ = writeln!(
             out,
@@ -400,16 +400,11 @@ impl Demo {
         );
         let _ = writeln!(
             out,
-            "   (or on Gravity: curl -s -X POST {json} -d '{{\"behaviour\":\"never\"}}' {}/_sim/devices/{})",
-            self.gravity.origin, GRAVITY_DEVICE
-        );
-        let _ = writeln!(
-            out,
             "   curl -s -X POST {auth} {base}/v1/payments/PAYMENT_ID/abort"
         );
         let _ = writeln!(
             out,
-            "   → the payment ends cancelled. Card holder behaviours: approve, decline, cancel, never.\n"
+            "   → the payment ends cancelled. Put the card holder back with {{\"behaviour\":\"approve\"}}.\n"
         );
         let _ = writeln!(
             out,

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use super::{ApiError, AppState, Caller};
 use crate::store::{Department, NewDepartment};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateDepartment {
     name: String,

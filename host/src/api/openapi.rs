@@ -1,4 +1,654 @@
-//! `GET /openapi.json`: placeholder replaced below.
-pub async fn serve() -> &'static str {
-    "{}"
+//! `GET /openapi.json`: the API described from [`ROUTES`], the one list of
+//! every route (a test checks the router serves each of them), with the
+//! request and response schemas derived from the Rust types.
+
+use axum::Json;
+use utoipa::OpenApi;
+use utoipa::openapi::path::{OperationBuilder, ParameterBuilder, ParameterIn};
+use utoipa::openapi::request_body::RequestBodyBuilder;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, HttpMethod, Ref, Required, ResponseBuilder};
+
+use super::{clients, departments, invoices, payments, plugin_config, terminals};
+use crate::service::PaymentEvent;
+use crate::store::{
+    Card, Client, Department, Invoice, InvoiceKind, InvoiceLine, InvoiceStatus, Method, Patient,
+    Payment, PaymentKind, PaymentStatus, Terminal,
+};
+
+/// Who may call a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    Public,
+    Staff,
+    Admin,
+}
+
+/// One route of the API.
+#[derive(Debug, Clone, Copy)]
+pub struct Route {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub access: Access,
+    pub summary: &'static str,
+    /// Schema of the JSON body, if any.
+    pub request: Option<&'static str>,
+    /// Success status and schema ("[Name]" for a list, "" for no body).
+    pub status: u16,
+    pub response: &'static str,
+    /// Needs an `Idempotency-Key` header (it moves money).
+    pub idempotent: bool,
+}
+
+const fn r(
+    method: &'static str,
+    path: &'static str,
+    access: Access,
+    summary: &'static str,
+    request: Option<&'static str>,
+    status: u16,
+    response: &'static str,
+) -> Route {
+    Route {
+        method,
+        path,
+        access,
+        summary,
+        request,
+        status,
+        response,
+        idempotent: false,
+    }
+}
+
+const fn money(mut route: Route) -> Route {
+    route.idempotent = true;
+    route
+}
+
+use Access::{Admin, Public, Staff};
+
+/// Every route the router serves.
+pub const ROUTES: &[Route] = &[
+    r(
+        "GET",
+        "/healthz",
+        Public,
+        "Liveness: answers ok",
+        None,
+        200,
+        "",
+    ),
+    r(
+        "GET",
+        "/openapi.json",
+        Public,
+        "This description",
+        None,
+        200,
+        "",
+    ),
+    r(
+        "GET",
+        "/v1/departments",
+        Staff,
+        "The organisation's departments (locations)",
+        None,
+        200,
+        "[Department]",
+    ),
+    r(
+        "POST",
+        "/v1/departments",
+        Admin,
+        "Create a department with its country, currency and time zone",
+        Some("CreateDepartment"),
+        201,
+        "Department",
+    ),
+    r(
+        "GET",
+        "/v1/departments/{id}",
+        Staff,
+        "One department",
+        None,
+        200,
+        "Department",
+    ),
+    r(
+        "GET",
+        "/v1/settings",
+        Staff,
+        "Organisation settings with their values and en/da labels",
+        None,
+        200,
+        "",
+    ),
+    r(
+        "PUT",
+        "/v1/settings",
+        Admin,
+        "Set organisation settings (all checked before any is written)",
+        None,
+        200,
+        "",
+    ),
+    r(
+        "GET",
+        "/v1/departments/{id}/settings",
+        Staff,
+        "Department settings",
+        None,
+        200,
+        "",
+    ),
+    r(
+        "PUT",
+        "/v1/departments/{id}/settings",
+        Admin,
+        "Set department settings",
+        None,
+        200,
+        "",
+    ),
+    r(
+        "GET",
+        "/v1/plugins",
+        Staff,
+        "Installed plugins with their manifests and enabled markets",
+        None,
+        200,
+        "",
+    ),
+    r(
+        "POST",
+        "/v1/plugins",
+        Admin,
+        "Install a plugin: the .wasm as the body (application/wasm)",
+        None,
+        201,
+        "",
+    ),
+    r(
+        "PUT",
+        "/v1/plugins/{id}/markets/{country}",
+        Admin,
+        "Enable a plugin for a market its manifest lists",
+        None,
+        200,
+        "",
+    ),
+    r(
+        "DELETE",
+        "/v1/plugins/{id}/markets/{country}",
+        Admin,
+        "Disable a plugin for a market",
+        None,
+        204,
+        "",
+    ),
+    r(
+        "GET",
+        "/v1/plugins/{id}/settings",
+        Admin,
+        "A plugin's organisation-level settings; secrets show only whether they are set",
+        None,
+        200,
+        "",
+    ),
+    r(
+        "PUT",
+        "/v1/plugins/{id}/settings",
+        Admin,
+        "Set a plugin's organisation-level settings (null removes one); secrets are write-only",
+        None,
+        200,
+        "",
+    ),
+    r(
+        "GET",
+        "/v1/plugins/{id}/allowed-hosts",
+        Admin,
+        "Destinations allowed beyond the plugin's manifest",
+        None,
+        200,
+        "",
+    ),
+    r(
+        "PUT",
+        "/v1/plugins/{id}/allowed-hosts",
+        Admin,
+        "Replace the extra allowed destinations (scheme://host:port)",
+        Some("AllowedHosts"),
+        200,
+        "",
+    ),
+    r(
+        "GET",
+        "/v1/departments/{id}/plugins/{plugin}/settings",
+        Admin,
+        "A plugin's department-level settings",
+        None,
+        200,
+        "",
+    ),
+    r(
+        "PUT",
+        "/v1/departments/{id}/plugins/{plugin}/settings",
+        Admin,
+        "Set a plugin's department-level settings",
+        None,
+        200,
+        "",
+    ),
+    r(
+        "GET",
+        "/v1/departments/{id}/terminals",
+        Staff,
+        "The department's terminals",
+        None,
+        200,
+        "[Terminal]",
+    ),
+    r(
+        "POST",
+        "/v1/departments/{id}/terminals",
+        Admin,
+        "Register a terminal (its plugin must be enabled for the department's market; Nets: type Connect@Cloud)",
+        Some("CreateTerminal"),
+        201,
+        "Terminal",
+    ),
+    r(
+        "POST",
+        "/v1/terminals/{id}/reconcile",
+        Admin,
+        "Run End of Day on a terminal",
+        None,
+        200,
+        "ReconcileReport",
+    ),
+    r(
+        "GET",
+        "/v1/clients",
+        Staff,
+        "Clients",
+        None,
+        200,
+        "[Client]",
+    ),
+    r(
+        "POST",
+        "/v1/clients",
+        Staff,
+        "Create a client",
+        Some("CreateClient"),
+        201,
+        "Client",
+    ),
+    r(
+        "GET",
+        "/v1/clients/{id}",
+        Staff,
+        "One client",
+        None,
+        200,
+        "Client",
+    ),
+    r(
+        "GET",
+        "/v1/clients/{id}/patients",
+        Staff,
+        "The client's patients",
+        None,
+        200,
+        "[Patient]",
+    ),
+    r(
+        "POST",
+        "/v1/clients/{id}/patients",
+        Staff,
+        "Add a patient",
+        Some("CreatePatient"),
+        201,
+        "Patient",
+    ),
+    r(
+        "GET",
+        "/v1/clients/{id}/cards",
+        Staff,
+        "Saved cards as a department's billing view shows them (?department_id=)",
+        None,
+        200,
+        "BillingCards",
+    ),
+    r(
+        "POST",
+        "/v1/clients/{id}/cards",
+        Staff,
+        "Save the card the client presents on a terminal",
+        Some("SaveCard"),
+        201,
+        "Card",
+    ),
+    r(
+        "DELETE",
+        "/v1/clients/{id}/cards/{card}",
+        Staff,
+        "Delete a saved card",
+        None,
+        204,
+        "",
+    ),
+    r(
+        "PUT",
+        "/v1/clients/{id}/cards/{card}/default",
+        Staff,
+        "Make a card the default",
+        None,
+        204,
+        "",
+    ),
+    r(
+        "GET",
+        "/v1/clients/{id}/prepayments",
+        Staff,
+        "Deposits and the unused client credit",
+        None,
+        200,
+        "Prepayments",
+    ),
+    money(r(
+        "POST",
+        "/v1/clients/{id}/prepayments",
+        Staff,
+        "Take a deposit (client prepayment); it becomes client credit",
+        Some("Prepayment"),
+        201,
+        "Payment",
+    )),
+    r(
+        "GET",
+        "/v1/invoices",
+        Staff,
+        "Newest invoices (?client_id=, ?limit=)",
+        None,
+        200,
+        "[Invoice]",
+    ),
+    r(
+        "POST",
+        "/v1/invoices",
+        Staff,
+        "Create a draft invoice",
+        Some("CreateInvoice"),
+        201,
+        "Invoice",
+    ),
+    r(
+        "GET",
+        "/v1/invoices/{id}",
+        Staff,
+        "One invoice with its lines and due sum",
+        None,
+        200,
+        "Invoice",
+    ),
+    r(
+        "PUT",
+        "/v1/invoices/{id}/lines",
+        Staff,
+        "Replace a draft's lines",
+        Some("ReplaceLines"),
+        200,
+        "Invoice",
+    ),
+    r(
+        "POST",
+        "/v1/invoices/{id}/finalise",
+        Staff,
+        "Finalise a draft: it gets its number and can be paid",
+        None,
+        200,
+        "Invoice",
+    ),
+    r(
+        "POST",
+        "/v1/invoices/{id}/credit-notes",
+        Staff,
+        "Credit a finalised invoice, wholly or some lines",
+        Some("CreditNoteRequest"),
+        201,
+        "Invoice",
+    ),
+    r(
+        "GET",
+        "/v1/invoices/{id}/payments",
+        Staff,
+        "The invoice's payments and refunds",
+        None,
+        200,
+        "[Payment]",
+    ),
+    money(r(
+        "POST",
+        "/v1/invoices/{id}/payments",
+        Staff,
+        "Pay an invoice: card payments start processing and are watched at /v1/payments/{id}/events",
+        Some("PayInvoice"),
+        201,
+        "Payment",
+    )),
+    r(
+        "GET",
+        "/v1/payments/{id}",
+        Staff,
+        "One payment",
+        None,
+        200,
+        "Payment",
+    ),
+    r(
+        "GET",
+        "/v1/payments/{id}/events",
+        Staff,
+        "Server-sent events: each stage, each status, ending with the final one",
+        None,
+        200,
+        "PaymentEvent",
+    ),
+    r(
+        "POST",
+        "/v1/payments/{id}/abort",
+        Staff,
+        "Ask the provider to abort a running card payment",
+        None,
+        202,
+        "Payment",
+    ),
+    r(
+        "GET",
+        "/v1/payments/{id}/refunds",
+        Staff,
+        "Refunds of a payment",
+        None,
+        200,
+        "[Payment]",
+    ),
+    money(r(
+        "POST",
+        "/v1/payments/{id}/refunds",
+        Staff,
+        "Refund (part of) a payment: on a terminal, to the card, or as paid; lands as a negative payment",
+        Some("RefundRequest"),
+        201,
+        "Payment",
+    )),
+];
+
+/// The error body every 4xx and 5xx carries.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct ErrorBody {
+    error: ErrorDetail,
+}
+
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct ErrorDetail {
+    /// Machine-readable, such as "invalid", "terminal_busy", "not_found".
+    code: String,
+    /// What was wrong and how to fix it.
+    message: String,
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "vetpay",
+        description = "Clinic backend: invoices, payments, settings and payment plugins. Authenticate with `Authorization: Bearer KEY`. Money is integer minor units with an ISO 4217 currency."
+    ),
+    components(schemas(
+        ErrorBody,
+        ErrorDetail,
+        Department,
+        departments::CreateDepartment,
+        Client,
+        Patient,
+        Card,
+        Terminal,
+        Invoice,
+        InvoiceLine,
+        InvoiceKind,
+        InvoiceStatus,
+        Payment,
+        PaymentKind,
+        PaymentStatus,
+        Method,
+        PaymentEvent,
+        clients::CreateClient,
+        clients::CreatePatient,
+        clients::SaveCard,
+        clients::Prepayment,
+        clients::BillingCards,
+        clients::Prepayments,
+        clients::CreditBalance,
+        invoices::CreateInvoice,
+        invoices::LineInput,
+        invoices::ReplaceLines,
+        invoices::CreditNoteRequest,
+        invoices::PayInvoice,
+        payments::RefundRequest,
+        terminals::CreateTerminal,
+        terminals::ReconcileReport,
+        plugin_config::AllowedHosts
+    ))
+)]
+struct Schemas;
+
+fn json_content(schema: &str) -> utoipa::openapi::Content {
+    let builder = ContentBuilder::new();
+    match schema.strip_prefix('[').and_then(|s| s.strip_suffix(']')) {
+        Some(item) => builder
+            .schema(Some(
+                utoipa::openapi::schema::ArrayBuilder::new()
+                    .items(Ref::from_schema_name(item))
+                    .build(),
+            ))
+            .build(),
+        None => builder.schema(Some(Ref::from_schema_name(schema))).build(),
+    }
+}
+
+fn method(m: &str) -> HttpMethod {
+    match m {
+        "POST" => HttpMethod::Post,
+        "PUT" => HttpMethod::Put,
+        "DELETE" => HttpMethod::Delete,
+        _ => HttpMethod::Get,
+    }
+}
+
+/// The whole description.
+pub fn document() -> utoipa::openapi::OpenApi {
+    let mut doc = Schemas::openapi();
+    doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
+    if let Some(components) = doc.components.as_mut() {
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+    for route in ROUTES {
+        let tag = route.path.split('/').nth(2).unwrap_or("service");
+        let mut op = OperationBuilder::new()
+            .summary(Some(route.summary))
+            .tag(tag)
+            .operation_id(Some(format!(
+                "{}_{}",
+                route.method.to_lowercase(),
+                route
+                    .path
+                    .trim_start_matches('/')
+                    .replace(['/', '{', '}', '.', '-'], "_")
+            )));
+        if route.access != Access::Public {
+            op = op.security(SecurityRequirement::new::<_, _, String>("bearer", []));
+        }
+        for segment in route.path.split('/') {
+            if let Some(name) = segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                op = op.parameter(
+                    ParameterBuilder::new()
+                        .name(name)
+                        .parameter_in(ParameterIn::Path)
+                        .required(Required::True)
+                        .build(),
+                );
+            }
+        }
+        if route.idempotent {
+            op = op.parameter(
+                ParameterBuilder::new()
+                    .name("Idempotency-Key")
+                    .parameter_in(ParameterIn::Header)
+                    .required(Required::True)
+                    .description(Some("A new key per payment, the same key to retry it: a repeat returns the first answer and moves nothing."))
+                    .build(),
+            );
+        }
+        if let Some(request) = route.request {
+            op = op.request_body(Some(
+                RequestBodyBuilder::new()
+                    .content("application/json", json_content(request))
+                    .required(Some(Required::True))
+                    .build(),
+            ));
+        }
+        let content_type = if route.path.ends_with("/events") {
+            "text/event-stream"
+        } else {
+            "application/json"
+        };
+        let mut ok = ResponseBuilder::new().description(match route.access {
+            Access::Admin => "Success (admin key)",
+            _ => "Success",
+        });
+        if !route.response.is_empty() {
+            ok = ok.content(content_type, json_content(route.response));
+        }
+        op = op.response(route.status.to_string(), ok.build()).response(
+            "4XX",
+            ResponseBuilder::new()
+                .description("What was wrong and how to fix it; nothing was changed")
+                .content("application/json", json_content("ErrorBody"))
+                .build(),
+        );
+        doc.paths
+            .add_path_operation(route.path, vec![method(route.method)], op.build());
+    }
+    doc
+}
+
+pub async fn serve() -> Json<utoipa::openapi::OpenApi> {
+    Json(document())
 }

@@ -57,7 +57,7 @@ pub struct NewKey {
 }
 
 /// A location of an organisation.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Department {
     pub id: String,
     pub organisation_id: String,

@@ -1,0 +1,237 @@
+//! Completed terminal payments per second through the HTTP API: many clients
+//! at once, each paying invoices on its own Nets terminal whose card holder
+//! answers at once, each payment watched to its end over server-sent events
+//! as a payment dialog does. Runs on embedded SQLite, then on PostgreSQL.
+//!
+//! Run: `cargo bench -p vetpay-tests --bench api_payments`
+//! (PostgreSQL from VETPAY_BENCH_POSTGRES_URL, default postgres://postgres@127.0.0.1:5432/test).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use vetpay::demo::{DemoOptions, NETS_USER, seed};
+use vetpay::plugin::RuntimeConfig;
+use vetpay::store::{InvoiceKind, NewInvoice, NewLine, NewTerminal, Store};
+use vetpay_tests::fixtures::compiled_cache_dir;
+
+// The same allocator as the `vetpay` binary.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+const CLIENTS: usize = 50;
+const PAYMENTS: usize = 3000;
+const WARMUP: usize = 200;
+
+struct Figures {
+    backend: &'static str,
+    per_second: f64,
+    p50: Duration,
+    p99: Duration,
+}
+
+async fn run(store: Store, backend: &'static str) -> Figures {
+    let clinic = vetpay::server::clinic(
+        store.clone(),
+        RuntimeConfig {
+            compiled_cache_dir: Some(compiled_cache_dir()),
+            ..RuntimeConfig::default()
+        },
+        Default::default(),
+    )
+    .unwrap();
+    let demo = seed(&clinic, DemoOptions::default()).await.unwrap();
+    let org = demo.organisation_id.clone();
+    // One terminal per client: one running attempt per terminal is the rule.
+    let mut terminals = Vec::new();
+    for t in 0..CLIENTS {
+        let id = format!("BENCH-{t:03}");
+        demo.nets.add_terminal(NETS_USER, &id, "Lane3000", true);
+        let terminal = store
+            .create_terminal(
+                &org,
+                &demo.dk.id,
+                NewTerminal {
+                    plugin_id: "nets-connect-cloud".into(),
+                    provider_terminal_id: id,
+                    name: format!("Bench {t}"),
+                    terminal_type: "Connect@Cloud".into(),
+                    model: None,
+                },
+            )
+            .await
+            .unwrap();
+        terminals.push(terminal.id);
+    }
+    let mut invoices = Vec::with_capacity(PAYMENTS + WARMUP);
+    for _ in 0..PAYMENTS + WARMUP {
+        let draft = store
+            .create_invoice(
+                &org,
+                "DKK",
+                NewInvoice {
+                    department_id: demo.dk.id.clone(),
+                    client_id: demo.dk_client.id.clone(),
+                    patient_id: None,
+                    kind: InvoiceKind::CounterSale,
+                    lines: vec![NewLine {
+                        description: "Food".into(),
+                        quantity: 1.into(),
+                        unit_price: 10_000,
+                        vat_rate: 25.into(),
+                        discount_percent: 0.into(),
+                    }],
+                },
+            )
+            .await
+            .unwrap();
+        invoices.push(store.finalise_invoice(&org, &draft.id).await.unwrap().id);
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(vetpay::server::serve(listener, clinic));
+
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(CLIENTS * 2)
+        .build()
+        .unwrap();
+    let key = Arc::new(demo.staff_key.clone());
+    let (warm, timed) = invoices.split_at(WARMUP);
+    // Warm-up: plugin instances, connections, the Nets login.
+    drive(&http, &base, &key, &terminals, warm.to_vec()).await;
+    let started = Instant::now();
+    let mut latencies = drive(&http, &base, &key, &terminals, timed.to_vec()).await;
+    let elapsed = started.elapsed();
+    latencies.sort();
+
+    // Every payment completed exactly once, at the provider and on the books.
+    let ledger = demo.nets.ledger();
+    assert_eq!(
+        ledger.iter().filter(|e| e.approved).count(),
+        PAYMENTS + WARMUP
+    );
+    for id in timed.iter().step_by(97) {
+        let invoice = store.invoice(&org, id).await.unwrap().unwrap();
+        assert_eq!(invoice.due, 0);
+    }
+    Figures {
+        backend,
+        per_second: PAYMENTS as f64 / elapsed.as_secs_f64(),
+        p50: latencies[latencies.len() / 2],
+        p99: latencies[latencies.len() * 99 / 100],
+    }
+}
+
+/// Pays `invoices` with CLIENTS concurrent clients; returns each payment's
+/// latency from the request to the final event.
+async fn drive(
+    http: &reqwest::Client,
+    base: &str,
+    key: &Arc<String>,
+    terminals: &[String],
+    invoices: Vec<String>,
+) -> Vec<Duration> {
+    let invoices = Arc::new(invoices);
+    let next = Arc::new(AtomicUsize::new(0));
+    let mut tasks = Vec::new();
+    for terminal in terminals {
+        let (http, base, key, terminal) =
+            (http.clone(), base.to_owned(), key.clone(), terminal.clone());
+        let (invoices, next) = (invoices.clone(), next.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(invoice) = invoices.get(i) else {
+                    break;
+                };
+                let t = Instant::now();
+                let r = http
+                    .post(format!("{base}/v1/invoices/{invoice}/payments"))
+                    .bearer_auth(key.as_str())
+                    .header("Idempotency-Key", format!("bench-{invoice}"))
+                    .json(&json!({"method": "card", "amount": 12_500, "terminal_id": terminal}))
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(r.status(), 201);
+                let payment: Value = r.json().await.unwrap();
+                let events = http
+                    .get(format!(
+                        "{base}/v1/payments/{}/events",
+                        payment["id"].as_str().unwrap()
+                    ))
+                    .bearer_auth(key.as_str())
+                    .send()
+                    .await
+                    .unwrap()
+                    .text()
+                    .await
+                    .unwrap();
+                assert!(events.contains("\"status\":\"succeeded\""), "{events}");
+                latencies.push(t.elapsed());
+            }
+            latencies
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    all
+}
+
+async fn postgres() -> Option<Store> {
+    let base = std::env::var("VETPAY_BENCH_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let admin = match Store::connect(&base).await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("PostgreSQL at {base} not usable ({e}); skipping it");
+            return None;
+        }
+    };
+    let schema = format!("bench_{}", std::process::id());
+    admin
+        .execute_raw(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        .await
+        .ok()?;
+    admin
+        .execute_raw(&format!("CREATE SCHEMA {schema}"))
+        .await
+        .ok()?;
+    let sep = if base.contains('?') { '&' } else { '?' };
+    Store::connect(&format!("{base}{sep}options=-c%20search_path%3D{schema}"))
+        .await
+        .ok()
+}
+
+fn main() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let dir = std::env::temp_dir().join(format!("vetpay-bench-{}", std::process::id()));
+        let sqlite = Store::sqlite_in(&dir).await.unwrap();
+        let mut figures = vec![run(sqlite, "SQLite").await];
+        let _ = std::fs::remove_dir_all(&dir);
+        if let Some(pg) = postgres().await {
+            figures.push(run(pg, "PostgreSQL").await);
+        }
+        println!(
+            "{PAYMENTS} terminal payments over HTTP, {CLIENTS} concurrent clients each on its own Nets terminal, each watched over SSE to its end"
+        );
+        for f in figures {
+            println!(
+                "{:<11} {:>7.0} completed payments/s   p50 {:>6.1} ms   p99 {:>6.1} ms",
+                f.backend,
+                f.per_second,
+                f.p50.as_secs_f64() * 1000.0,
+                f.p99.as_secs_f64() * 1000.0
+            );
+        }
+    });
+}
