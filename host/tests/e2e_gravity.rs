@@ -352,3 +352,77 @@ async fn gravity_abort_and_decline() {
         assert_eq!(inv["paid"], 0);
     }
 }
+
+/// Two hosts on one PostgreSQL: a payment started on one is aborted through
+/// the other (Gravity's transaction token travels through the shared plugin
+/// cache), and a dialog watching on the second host sees it end.
+#[tokio::test]
+async fn two_hosts_share_one_postgresql() {
+    let Some(store) = stores()
+        .await
+        .into_iter()
+        .find(|s| s.backend() == vetpay::store::Backend::Postgres)
+    else {
+        eprintln!("no PostgreSQL: nothing to share");
+        return;
+    };
+    let a = clinic_api(store.clone()).await;
+    let b_clinic = vetpay::server::clinic(
+        store,
+        vetpay::plugin::RuntimeConfig {
+            compiled_cache_dir: Some(std::env::temp_dir().join("vetpay-test-compiled-cache")),
+            ..Default::default()
+        },
+        Default::default(),
+    )
+    .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let b = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(vetpay::server::serve(listener, b_clinic));
+
+    a.demo.gravity.script(
+        vetpay::demo::GRAVITY_DEVICE,
+        Behaviour::Never,
+        Duration::ZERO,
+    );
+    let p = a
+        .pay(
+            &a.demo.us_invoice.id,
+            json!({"method": "card", "amount": 1000, "terminal_id": a.demo.gravity_terminal.id}),
+        )
+        .await;
+    let id = p["id"].as_str().unwrap().to_owned();
+    tokio::time::sleep(Duration::from_millis(400)).await;
+
+    let watcher = {
+        let (http, url, key) = (
+            a.http.clone(),
+            format!("{b}/v1/payments/{id}/events"),
+            a.staff().to_owned(),
+        );
+        tokio::spawn(async move {
+            http.get(url)
+                .bearer_auth(key)
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        })
+    };
+    let r = a
+        .http
+        .post(format!("{b}/v1/payments/{id}/abort"))
+        .bearer_auth(a.staff())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202, "{}", r.text().await.unwrap());
+    assert_eq!(a.settled(&id).await["status"], "cancelled");
+    let seen = tokio::time::timeout(Duration::from_secs(10), watcher)
+        .await
+        .expect("the watcher on the other host sees the end")
+        .unwrap();
+    assert!(seen.contains("\"status\":\"cancelled\""), "{seen}");
+}

@@ -89,6 +89,9 @@ fn settlement_of_error(e: &CallError) -> Option<Settlement> {
     }
 }
 
+/// How long a stage must last before it is written to the payment row.
+const STAGE_SETTLE: Duration = Duration::from_millis(250);
+
 fn now_ms() -> i64 {
     jiff::Timestamp::now().as_millisecond()
 }
@@ -101,11 +104,30 @@ impl Clinic {
             let clinic = self.clone();
             let id = payment.id.clone();
             tokio::spawn(async move {
-                while let Some(event) = progress.recv().await {
+                // Watchers on this host get every stage at once. The row gets a
+                // stage only once it has lasted STAGE_SETTLE (a card holder
+                // thinking), so quick payments cost no extra writes; dialogs on
+                // other hosts still see the stages that matter.
+                let mut pending: Option<String> = None;
+                loop {
+                    let event = if pending.is_some() {
+                        match tokio::time::timeout(STAGE_SETTLE, progress.recv()).await {
+                            Ok(event) => event,
+                            Err(_) => {
+                                let stage = pending.take().unwrap_or_default();
+                                if let Err(e) = clinic.store().set_payment_stage(&id, &stage).await
+                                {
+                                    tracing::warn!(payment = %id, error = %e, "stage not recorded");
+                                }
+                                continue;
+                            }
+                        }
+                    } else {
+                        progress.recv().await
+                    };
+                    let Some(event) = event else { break };
                     let stage = stage_name(&event.stage);
-                    if let Err(e) = clinic.store().set_payment_stage(&id, &stage).await {
-                        tracing::warn!(payment = %id, error = %e, "stage not recorded");
-                    }
+                    pending = Some(stage.clone());
                     clinic.events().publish(
                         &id,
                         PaymentEvent::Stage {
