@@ -673,3 +673,125 @@ async fn bad_input_gets_a_clear_4xx_and_changes_nothing() {
         );
     }
 }
+
+#[tokio::test]
+async fn credit_notes_and_excess_taken_as_deposit() {
+    for store in stores().await {
+        let api = clinic_api(store).await;
+        let (dk, client) = (&api.demo.dk, &api.demo.dk_client);
+        // Two lines: 2.5 × 39.90 at 10% off and 25% VAT; 1 × 120.00 at 25%.
+        let r = api
+            .post(
+                api.staff(),
+                "/v1/invoices",
+                json!({"department_id": dk.id, "client_id": client.id, "kind": "counter_sale", "lines": [
+                    {"description": "Dog food", "quantity": "2.5", "unit_price": 3990, "vat_rate": 25, "discount_percent": 10},
+                    {"description": "Collar", "quantity": 1, "unit_price": 12000, "vat_rate": "25"}
+                ]}),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+        let draft: Value = r.json().await.unwrap();
+        // 2.5 × 39.90 = 99.75, −10% = 89.775 → 89.78; VAT 22.445 → 22.45 (half away from zero).
+        assert_eq!(draft["lines"][0]["net"], 8978);
+        assert_eq!(draft["lines"][0]["vat"], 2245);
+        assert_eq!(draft["total"], 8978 + 2245 + 15000);
+        assert_eq!(draft["number"], Value::Null);
+        let id = draft["id"].as_str().unwrap();
+        let r = api
+            .post(
+                api.staff(),
+                &format!("/v1/invoices/{id}/finalise"),
+                json!({}),
+            )
+            .send()
+            .await
+            .unwrap();
+        let invoice: Value = r.json().await.unwrap();
+        let number = invoice["number"].as_i64().unwrap();
+        assert!(
+            number > api.demo.dk_invoice.number.unwrap(),
+            "numbered after the seeded invoices"
+        );
+        let total = invoice["total"].as_i64().unwrap();
+
+        // Paying 100.00 more than due, taken as a deposit: the rest is client credit.
+        let p = api
+            .pay(
+                id,
+                json!({"method": "cash", "amount": total + 10000, "excess_as_deposit": true}),
+            )
+            .await;
+        assert_eq!(p["status"], "succeeded");
+        assert_eq!(p["credit_amount"], 10000);
+        let paid = api.read(&format!("/v1/invoices/{id}")).await;
+        assert_eq!(
+            (paid["paid"].as_i64(), paid["status"].as_str()),
+            (Some(total), Some("paid"))
+        );
+        let credit = api
+            .read(&format!("/v1/clients/{}/prepayments", client.id))
+            .await;
+        let dkk = credit["credit"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["currency"] == "DKK")
+            .unwrap()
+            .clone();
+        assert_eq!(dkk["amount"], 10000);
+
+        // Credit the collar: a numbered credit note; the clinic now owes 150.00.
+        let r = api
+            .post(
+                api.staff(),
+                &format!("/v1/invoices/{id}/credit-notes"),
+                json!({"lines": [2]}),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+        let note: Value = r.json().await.unwrap();
+        assert_eq!(note["kind"], "credit_note");
+        assert_eq!(note["total"], -15000);
+        assert_eq!(note["number"].as_i64(), Some(number + 1));
+        assert_eq!(note["credits_invoice_id"], id);
+        let after = api.read(&format!("/v1/invoices/{id}")).await;
+        assert_eq!(after["credited"], -15000);
+        assert_eq!(after["due"], -15000);
+        // The same line cannot be credited twice.
+        let r = api
+            .post(
+                api.staff(),
+                &format!("/v1/invoices/{id}/credit-notes"),
+                json!({"lines": [2]}),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(api_error(r).await.0, 409);
+        // Refund what is owed, in cash: the invoice is settled again.
+        let r = api
+            .money(
+                api.staff(),
+                &format!("/v1/payments/{}/refunds", p["id"].as_str().unwrap()),
+                json!({"amount": 15000}),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+        let refund: Value = r.json().await.unwrap();
+        assert_eq!(
+            (refund["method"].as_str(), refund["status"].as_str()),
+            (Some("cash"), Some("succeeded"))
+        );
+        let settled = api.read(&format!("/v1/invoices/{id}")).await;
+        assert_eq!(settled["due"], 0);
+        assert_eq!(settled["paid"], total - 15000);
+        assert_eq!(settled["status"], "paid");
+    }
+}
