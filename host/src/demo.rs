@@ -312,6 +312,7 @@ async fn client_with_invoice(
             NewPatient {
                 name: pet.into(),
                 species: species.into(),
+                birth_date: None,
             },
         )
         .await
@@ -324,6 +325,7 @@ async fn client_with_invoice(
             unit_price: *unit_price,
             vat_rate: vat.parse().unwrap_or_default(),
             discount_percent: Default::default(),
+            plan_item_code: None,
         })
         .collect();
     let draft = store

@@ -35,6 +35,11 @@ enum Command {
         #[command(subcommand)]
         command: OrgCommand,
     },
+    /// Health-plan billing.
+    Billing {
+        #[command(subcommand)]
+        command: BillingCommand,
+    },
     /// Serve the API.
     Serve {
         #[command(flatten)]
@@ -80,6 +85,39 @@ impl Database {
         };
         store.map_err(|e| format!("cannot open the database: {e}"))
     }
+}
+
+#[derive(Subcommand)]
+enum BillingCommand {
+    /// Bill a month now: issue the health-plan invoices and charge saved cards,
+    /// with a progress bar. Safe to repeat or to restart after an interruption.
+    Run {
+        /// The organisation; may be left out when the database holds only one.
+        #[arg(long)]
+        organisation: Option<String>,
+        /// The month, YYYY-MM; this month (UTC) by default.
+        #[arg(long)]
+        period: Option<String>,
+        /// Batches in flight at once.
+        #[arg(long, default_value_t = 4)]
+        workers: usize,
+        /// Months per batch; each batch's charges run at once.
+        #[arg(long, default_value_t = 64)]
+        batch: i64,
+        /// No progress bar (for logs).
+        #[arg(long)]
+        quiet: bool,
+        /// How long a claimed month stays with this run (seconds); by default
+        /// longer than a charge can take. A restart after a crash picks up the
+        /// crashed run's months once their lease has passed.
+        #[arg(long)]
+        lease_seconds: Option<u64>,
+        #[command(flatten)]
+        database: Database,
+        /// Where compiled plugin code is cached.
+        #[arg(long, env = "VETPAY_CODE_CACHE")]
+        code_cache: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -134,6 +172,28 @@ fn main() -> ExitCode {
             listen,
             code_cache,
         } => serve(&database, &listen, code_cache),
+        Command::Billing {
+            command:
+                BillingCommand::Run {
+                    organisation,
+                    period,
+                    workers,
+                    batch,
+                    quiet,
+                    lease_seconds,
+                    database,
+                    code_cache,
+                },
+        } => billing_run(BillingArgs {
+            organisation,
+            period,
+            workers,
+            batch,
+            quiet,
+            lease_seconds,
+            database,
+            code_cache,
+        }),
         Command::Demo {
             admin_key,
             port,
@@ -230,6 +290,98 @@ fn serve(database: &Database, listen: &str, code_cache: Option<PathBuf>) -> Resu
         tokio::select! {
             r = vetpay::server::serve(listener, clinic) => r.map_err(|e| e.to_string()),
             _ = shutdown() => Ok(()),
+        }
+    })
+}
+
+struct BillingArgs {
+    organisation: Option<String>,
+    period: Option<String>,
+    workers: usize,
+    batch: i64,
+    quiet: bool,
+    lease_seconds: Option<u64>,
+    database: Database,
+    code_cache: Option<PathBuf>,
+}
+
+fn billing_run(args: BillingArgs) -> Result<(), String> {
+    use vetpay::service::{BillingConfig, ClinicConfig};
+    multi_thread()?.block_on(async {
+        let store = args.database.open().await?;
+        let organisation = match args.organisation {
+            Some(o) => o,
+            None => {
+                let all = store.organisation_ids().await.map_err(|e| e.to_string())?;
+                match all.as_slice() {
+                    [one] => one.clone(),
+                    [] => return Err("the database holds no organisation".into()),
+                    _ => return Err("the database holds several organisations: say which with --organisation".into()),
+                }
+            }
+        };
+        let period = match &args.period {
+            Some(p) => vetpay::store::Period::parse(p).map_err(|e| e.to_string())?,
+            None => vetpay::store::Period::current("UTC"),
+        };
+        let mut runtime = runtime_config(args.code_cache);
+        // Every charge of every batch in flight may run at once.
+        runtime.max_concurrent_calls = runtime.max_concurrent_calls.max(args.workers * args.batch as usize);
+        runtime.pool_instances = runtime.pool_instances.max(runtime.max_concurrent_calls as u32);
+        let config = ClinicConfig {
+            billing: BillingConfig {
+                batch: args.batch,
+                workers: args.workers,
+                every: None,
+                lease: args.lease_seconds.map(std::time::Duration::from_secs),
+            },
+            ..ClinicConfig::default()
+        };
+        let clinic = vetpay::server::clinic(store.clone(), runtime, config).map_err(|e| e.to_string())?;
+        if !clinic.health_plans_enabled(&organisation).await.map_err(|e| e.to_string())? {
+            return Err("the health-plan add-on is off for this organisation (setting health-plans-enabled)".into());
+        }
+        let run = store
+            .start_billing_run(&organisation, period)
+            .await
+            .map_err(|e| e.to_string())?;
+        let task = {
+            let (clinic, org, run) = (clinic.clone(), organisation.clone(), run.clone());
+            tokio::spawn(async move { clinic.run_billing(&org, &run).await })
+        };
+        let bar = if args.quiet {
+            indicatif::ProgressBar::hidden()
+        } else {
+            indicatif::ProgressBar::new(run.total.max(0) as u64)
+        };
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} billing {prefix} [{bar:40}] {pos}/{len} {msg} ({elapsed})",
+            )
+            .map_err(|e| e.to_string())?
+            .progress_chars("=> "),
+        );
+        bar.set_prefix(run.period.clone());
+        while !task.is_finished() {
+            if let Ok(Some(now)) = store.billing_run(&organisation, &run.id).await {
+                bar.set_position(now.processed.max(0) as u64);
+                bar.set_message(format!("charged {}, invoiced {}, failed {}", now.charged, now.invoiced, now.failed));
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+        let done = task
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| format!("the billing run failed: {e}"))?;
+        bar.finish_and_clear();
+        println!(
+            "billing run {} for {}: {}; {} processed, {} charged ({} minor units), {} invoiced, {} failed",
+            done.id, done.period, done.status, done.processed, done.charged, done.charged_amount, done.invoiced, done.failed
+        );
+        if done.status == "done" {
+            Ok(())
+        } else {
+            Err(done.message.unwrap_or_else(|| "the run did not finish".into()))
         }
     })
 }

@@ -28,8 +28,12 @@ pub fn clinic(
 /// future is dropped or the listener fails.
 pub async fn serve(listener: tokio::net::TcpListener, clinic: Clinic) -> std::io::Result<()> {
     let recovery = clinic.start_recovery();
+    let billing = clinic.start_billing_schedule();
     let app = router(AppState::new(clinic));
     let result = axum::serve(listener, app).await;
     recovery.abort();
+    if let Some(b) = billing {
+        b.abort();
+    }
     result
 }

@@ -77,6 +77,8 @@ struct Sim {
     /// Results of synchronous calls by external id, for idempotent repeats.
     synchronous: HashMap<String, Value>,
     ledger: Vec<LedgerEntry>,
+    /// `uniqueTransId`s of approved transactions: the card tokens it knows.
+    tokens: std::collections::HashSet<String>,
     rate_limited: u32,
     drop_next_response: bool,
     latency_ms: u64,
@@ -171,6 +173,15 @@ impl GravitySim {
         self.shared.lock().unwrap().retrievals
     }
 
+    /// Registers cards as saved earlier (outside the ledger), for tests and
+    /// benchmarks that need many: their tokens are `{prefix}{n}` for n in 0..count.
+    pub fn add_saved_cards(&self, prefix: &str, count: usize) {
+        let mut sim = self.shared.lock().unwrap();
+        for n in 0..count {
+            sim.tokens.insert(format!("{prefix}{n}"));
+        }
+    }
+
     pub fn set_latency(&self, latency: Duration) {
         self.shared.lock().unwrap().latency_ms = latency.as_millis() as u64;
     }
@@ -236,6 +247,9 @@ impl Sim {
         message: &str,
     ) -> Value {
         let unique = self.unique_id();
+        if approved {
+            self.tokens.insert(unique.clone());
+        }
         self.ledger.push(LedgerEntry {
             kind: kind.into(),
             external_id: external.into(),
@@ -478,10 +492,7 @@ async fn tokenized(
         if let Some(existing) = sim.synchronous.get(&data.external_transaction_id) {
             existing.clone()
         } else {
-            let known = sim
-                .ledger
-                .iter()
-                .any(|e| e.unique_trans_id == data.unique_trans_id && e.approved);
+            let known = sim.tokens.contains(&data.unique_trans_id);
             let approved = known && cents % 100 != DECLINED_CENTS_SUFFIX;
             let message = if !known {
                 "Invalid token"

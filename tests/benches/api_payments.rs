@@ -81,6 +81,7 @@ async fn run(store: Store, backend: &'static str) -> Figures {
                         unit_price: 10_000,
                         vat_rate: 25.into(),
                         discount_percent: 0.into(),
+                        plan_item_code: None,
                     }],
                 },
             )

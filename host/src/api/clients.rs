@@ -29,6 +29,8 @@ pub struct CreatePatient {
     name: String,
     /// Such as "dog" or "cat".
     species: String,
+    /// ISO date such as "2024-05-17"; needed for plans with age limits.
+    birth_date: Option<String>,
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -139,6 +141,7 @@ pub async fn create_patient(
             NewPatient {
                 name: req.name,
                 species: req.species,
+                birth_date: req.birth_date,
             },
         )
         .await?;

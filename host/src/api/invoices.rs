@@ -29,6 +29,8 @@ pub struct LineInput {
     #[schema(value_type = Option<String>)]
     #[serde(default)]
     discount_percent: Option<Value>,
+    /// Take this item from the patient's health plan (its code in the plan).
+    plan_item_code: Option<String>,
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -91,6 +93,7 @@ fn lines(input: Vec<LineInput>) -> Result<Vec<NewLine>, ApiError> {
                     Some(v) => decimal(&format!("lines[{i}].discount_percent"), v)?,
                     None => rust_decimal::Decimal::ZERO,
                 },
+                plan_item_code: l.plan_item_code,
             })
         })
         .collect()

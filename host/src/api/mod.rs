@@ -7,6 +7,7 @@ mod body;
 mod clients;
 mod departments;
 mod error;
+mod health_plans;
 mod invoices;
 pub mod openapi;
 mod payments;
@@ -131,6 +132,30 @@ pub fn router(state: AppState) -> Router {
             "/v1/payments/{id}/refunds",
             get(payments::refunds).post(payments::refund),
         )
+        .route(
+            "/v1/health-plans",
+            get(health_plans::plans).post(health_plans::create_plan),
+        )
+        .route("/v1/health-plans/{id}", get(health_plans::plan))
+        .route(
+            "/v1/subscriptions",
+            get(health_plans::subscriptions).post(health_plans::subscribe),
+        )
+        .route("/v1/subscriptions/{id}", get(health_plans::subscription))
+        .route(
+            "/v1/subscriptions/{id}/activate",
+            post(health_plans::activate),
+        )
+        .route("/v1/subscriptions/{id}/cancel", post(health_plans::cancel))
+        .route(
+            "/v1/subscriptions/{id}/invoices",
+            post(health_plans::period_invoice),
+        )
+        .route(
+            "/v1/billing-runs",
+            get(health_plans::runs).post(health_plans::start_run),
+        )
+        .route("/v1/billing-runs/{id}", get(health_plans::run))
         .fallback(|| async {
             ApiError::new(
                 axum::http::StatusCode::NOT_FOUND,

@@ -9,11 +9,12 @@ use utoipa::openapi::request_body::RequestBodyBuilder;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, HttpMethod, Ref, Required, ResponseBuilder};
 
-use super::{clients, departments, invoices, payments, plugin_config, terminals};
+use super::{clients, departments, health_plans, invoices, payments, plugin_config, terminals};
 use crate::service::PaymentEvent;
 use crate::store::{
-    Card, Client, Department, Invoice, InvoiceKind, InvoiceLine, InvoiceStatus, Method, Patient,
-    Payment, PaymentKind, PaymentStatus, Terminal,
+    BillingRun, Card, Client, Department, Invoice, InvoiceKind, InvoiceLine, InvoiceStatus,
+    ItemBalance, Method, Patient, Payment, PaymentKind, PaymentOption, PaymentStatus, Plan,
+    PlanItem, Subscription, SubscriptionStatus, Terminal,
 };
 
 /// Who may call a route.
@@ -541,7 +542,20 @@ pub struct ErrorDetail {
         payments::RefundRequest,
         terminals::CreateTerminal,
         terminals::ReconcileReport,
-        plugin_config::AllowedHosts
+        plugin_config::AllowedHosts,
+        Plan,
+        PlanItem,
+        Subscription,
+        ItemBalance,
+        PaymentOption,
+        SubscriptionStatus,
+        BillingRun,
+        health_plans::CreatePlan,
+        health_plans::PlanItemInput,
+        health_plans::Subscribe,
+        health_plans::Cancel,
+        health_plans::PeriodRequest,
+        health_plans::Cancelled
     ))
 )]
 struct Schemas;

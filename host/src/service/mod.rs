@@ -4,6 +4,7 @@
 //! the plugin, builds its call, runs card attempts in the background and
 //! recovers the ones whose outcome is unknown.
 
+mod billing;
 mod events;
 mod recovery;
 mod registry;
@@ -12,6 +13,7 @@ mod runner;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use billing::BillingConfig;
 pub use events::{EventHub, PaymentEvent};
 pub use recovery::RecoveryConfig;
 pub use registry::PluginRegistry;
@@ -70,6 +72,7 @@ pub struct PaymentOrder {
 #[derive(Debug, Clone, Default)]
 pub struct ClinicConfig {
     pub recovery: RecoveryConfig,
+    pub billing: BillingConfig,
 }
 
 struct Inner {
@@ -556,5 +559,14 @@ impl Clinic {
     pub fn start_recovery(&self) -> tokio::task::JoinHandle<()> {
         let clinic = self.clone();
         tokio::spawn(async move { clinic.recovery_loop().await })
+    }
+
+    /// Starts the scheduled billing of health plans, if configured.
+    pub fn start_billing_schedule(&self) -> Option<tokio::task::JoinHandle<()>> {
+        let every = self.inner.config.billing.every?;
+        let clinic = self.clone();
+        Some(tokio::spawn(
+            async move { clinic.billing_schedule(every).await },
+        ))
     }
 }

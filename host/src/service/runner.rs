@@ -77,7 +77,7 @@ pub(super) fn settlement_of(outcome: &Outcome) -> Option<Settlement> {
 
 /// What a failed call means: failed if nothing was sent or the provider
 /// refused, needs review on a suspicious approval, otherwise unknown.
-fn settlement_of_error(e: &CallError) -> Option<Settlement> {
+pub(super) fn settlement_of_error(e: &CallError) -> Option<Settlement> {
     if matches!(e, CallError::AmountMismatch { .. }) {
         return Some(final_state(PaymentStatus::NeedsReview, e.to_string()));
     }

@@ -27,12 +27,17 @@ pub struct Patient {
     pub client_id: String,
     pub name: String,
     pub species: String,
+    /// ISO date, for plans with age limits.
+    pub birth_date: Option<String>,
+    /// The organisation's health-plan tag (its own term) while the patient has an active plan.
+    pub health_plan: Option<String>,
 }
 
 #[derive(Debug, Clone)]
 pub struct NewPatient {
     pub name: String,
     pub species: String,
+    pub birth_date: Option<String>,
 }
 
 /// A card saved through a plugin. The provider's token stays in the database.
@@ -173,16 +178,25 @@ impl Store {
             &new.species,
             "give the patient's species, such as dog or cat",
         )?;
+        if let Some(b) = &new.birth_date
+            && b.parse::<jiff::civil::Date>().is_err()
+        {
+            return Err(invalid(
+                "birth_date",
+                format!("'{b}' is not a date like 2024-05-17"),
+            ));
+        }
         let id = new_id();
         let mut tx = self.write().await?;
         sqlx::query(
-            "INSERT INTO patients (id, organisation_id, client_id, name, species, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO patients (id, organisation_id, client_id, name, species, birth_date, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(&id)
         .bind(organisation_id)
         .bind(client_id)
         .bind(new.name.trim())
         .bind(new.species.trim().to_lowercase())
+        .bind(&new.birth_date)
         .bind(now_ms())
         .execute(&mut *tx.tx)
         .await?;
@@ -192,6 +206,8 @@ impl Store {
             client_id: client_id.to_owned(),
             name: new.name.trim().to_owned(),
             species: new.species.trim().to_lowercase(),
+            birth_date: new.birth_date,
+            health_plan: None,
         })
     }
 
@@ -201,22 +217,42 @@ impl Store {
         client_id: &str,
     ) -> Result<Vec<Patient>, StoreError> {
         let rows = sqlx::query(
-            "SELECT id, client_id, name, species FROM patients WHERE organisation_id = $1 AND client_id = $2 ORDER BY name, id",
+            "SELECT p.id AS id, p.client_id AS client_id, p.name AS name, p.species AS species, p.birth_date AS birth_date, \
+             (SELECT COUNT(*) FROM subscriptions s WHERE s.patient_id = p.id AND s.status = 'active') AS plans \
+             FROM patients p WHERE p.organisation_id = $1 AND p.client_id = $2 ORDER BY p.name, p.id",
         )
         .bind(organisation_id)
         .bind(client_id)
         .fetch_all(self.pool())
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(Patient {
-                    id: r.try_get("id")?,
-                    client_id: r.try_get("client_id")?,
-                    name: r.try_get("name")?,
-                    species: r.try_get("species")?,
-                })
-            })
-            .collect()
+        let mut term: Option<String> = None;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let member = r.try_get::<i64, _>("plans")? > 0;
+            if member && term.is_none() {
+                term = Some(self.health_plan_term(organisation_id).await?);
+            }
+            out.push(Patient {
+                id: r.try_get("id")?,
+                client_id: r.try_get("client_id")?,
+                name: r.try_get("name")?,
+                species: r.try_get("species")?,
+                birth_date: r.try_get("birth_date")?,
+                health_plan: if member { term.clone() } else { None },
+            });
+        }
+        Ok(out)
+    }
+
+    /// What the organisation calls a health plan (its tag on members).
+    pub async fn health_plan_term(&self, organisation_id: &str) -> Result<String, StoreError> {
+        Ok(self
+            .settings(organisation_id, None)
+            .await?
+            .into_iter()
+            .find(|s| s.definition.key == "health-plan-term")
+            .and_then(|s| s.value.as_str().map(str::to_owned))
+            .unwrap_or_else(|| "Health plan".into()))
     }
 
     /// Saves a card; the client's first card becomes the default.
@@ -344,6 +380,15 @@ impl Store {
         .rows_affected()
             == 1;
         if found {
+            // A plan paid by this card cannot go on: it lapses.
+            sqlx::query(
+                "UPDATE subscriptions SET status = 'lapsed', closed_at = $1, close_reason = 'its card was deleted' \
+                 WHERE card_id = $2 AND status IN ('applied', 'active', 'suspended')",
+            )
+            .bind(now_ms())
+            .bind(id)
+            .execute(&mut *tx.tx)
+            .await?;
             let has_default = sqlx::query(
                 "SELECT COUNT(*) AS n FROM cards WHERE organisation_id = $1 AND client_id = $2 AND deleted_at IS NULL AND is_default = 1",
             )

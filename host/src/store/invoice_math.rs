@@ -21,6 +21,11 @@ fn round(value: Decimal, field: &'static str) -> Result<i64, String> {
         .ok_or_else(|| format!("{field} is too large"))
 }
 
+/// Rounds to whole minor units, half away from zero.
+pub(crate) fn round_minor(value: Decimal) -> Result<i64, String> {
+    round(value, "the amount")
+}
+
 /// Net = quantity × unit price × (1 − discount/100); VAT = net × rate/100.
 pub fn line_amounts(
     quantity: Decimal,

@@ -37,6 +37,17 @@ pub struct NewLine {
     pub unit_price: i64,
     pub vat_rate: Decimal,
     pub discount_percent: Decimal,
+    /// Takes this item from the patient's health plan: the included units
+    /// left get the plan's discount, the rest is charged normally.
+    pub plan_item_code: Option<String>,
+}
+
+/// The part of a line a health plan covers.
+#[derive(Debug, Clone)]
+struct PlanUse {
+    subscription_id: String,
+    code: String,
+    included: Decimal,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -54,6 +65,14 @@ pub struct InvoiceLine {
     pub net: i64,
     pub vat: i64,
     pub total: i64,
+    /// The health-plan subscription this line takes an item from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subscription_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plan_item_code: Option<String>,
+    /// Units covered by the plan.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub included_quantity: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -77,6 +96,10 @@ pub struct Invoice {
     /// What is still to pay: total + credited − paid (negative when the clinic owes).
     pub due: i64,
     pub credits_invoice_id: Option<String>,
+    /// For health-plan invoices: the subscription, the month, and why it was issued.
+    pub subscription_id: Option<String>,
+    pub billing_period: Option<String>,
+    pub purpose: Option<String>,
     pub lines: Vec<InvoiceLine>,
     pub created_at: i64,
     pub finalised_at: Option<i64>,
@@ -113,6 +136,9 @@ fn line(row: &AnyRow) -> Result<InvoiceLine, StoreError> {
         net: row.try_get("net")?,
         vat: row.try_get("vat")?,
         total: row.try_get("total")?,
+        subscription_id: row.try_get("subscription_id")?,
+        plan_item_code: row.try_get("plan_item_code")?,
+        included_quantity: row.try_get("included_quantity")?,
     })
 }
 
@@ -141,6 +167,9 @@ fn invoice(row: &AnyRow, lines: Vec<InvoiceLine>) -> Result<Invoice, StoreError>
             total + credited - paid
         },
         credits_invoice_id: row.try_get("credits_invoice_id")?,
+        subscription_id: row.try_get("subscription_id")?,
+        billing_period: row.try_get("billing_period")?,
+        purpose: row.try_get("purpose")?,
         lines,
         created_at: row.try_get("created_at")?,
         finalised_at: row.try_get("finalised_at")?,
@@ -194,6 +223,9 @@ fn computed(lines: &[NewLine]) -> Result<Vec<InvoiceLine>, StoreError> {
                 net: a.net,
                 vat: a.vat,
                 total: a.total,
+                subscription_id: None,
+                plan_item_code: None,
+                included_quantity: None,
             })
         })
         .collect()
@@ -226,8 +258,8 @@ async fn write_lines(
         .await?;
     for l in lines {
         sqlx::query(
-            "INSERT INTO invoice_lines (invoice_id, position, description, quantity, unit_price, vat_rate, discount_percent, net, vat, total) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            "INSERT INTO invoice_lines (invoice_id, position, description, quantity, unit_price, vat_rate, discount_percent, net, vat, total, \
+             subscription_id, plan_item_code, included_quantity) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
         )
         .bind(invoice_id)
         .bind(l.position)
@@ -239,6 +271,9 @@ async fn write_lines(
         .bind(l.net)
         .bind(l.vat)
         .bind(l.total)
+        .bind(&l.subscription_id)
+        .bind(&l.plan_item_code)
+        .bind(&l.included_quantity)
         .execute(&mut *conn)
         .await?;
     }
@@ -263,6 +298,103 @@ async fn next_number(conn: &mut AnyConnection, organisation_id: &str) -> Result<
 }
 
 impl Store {
+    /// Prices lines, splitting a line that takes a health-plan item into the
+    /// units the plan still covers (at its discount) and the rest (normally).
+    async fn priced_lines(
+        &self,
+        conn: &mut AnyConnection,
+        organisation_id: &str,
+        patient_id: Option<&str>,
+        invoice_id: &str,
+        lines: &[NewLine],
+    ) -> Result<Vec<InvoiceLine>, StoreError> {
+        let lock = match self.backend() {
+            super::Backend::Postgres => " FOR UPDATE OF s",
+            super::Backend::Sqlite => "",
+        };
+        let mut expanded: Vec<(NewLine, Option<PlanUse>)> = Vec::with_capacity(lines.len());
+        for (i, l) in lines.iter().enumerate() {
+            let Some(code) = &l.plan_item_code else {
+                expanded.push((l.clone(), None));
+                continue;
+            };
+            let field = format!("lines[{i}].plan_item_code");
+            let patient = patient_id
+                .ok_or_else(|| invalid(&field, "a plan item needs the invoice's patient_id"))?;
+            let row = sqlx::query(&format!(
+                "SELECT s.id AS id, i.quantity AS quantity, i.discount_percent AS discount FROM subscriptions s \
+                 JOIN plan_items i ON i.plan_id = s.plan_id \
+                 WHERE s.organisation_id = $1 AND s.patient_id = $2 AND s.status = 'active' AND i.code = $3{lock}"
+            ))
+            .bind(organisation_id)
+            .bind(patient)
+            .bind(code)
+            .fetch_optional(&mut *conn)
+            .await?
+            .ok_or_else(|| {
+                invalid(&field, format!("the patient has no active health plan that includes '{code}'"))
+            })?;
+            let subscription_id: String = row.try_get("id")?;
+            let included_total: Decimal = row
+                .try_get::<String, _>("quantity")?
+                .parse()
+                .unwrap_or_default();
+            let discount: Decimal = row
+                .try_get::<String, _>("discount")?
+                .parse()
+                .unwrap_or_default();
+            let earlier: Decimal = super::plans::used_units(conn, &subscription_id, invoice_id)
+                .await?
+                .into_iter()
+                .filter(|(c, _)| c == code)
+                .map(|(_, q)| q)
+                .sum();
+            let in_this_invoice: Decimal = expanded
+                .iter()
+                .filter_map(|(_, u)| u.as_ref())
+                .filter(|u| u.subscription_id == subscription_id && &u.code == code)
+                .map(|u| u.included)
+                .sum();
+            let remaining = (included_total - earlier - in_this_invoice).max(Decimal::ZERO);
+            let included = l.quantity.min(remaining);
+            if included > Decimal::ZERO {
+                expanded.push((
+                    NewLine {
+                        quantity: included,
+                        discount_percent: discount,
+                        plan_item_code: None,
+                        ..l.clone()
+                    },
+                    Some(PlanUse {
+                        subscription_id: subscription_id.clone(),
+                        code: code.clone(),
+                        included,
+                    }),
+                ));
+            }
+            if l.quantity > included {
+                expanded.push((
+                    NewLine {
+                        quantity: l.quantity - included,
+                        plan_item_code: None,
+                        ..l.clone()
+                    },
+                    None,
+                ));
+            }
+        }
+        let plain: Vec<NewLine> = expanded.iter().map(|(l, _)| l.clone()).collect();
+        let mut out = computed(&plain)?;
+        for (line, (_, plan)) in out.iter_mut().zip(&expanded) {
+            if let Some(u) = plan {
+                line.subscription_id = Some(u.subscription_id.clone());
+                line.plan_item_code = Some(u.code.clone());
+                line.included_quantity = Some(u.included.normalize().to_string());
+            }
+        }
+        Ok(out)
+    }
+
     pub async fn create_invoice(
         &self,
         organisation_id: &str,
@@ -294,10 +426,19 @@ impl Store {
                 ));
             }
         }
-        let lines = computed(&new.lines)?;
-        let (net, vat, total) = sums(&lines)?;
+        computed(&new.lines)?;
         let id = new_id();
         let mut tx = self.write().await?;
+        let lines = self
+            .priced_lines(
+                &mut tx.tx,
+                organisation_id,
+                new.patient_id.as_deref(),
+                &id,
+                &new.lines,
+            )
+            .await?;
+        let (net, vat, total) = sums(&lines)?;
         sqlx::query(
             "INSERT INTO invoices (id, organisation_id, department_id, client_id, patient_id, kind, status, currency, net, vat, total, paid, credited, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, 'draft', $7, $8, $9, $10, 0, 0, $11)",
@@ -327,8 +468,7 @@ impl Store {
         id: &str,
         lines: &[NewLine],
     ) -> Result<Invoice, StoreError> {
-        let lines = computed(lines)?;
-        let (net, vat, total) = sums(&lines)?;
+        computed(lines)?;
         let mut tx = self.write().await?;
         let current = self.locked_invoice(&mut tx.tx, organisation_id, id).await?;
         if current.status != InvoiceStatus::Draft {
@@ -338,6 +478,16 @@ impl Store {
                 current.status.as_str()
             )));
         }
+        let lines = self
+            .priced_lines(
+                &mut tx.tx,
+                organisation_id,
+                current.patient_id.as_deref(),
+                id,
+                lines,
+            )
+            .await?;
+        let (net, vat, total) = sums(&lines)?;
         sqlx::query("UPDATE invoices SET net = $1, vat = $2, total = $3 WHERE id = $4")
             .bind(net)
             .bind(vat)
@@ -573,12 +723,19 @@ impl Store {
         delta: i64,
     ) -> Result<(), StoreError> {
         let paid = invoice.paid + delta;
+        let status = settled_status(invoice.total, invoice.credited, paid);
         sqlx::query("UPDATE invoices SET paid = $1, status = $2 WHERE id = $3")
             .bind(paid)
-            .bind(settled_status(invoice.total, invoice.credited, paid).as_str())
+            .bind(status.as_str())
             .bind(&invoice.id)
             .execute(&mut *conn)
             .await?;
+        if status == InvoiceStatus::Paid
+            && let Some(subscription) = &invoice.subscription_id
+        {
+            // A paid plan invoice settles its month and restores a suspended plan.
+            super::billing::period_paid(conn, subscription, &invoice.id).await?;
+        }
         Ok(())
     }
 }

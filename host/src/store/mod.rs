@@ -5,11 +5,14 @@
 
 #[macro_use]
 mod text_enum;
+mod billing;
 mod clients;
 mod idempotency;
 mod invoice_math;
 mod invoices;
 mod payments;
+mod period;
+mod plans;
 mod plugin_config;
 mod plugins;
 mod settings;
@@ -25,11 +28,17 @@ use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{Any, AnyPool, Executor, Transaction};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
+pub use billing::{BillingRun, ClaimedPeriod, PeriodOutcome};
 pub use clients::{Card, Client, NewCard, NewClient, NewPatient, Patient};
 pub use idempotency::{Idempotency, StoredAnswer};
 pub use invoice_math::{LineAmounts, line_amounts};
 pub use invoices::{Invoice, InvoiceKind, InvoiceLine, InvoiceStatus, NewInvoice, NewLine};
 pub use payments::{Method, NewPayment, Payment, PaymentKind, PaymentStatus, Settlement, Started};
+pub use period::Period;
+pub use plans::{
+    ItemBalance, NewPlan, NewPlanItem, NewSubscription, PaymentOption, Plan, PlanItem,
+    Subscription, SubscriptionStatus,
+};
 pub use plugin_config::{PluginSettingValue, PluginSetup};
 pub use plugins::InstalledPlugin;
 pub use settings::{Definition, Kind, Scope, SettingValue, definitions};

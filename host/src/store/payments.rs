@@ -217,7 +217,7 @@ async fn credit_balance(
 }
 
 impl Store {
-    async fn payment_in(
+    pub(super) async fn payment_in(
         &self,
         conn: &mut AnyConnection,
         organisation_id: Option<&str>,
@@ -598,7 +598,7 @@ impl Store {
 
     /// Applies a final state to a locked payment inside the caller's
     /// transaction; on success it moves the invoice or the client's credit.
-    async fn settle(
+    pub(super) async fn settle(
         &self,
         conn: &mut AnyConnection,
         p: &mut Payment,

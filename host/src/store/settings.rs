@@ -26,6 +26,10 @@ pub enum Kind {
         min: i64,
         max: i64,
     },
+    /// Text of 1 to `max` characters.
+    Text {
+        max: usize,
+    },
 }
 
 /// One setting vetpay knows.
@@ -49,6 +53,30 @@ pub fn definitions() -> Vec<Definition> {
             default: Value::Bool(false),
             label_en: "Health plan add-on",
             label_da: "Sundhedsplan-tilvalg",
+        },
+        Definition {
+            key: "health-plan-term",
+            scope: Scope::Organisation,
+            kind: Kind::Text { max: 40 },
+            default: Value::from("Health plan"),
+            label_en: "What the organisation calls a health plan",
+            label_da: "Hvad organisationen kalder en sundhedsplan",
+        },
+        Definition {
+            key: "health-plan-failures-before-suspension",
+            scope: Scope::Organisation,
+            kind: Kind::Integer { min: 1, max: 12 },
+            default: Value::from(3),
+            label_en: "Failed health-plan charges before the plan is suspended",
+            label_da: "Mislykkede sundhedsplan-træk før planen suspenderes",
+        },
+        Definition {
+            key: "health-plan-retry-hours",
+            scope: Scope::Organisation,
+            kind: Kind::Integer { min: 0, max: 720 },
+            default: Value::from(72),
+            label_en: "Hours before a failed health-plan charge is tried again",
+            label_da: "Timer før et mislykket sundhedsplan-træk prøves igen",
         },
         Definition {
             key: "invoice-due-days",
@@ -82,6 +110,9 @@ impl Definition {
         let ok = match self.kind {
             Kind::Boolean => value.is_boolean(),
             Kind::Integer { min, max } => value.as_i64().is_some_and(|v| (min..=max).contains(&v)),
+            Kind::Text { max } => value
+                .as_str()
+                .is_some_and(|t| !t.trim().is_empty() && t.chars().count() <= max),
         };
         if ok {
             return Ok(());
@@ -89,6 +120,7 @@ impl Definition {
         let expected = match self.kind {
             Kind::Boolean => "true or false".to_owned(),
             Kind::Integer { min, max } => format!("a whole number from {min} to {max}"),
+            Kind::Text { max } => format!("text of 1 to {max} characters"),
         };
         Err(invalid(
             self.key,

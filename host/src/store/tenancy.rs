@@ -185,6 +185,17 @@ impl Store {
         Ok(key)
     }
 
+    /// Every organisation's id, for jobs that serve them all.
+    pub async fn organisation_ids(&self) -> Result<Vec<String>, StoreError> {
+        let rows = sqlx::query("SELECT id FROM organisations ORDER BY created_at")
+            .fetch_all(self.pool())
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| r.try_get("id"))
+            .collect::<Result<_, _>>()?)
+    }
+
     pub async fn create_api_key(
         &self,
         organisation_id: &str,

@@ -118,6 +118,10 @@ pub async fn clinic_api(store: Store) -> ClinicApi {
                 max_attempts: 40,
                 batch: 50,
             },
+            billing: vetpay::service::BillingConfig {
+                every: None,
+                ..Default::default()
+            },
         },
     )
     .expect("the plugin runtime starts");

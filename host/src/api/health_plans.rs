@@ -1,0 +1,460 @@
+//! The health-plan add-on: `/v1/health-plans`, `/v1/subscriptions` and
+//! `/v1/billing-runs`. Every route answers 403 while the organisation has the
+//! add-on off, saying how to switch it on.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::body::{decimal, json};
+use super::{ApiError, AppState, Caller};
+use crate::plugin::Capability;
+use crate::store::{
+    BillingRun, Invoice, NewPlan, NewPlanItem, NewSubscription, PaymentOption, Period, Plan,
+    Subscription,
+};
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PlanItemInput {
+    code: String,
+    description: String,
+    /// Included per contract, such as 2.
+    #[schema(value_type = String)]
+    quantity: Value,
+    /// Off the included units; 100 makes them free.
+    #[schema(value_type = String)]
+    discount_percent: Value,
+    /// The item's normal price in minor units, without VAT.
+    unit_price: i64,
+    #[schema(value_type = Option<String>)]
+    vat_rate: Option<Value>,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreatePlan {
+    name: String,
+    #[serde(default)]
+    description: String,
+    /// Such as "dog"; any species when left out.
+    species: Option<String>,
+    min_age_months: Option<i64>,
+    max_age_months: Option<i64>,
+    /// Sale window, ISO dates.
+    sale_from: Option<String>,
+    sale_until: Option<String>,
+    /// The department that receives the payments.
+    main_department_id: String,
+    contract_months: i64,
+    monthly_price: i64,
+    #[serde(default)]
+    upfront_price: i64,
+    #[serde(default)]
+    cancellation_fee: i64,
+    #[serde(default)]
+    renews: bool,
+    next_plan_id: Option<String>,
+    #[serde(default)]
+    items: Vec<PlanItemInput>,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Subscribe {
+    plan_id: String,
+    client_id: String,
+    patient_id: String,
+    payment_option: PaymentOption,
+    /// For saved_card: the client's card to charge every month.
+    card_id: Option<String>,
+    /// First month of the contract (YYYY-MM); this month by default.
+    start_period: Option<String>,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Cancel {
+    reason: Option<String>,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PeriodRequest {
+    /// YYYY-MM; this month by default.
+    period: Option<String>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Cancelled {
+    pub subscription: Subscription,
+    /// The settlement: fee + value of used items − payments made (negative: a credit).
+    pub settlement: Invoice,
+}
+
+#[derive(Deserialize)]
+pub struct ListQuery {
+    client_id: Option<String>,
+}
+
+/// 403 unless the organisation switched the add-on on.
+async fn addon(state: &AppState, caller: &Caller) -> Result<(), ApiError> {
+    if state
+        .clinic
+        .health_plans_enabled(&caller.organisation_id)
+        .await?
+    {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "health_plans_disabled",
+            "health plans are an add-on that is off for your organisation; an admin switches it on with PUT /v1/settings {\"health-plans-enabled\": true}",
+        ))
+    }
+}
+
+fn period_or_now(text: Option<&str>, time_zone: &str) -> Result<Period, ApiError> {
+    match text {
+        Some(t) => Ok(Period::parse(t)?),
+        None => Ok(Period::current(time_zone)),
+    }
+}
+
+async fn own_subscription(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+) -> Result<Subscription, ApiError> {
+    state
+        .store
+        .subscription(&caller.organisation_id, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("subscription"))
+}
+
+async fn invoice(state: &AppState, caller: &Caller, id: &str) -> Result<Invoice, ApiError> {
+    state
+        .store
+        .invoice(&caller.organisation_id, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("invoice"))
+}
+
+pub async fn create_plan(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: Bytes,
+) -> Result<(StatusCode, Json<Plan>), ApiError> {
+    caller.require_admin()?;
+    addon(&state, &caller).await?;
+    let req: CreatePlan = json(&body)?;
+    let department = state
+        .store
+        .department(&caller.organisation_id, &req.main_department_id)
+        .await?
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid",
+                "main_department_id: no department with this id in your organisation",
+            )
+        })?;
+    let mut items = Vec::with_capacity(req.items.len());
+    for (i, it) in req.items.into_iter().enumerate() {
+        items.push(NewPlanItem {
+            code: it.code,
+            description: it.description,
+            quantity: decimal(&format!("items[{i}].quantity"), &it.quantity)?,
+            discount_percent: decimal(
+                &format!("items[{i}].discount_percent"),
+                &it.discount_percent,
+            )?,
+            unit_price: it.unit_price,
+            vat_rate: match &it.vat_rate {
+                Some(v) => decimal(&format!("items[{i}].vat_rate"), v)?,
+                None => rust_decimal::Decimal::ZERO,
+            },
+        });
+    }
+    let plan = state
+        .store
+        .create_plan(
+            &caller.organisation_id,
+            &department.currency,
+            NewPlan {
+                name: req.name,
+                description: req.description,
+                species: req.species,
+                min_age_months: req.min_age_months,
+                max_age_months: req.max_age_months,
+                sale_from: req.sale_from,
+                sale_until: req.sale_until,
+                main_department_id: department.id,
+                contract_months: req.contract_months,
+                monthly_price: req.monthly_price,
+                upfront_price: req.upfront_price,
+                cancellation_fee: req.cancellation_fee,
+                renews: req.renews,
+                next_plan_id: req.next_plan_id,
+                items,
+            },
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(plan)))
+}
+
+pub async fn plans(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Vec<Plan>>, ApiError> {
+    addon(&state, &caller).await?;
+    Ok(Json(state.store.plans(&caller.organisation_id).await?))
+}
+
+pub async fn plan(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Plan>, ApiError> {
+    addon(&state, &caller).await?;
+    state
+        .store
+        .plan(&caller.organisation_id, &id)
+        .await?
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found("health plan"))
+}
+
+/// Signs a patient up. A saved-card plan needs the client's card, a plugin
+/// that charges saved cards in the plan's department, and (for Gravity) the
+/// department's permission for recurring payments.
+pub async fn subscribe(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: Bytes,
+) -> Result<(StatusCode, Json<Subscription>), ApiError> {
+    addon(&state, &caller).await?;
+    let req: Subscribe = json(&body)?;
+    let org = &caller.organisation_id;
+    let plan = state.store.plan(org, &req.plan_id).await?.ok_or_else(|| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+            "plan_id: no health plan with this id",
+        )
+    })?;
+    let department = state
+        .store
+        .department(org, &plan.main_department_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("department"))?;
+    if req.payment_option == PaymentOption::SavedCard {
+        let card_id = req.card_id.as_deref().ok_or_else(|| {
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid",
+                "card_id: a saved_card plan needs the client's saved card",
+            )
+        })?;
+        let card = state
+            .store
+            .card(org, &req.client_id, card_id)
+            .await?
+            .ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "invalid",
+                    "card_id: the client has no saved card with this id",
+                )
+            })?;
+        if card.plugin_id == "gravity" {
+            let allowed = state
+                .store
+                .settings(org, Some(&department.id))
+                .await?
+                .iter()
+                .any(|s| {
+                    s.definition.key == "gravity-recurring-payments" && s.value == Value::Bool(true)
+                });
+            if !allowed {
+                return Err(ApiError::new(
+                    StatusCode::CONFLICT,
+                    "conflict",
+                    format!(
+                        "department '{}' does not allow gravity payment for recurring payment; an admin sets gravity-recurring-payments at /v1/departments/{}/settings, or choose another payment option",
+                        department.name, department.id
+                    ),
+                ));
+            }
+        }
+        state
+            .clinic
+            .usable_plugin(org, &card.plugin_id, &department, Capability::ChargeToken)
+            .await?;
+    } else if req.card_id.is_some() {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+            "card_id: only a saved_card plan takes a card",
+        ));
+    }
+    let today = jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::get(&department.time_zone).unwrap_or(jiff::tz::TimeZone::UTC))
+        .date();
+    let start = period_or_now(req.start_period.as_deref(), &department.time_zone)?;
+    let subscription = state
+        .store
+        .subscribe(
+            org,
+            NewSubscription {
+                plan_id: req.plan_id,
+                client_id: req.client_id,
+                patient_id: req.patient_id,
+                payment_option: req.payment_option,
+                card_id: req.card_id,
+                start_period: start,
+            },
+            today,
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(subscription)))
+}
+
+pub async fn subscriptions(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(q): Query<ListQuery>,
+) -> Result<Json<Vec<Subscription>>, ApiError> {
+    addon(&state, &caller).await?;
+    Ok(Json(
+        state
+            .store
+            .subscriptions(&caller.organisation_id, q.client_id.as_deref())
+            .await?,
+    ))
+}
+
+pub async fn subscription(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Subscription>, ApiError> {
+    addon(&state, &caller).await?;
+    Ok(Json(own_subscription(&state, &caller, &id).await?))
+}
+
+pub async fn activate(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Subscription>, ApiError> {
+    addon(&state, &caller).await?;
+    own_subscription(&state, &caller, &id).await?;
+    Ok(Json(
+        state
+            .store
+            .activate_subscription(&caller.organisation_id, &id)
+            .await?,
+    ))
+}
+
+pub async fn cancel(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Json<Cancelled>, ApiError> {
+    addon(&state, &caller).await?;
+    own_subscription(&state, &caller, &id).await?;
+    let req: Cancel = if body.is_empty() {
+        Cancel { reason: None }
+    } else {
+        json(&body)?
+    };
+    let (subscription, settlement) = state
+        .store
+        .cancel_subscription(
+            &caller.organisation_id,
+            &id,
+            req.reason.as_deref().unwrap_or("cancelled by the clinic"),
+        )
+        .await?;
+    Ok(Json(Cancelled {
+        subscription,
+        settlement: invoice(&state, &caller, &settlement).await?,
+    }))
+}
+
+/// The month's invoice of a plan whose invoices are made by hand.
+pub async fn period_invoice(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<(StatusCode, Json<Invoice>), ApiError> {
+    addon(&state, &caller).await?;
+    own_subscription(&state, &caller, &id).await?;
+    let req: PeriodRequest = if body.is_empty() {
+        PeriodRequest { period: None }
+    } else {
+        json(&body)?
+    };
+    let period = period_or_now(req.period.as_deref(), "UTC")?;
+    let invoice_id = state
+        .store
+        .manual_period_invoice(&caller.organisation_id, &id, period)
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(invoice(&state, &caller, &invoice_id).await?),
+    ))
+}
+
+/// Starts the billing of a month; its progress is at /v1/billing-runs/{id}.
+pub async fn start_run(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: Bytes,
+) -> Result<(StatusCode, Json<BillingRun>), ApiError> {
+    caller.require_admin()?;
+    addon(&state, &caller).await?;
+    let req: PeriodRequest = if body.is_empty() {
+        PeriodRequest { period: None }
+    } else {
+        json(&body)?
+    };
+    let period = period_or_now(req.period.as_deref(), "UTC")?;
+    let run = state
+        .clinic
+        .start_billing(&caller.organisation_id, period)
+        .await?;
+    Ok((StatusCode::ACCEPTED, Json(run)))
+}
+
+pub async fn runs(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Vec<BillingRun>>, ApiError> {
+    addon(&state, &caller).await?;
+    Ok(Json(
+        state.store.billing_runs(&caller.organisation_id).await?,
+    ))
+}
+
+pub async fn run(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<BillingRun>, ApiError> {
+    addon(&state, &caller).await?;
+    state
+        .store
+        .billing_run(&caller.organisation_id, &id)
+        .await?
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found("billing run"))
+}

@@ -1,0 +1,941 @@
+//! Health plans: the catalog (plans and their included items) and the
+//! subscriptions of patients to them, with what is left of each item.
+
+use rust_decimal::Decimal;
+use serde::Serialize;
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+
+use super::period::Period;
+use super::{Store, StoreError, conflict, flag, invalid, new_id, now_ms};
+
+text_enum! {
+    /// How a subscription is paid, chosen at sign-up.
+    pub enum PaymentOption {
+        /// vetpay issues an invoice every month.
+        MonthlyInvoice = "monthly_invoice",
+        /// Every month's invoice is charged to the client's saved card through a plugin.
+        SavedCard = "saved_card",
+        /// Another system bills it; vetpay only records the subscription.
+        ThirdParty = "third_party",
+        /// The clinic makes each month's invoice by hand.
+        Manual = "manual",
+        /// The whole contract is paid in advance.
+        Advance = "advance",
+    }
+}
+
+text_enum! {
+    pub enum SubscriptionStatus {
+        Applied = "applied",
+        Active = "active",
+        /// Too many failed charges; back to active when paid.
+        Suspended = "suspended",
+        /// Cancelled, or its card deleted.
+        Lapsed = "lapsed",
+        /// The contract is over.
+        Ended = "ended",
+    }
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct PlanItem {
+    pub code: String,
+    pub description: String,
+    /// Included per contract (decimal text).
+    pub quantity: String,
+    /// Off the included units (100: free).
+    pub discount_percent: String,
+    /// The item's normal price in minor units, without VAT.
+    pub unit_price: i64,
+    pub vat_rate: String,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Plan {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    /// Null for any species.
+    pub species: Option<String>,
+    pub min_age_months: Option<i64>,
+    pub max_age_months: Option<i64>,
+    pub sale_from: Option<String>,
+    pub sale_until: Option<String>,
+    /// The department that receives the payments.
+    pub main_department_id: String,
+    pub currency: String,
+    pub contract_months: i64,
+    pub monthly_price: i64,
+    pub upfront_price: i64,
+    pub cancellation_fee: i64,
+    pub renews: bool,
+    pub next_plan_id: Option<String>,
+    pub items: Vec<PlanItem>,
+}
+
+/// What creating a plan takes; decimals already parsed.
+#[derive(Debug, Clone)]
+pub struct NewPlan {
+    pub name: String,
+    pub description: String,
+    pub species: Option<String>,
+    pub min_age_months: Option<i64>,
+    pub max_age_months: Option<i64>,
+    pub sale_from: Option<String>,
+    pub sale_until: Option<String>,
+    pub main_department_id: String,
+    pub contract_months: i64,
+    pub monthly_price: i64,
+    pub upfront_price: i64,
+    pub cancellation_fee: i64,
+    pub renews: bool,
+    pub next_plan_id: Option<String>,
+    pub items: Vec<NewPlanItem>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewPlanItem {
+    pub code: String,
+    pub description: String,
+    pub quantity: Decimal,
+    pub discount_percent: Decimal,
+    pub unit_price: i64,
+    pub vat_rate: Decimal,
+}
+
+/// An included item of a subscription and how much of it is left.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ItemBalance {
+    pub code: String,
+    pub description: String,
+    pub included: String,
+    pub used: String,
+    pub remaining: String,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Subscription {
+    pub id: String,
+    pub plan_id: String,
+    pub client_id: String,
+    pub patient_id: String,
+    pub department_id: String,
+    pub payment_option: PaymentOption,
+    pub card_id: Option<String>,
+    pub status: SubscriptionStatus,
+    /// First month of the contract (YYYY-MM).
+    pub start_period: String,
+    /// The month after the contract's last.
+    pub end_period: String,
+    pub failed_charges: i64,
+    pub renewed_from: Option<String>,
+    pub close_reason: Option<String>,
+    /// Included items and what is left of them.
+    pub items: Vec<ItemBalance>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewSubscription {
+    pub plan_id: String,
+    pub client_id: String,
+    pub patient_id: String,
+    pub payment_option: PaymentOption,
+    pub card_id: Option<String>,
+    pub start_period: Period,
+}
+
+fn date(field: &str, value: &Option<String>) -> Result<Option<jiff::civil::Date>, StoreError> {
+    value
+        .as_deref()
+        .map(|d| {
+            d.parse::<jiff::civil::Date>()
+                .map_err(|_| invalid(field, format!("'{d}' is not a date like 2026-03-01")))
+        })
+        .transpose()
+}
+
+fn item(row: &AnyRow) -> Result<PlanItem, StoreError> {
+    Ok(PlanItem {
+        code: row.try_get("code")?,
+        description: row.try_get("description")?,
+        quantity: row.try_get("quantity")?,
+        discount_percent: row.try_get("discount_percent")?,
+        unit_price: row.try_get("unit_price")?,
+        vat_rate: row.try_get("vat_rate")?,
+    })
+}
+
+fn plan(row: &AnyRow, items: Vec<PlanItem>) -> Result<Plan, StoreError> {
+    let species: String = row.try_get("species")?;
+    Ok(Plan {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        description: row.try_get("description")?,
+        species: (!species.is_empty()).then_some(species),
+        min_age_months: row.try_get("min_age_months")?,
+        max_age_months: row.try_get("max_age_months")?,
+        sale_from: row.try_get("sale_from")?,
+        sale_until: row.try_get("sale_until")?,
+        main_department_id: row.try_get("main_department_id")?,
+        currency: row.try_get("currency")?,
+        contract_months: row.try_get("contract_months")?,
+        monthly_price: row.try_get("monthly_price")?,
+        upfront_price: row.try_get("upfront_price")?,
+        cancellation_fee: row.try_get("cancellation_fee")?,
+        renews: row.try_get::<i64, _>("renews")? == 1,
+        next_plan_id: row.try_get("next_plan_id")?,
+        items,
+    })
+}
+
+pub(crate) fn subscription(row: &AnyRow) -> Result<Subscription, StoreError> {
+    Ok(Subscription {
+        id: row.try_get("id")?,
+        plan_id: row.try_get("plan_id")?,
+        client_id: row.try_get("client_id")?,
+        patient_id: row.try_get("patient_id")?,
+        department_id: row.try_get("department_id")?,
+        payment_option: PaymentOption::parse(&row.try_get::<String, _>("payment_option")?)?,
+        card_id: row.try_get("card_id")?,
+        status: SubscriptionStatus::parse(&row.try_get::<String, _>("status")?)?,
+        start_period: row.try_get("start_period")?,
+        end_period: row.try_get("end_period")?,
+        failed_charges: row.try_get("failed_charges")?,
+        renewed_from: row.try_get("renewed_from")?,
+        close_reason: row.try_get("close_reason")?,
+        items: Vec::new(),
+    })
+}
+
+fn dec(text: &str) -> Decimal {
+    text.parse().unwrap_or_default()
+}
+
+/// Units of each item a subscription has used, from its invoice lines
+/// (`except_invoice` left out: the draft being rewritten).
+pub(crate) async fn used_units(
+    conn: &mut AnyConnection,
+    subscription_id: &str,
+    except_invoice: &str,
+) -> Result<Vec<(String, Decimal)>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT plan_item_code, included_quantity FROM invoice_lines WHERE subscription_id = $1 AND invoice_id <> $2 AND included_quantity IS NOT NULL",
+    )
+    .bind(subscription_id)
+    .bind(except_invoice)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut used: Vec<(String, Decimal)> = Vec::new();
+    for row in rows {
+        let code: String = row.try_get("plan_item_code")?;
+        let qty = dec(&row.try_get::<String, _>("included_quantity")?);
+        match used.iter_mut().find(|(c, _)| *c == code) {
+            Some((_, total)) => *total += qty,
+            None => used.push((code, qty)),
+        }
+    }
+    Ok(used)
+}
+
+impl Store {
+    pub async fn create_plan(
+        &self,
+        organisation_id: &str,
+        currency: &str,
+        new: NewPlan,
+    ) -> Result<Plan, StoreError> {
+        if new.name.trim().is_empty() {
+            return Err(invalid("name", "give the plan a name"));
+        }
+        if !(1..=120).contains(&new.contract_months) {
+            return Err(invalid("contract_months", "must be from 1 to 120"));
+        }
+        for (field, v) in [
+            ("monthly_price", new.monthly_price),
+            ("upfront_price", new.upfront_price),
+            ("cancellation_fee", new.cancellation_fee),
+        ] {
+            if v < 0 {
+                return Err(invalid(field, "must not be negative (minor units)"));
+            }
+        }
+        if let (Some(min), Some(max)) = (new.min_age_months, new.max_age_months)
+            && min > max
+        {
+            return Err(invalid(
+                "max_age_months",
+                "must not be below min_age_months",
+            ));
+        }
+        if let (Some(from), Some(until)) = (
+            date("sale_from", &new.sale_from)?,
+            date("sale_until", &new.sale_until)?,
+        ) && from > until
+        {
+            return Err(invalid(
+                "sale_until",
+                "the sale window ends before it starts",
+            ));
+        }
+        let hundred = Decimal::ONE_HUNDRED;
+        for (i, it) in new.items.iter().enumerate() {
+            let field = |f: &str| format!("items[{i}].{f}");
+            if it.code.trim().is_empty() {
+                return Err(invalid(&field("code"), "give the item a code"));
+            }
+            if new.items.iter().filter(|o| o.code == it.code).count() > 1 {
+                return Err(invalid(
+                    &field("code"),
+                    format!("'{}' appears twice", it.code),
+                ));
+            }
+            if it.quantity.is_sign_negative() {
+                return Err(invalid(&field("quantity"), "must not be negative"));
+            }
+            if it.discount_percent.is_sign_negative() || it.discount_percent > hundred {
+                return Err(invalid(&field("discount_percent"), "must be from 0 to 100"));
+            }
+            if it.vat_rate.is_sign_negative() || it.vat_rate > hundred {
+                return Err(invalid(&field("vat_rate"), "must be from 0 to 100"));
+            }
+            if it.unit_price < 0 {
+                return Err(invalid(&field("unit_price"), "must not be negative"));
+            }
+        }
+        if let Some(next) = &new.next_plan_id
+            && self.plan(organisation_id, next).await?.is_none()
+        {
+            return Err(invalid(
+                "next_plan_id",
+                "no plan with this id in your organisation",
+            ));
+        }
+        let id = new_id();
+        let mut tx = self.write().await?;
+        sqlx::query(
+            "INSERT INTO plans (id, organisation_id, name, description, species, min_age_months, max_age_months, sale_from, sale_until, \
+             main_department_id, currency, contract_months, monthly_price, upfront_price, cancellation_fee, renews, next_plan_id, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
+        )
+        .bind(&id)
+        .bind(organisation_id)
+        .bind(new.name.trim())
+        .bind(&new.description)
+        .bind(new.species.as_deref().unwrap_or("").trim().to_lowercase())
+        .bind(new.min_age_months)
+        .bind(new.max_age_months)
+        .bind(&new.sale_from)
+        .bind(&new.sale_until)
+        .bind(&new.main_department_id)
+        .bind(currency)
+        .bind(new.contract_months)
+        .bind(new.monthly_price)
+        .bind(new.upfront_price)
+        .bind(new.cancellation_fee)
+        .bind(flag(new.renews))
+        .bind(&new.next_plan_id)
+        .bind(now_ms())
+        .execute(&mut *tx.tx)
+        .await?;
+        for it in &new.items {
+            sqlx::query(
+                "INSERT INTO plan_items (plan_id, code, description, quantity, discount_percent, unit_price, vat_rate) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(&id)
+            .bind(it.code.trim())
+            .bind(&it.description)
+            .bind(it.quantity.normalize().to_string())
+            .bind(it.discount_percent.normalize().to_string())
+            .bind(it.unit_price)
+            .bind(it.vat_rate.normalize().to_string())
+            .execute(&mut *tx.tx)
+            .await?;
+        }
+        tx.commit().await?;
+        self.plan(organisation_id, &id)
+            .await?
+            .ok_or_else(|| invalid("plan", "vanished"))
+    }
+
+    pub async fn plan(&self, organisation_id: &str, id: &str) -> Result<Option<Plan>, StoreError> {
+        let Some(row) = sqlx::query("SELECT * FROM plans WHERE organisation_id = $1 AND id = $2")
+            .bind(organisation_id)
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?
+        else {
+            return Ok(None);
+        };
+        let items = sqlx::query("SELECT * FROM plan_items WHERE plan_id = $1 ORDER BY code")
+            .bind(id)
+            .fetch_all(self.pool())
+            .await?;
+        let items = items.iter().map(item).collect::<Result<_, _>>()?;
+        Ok(Some(plan(&row, items)?))
+    }
+
+    pub async fn plans(&self, organisation_id: &str) -> Result<Vec<Plan>, StoreError> {
+        let rows = sqlx::query("SELECT id FROM plans WHERE organisation_id = $1 ORDER BY name, id")
+            .bind(organisation_id)
+            .fetch_all(self.pool())
+            .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let id: String = row.try_get("id")?;
+            if let Some(p) = self.plan(organisation_id, &id).await? {
+                out.push(p);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Signs a patient up (status applied). The caller checked the card and
+    /// the department setting for saved-card plans.
+    pub async fn subscribe(
+        &self,
+        organisation_id: &str,
+        new: NewSubscription,
+        today: jiff::civil::Date,
+    ) -> Result<Subscription, StoreError> {
+        let plan = self
+            .plan(organisation_id, &new.plan_id)
+            .await?
+            .ok_or_else(|| invalid("plan_id", "no plan with this id in your organisation"))?;
+        if let Some(from) = date("sale_from", &plan.sale_from)?
+            && today < from
+        {
+            return Err(conflict(format!(
+                "plan '{}' is on sale from {from}",
+                plan.name
+            )));
+        }
+        if let Some(until) = date("sale_until", &plan.sale_until)?
+            && today > until
+        {
+            return Err(conflict(format!(
+                "plan '{}' was on sale until {until}",
+                plan.name
+            )));
+        }
+        let patient = sqlx::query(
+            "SELECT species, birth_date FROM patients WHERE organisation_id = $1 AND id = $2 AND client_id = $3",
+        )
+        .bind(organisation_id)
+        .bind(&new.patient_id)
+        .bind(&new.client_id)
+        .fetch_optional(self.pool())
+        .await?
+        .ok_or_else(|| invalid("patient_id", "no patient with this id belongs to the client"))?;
+        let species: String = patient.try_get("species")?;
+        if let Some(wanted) = &plan.species
+            && *wanted != species
+        {
+            return Err(invalid(
+                "patient_id",
+                format!(
+                    "plan '{}' is for {wanted}s; this patient is a {species}",
+                    plan.name
+                ),
+            ));
+        }
+        if plan.min_age_months.is_some() || plan.max_age_months.is_some() {
+            let birth: Option<String> = patient.try_get("birth_date")?;
+            let birth = date("birth_date", &birth)?.ok_or_else(|| {
+                invalid(
+                    "patient_id",
+                    format!(
+                        "plan '{}' has age limits; record the patient's birth_date first",
+                        plan.name
+                    ),
+                )
+            })?;
+            let age = (i64::from(today.year()) - i64::from(birth.year())) * 12
+                + (i64::from(today.month()) - i64::from(birth.month()))
+                - i64::from(today.day() < birth.day());
+            if plan.min_age_months.is_some_and(|m| age < m)
+                || plan.max_age_months.is_some_and(|m| age > m)
+            {
+                return Err(invalid(
+                    "patient_id",
+                    format!(
+                        "the patient is {age} months old; plan '{}' is for {} to {} months",
+                        plan.name,
+                        plan.min_age_months.unwrap_or(0),
+                        plan.max_age_months.map_or("any".into(), |m| m.to_string())
+                    ),
+                ));
+            }
+        }
+        let open = sqlx::query(
+            "SELECT id FROM subscriptions WHERE organisation_id = $1 AND patient_id = $2 AND status IN ('applied', 'active', 'suspended')",
+        )
+        .bind(organisation_id)
+        .bind(&new.patient_id)
+        .fetch_optional(self.pool())
+        .await?;
+        if let Some(row) = open {
+            let other: String = row.try_get("id")?;
+            return Err(conflict(format!(
+                "the patient already has plan subscription {other}; cancel it first"
+            )));
+        }
+        let id = new_id();
+        let end = new.start_period.plus_months(plan.contract_months);
+        let mut tx = self.write().await?;
+        sqlx::query(
+            "INSERT INTO subscriptions (id, organisation_id, plan_id, client_id, patient_id, department_id, payment_option, card_id, status, \
+             start_period, end_period, failed_charges, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'applied', $9, $10, 0, $11)",
+        )
+        .bind(&id)
+        .bind(organisation_id)
+        .bind(&plan.id)
+        .bind(&new.client_id)
+        .bind(&new.patient_id)
+        .bind(&plan.main_department_id)
+        .bind(new.payment_option.as_str())
+        .bind(&new.card_id)
+        .bind(new.start_period.to_string())
+        .bind(end.to_string())
+        .bind(now_ms())
+        .execute(&mut *tx.tx)
+        .await?;
+        tx.commit().await?;
+        self.require_subscription(organisation_id, &id).await
+    }
+
+    pub(crate) async fn require_subscription(
+        &self,
+        organisation_id: &str,
+        id: &str,
+    ) -> Result<Subscription, StoreError> {
+        self.subscription(organisation_id, id)
+            .await?
+            .ok_or_else(|| {
+                invalid(
+                    "subscription",
+                    "no subscription with this id in your organisation",
+                )
+            })
+    }
+
+    /// A subscription with its item balances.
+    pub async fn subscription(
+        &self,
+        organisation_id: &str,
+        id: &str,
+    ) -> Result<Option<Subscription>, StoreError> {
+        let Some(row) =
+            sqlx::query("SELECT * FROM subscriptions WHERE organisation_id = $1 AND id = $2")
+                .bind(organisation_id)
+                .bind(id)
+                .fetch_optional(self.pool())
+                .await?
+        else {
+            return Ok(None);
+        };
+        let mut s = subscription(&row)?;
+        let plan = self
+            .plan(organisation_id, &s.plan_id)
+            .await?
+            .ok_or_else(|| invalid("plan", "vanished"))?;
+        let mut conn = self.pool().acquire().await?;
+        let used = used_units(&mut conn, &s.id, "").await?;
+        s.items = plan
+            .items
+            .iter()
+            .map(|it| {
+                let included = dec(&it.quantity);
+                let u = used
+                    .iter()
+                    .find(|(c, _)| *c == it.code)
+                    .map(|(_, q)| *q)
+                    .unwrap_or_default();
+                ItemBalance {
+                    code: it.code.clone(),
+                    description: it.description.clone(),
+                    included: it.quantity.clone(),
+                    used: u.normalize().to_string(),
+                    remaining: (included - u).max(Decimal::ZERO).normalize().to_string(),
+                }
+            })
+            .collect();
+        Ok(Some(s))
+    }
+
+    /// Subscriptions of the organisation, optionally of one client.
+    pub async fn subscriptions(
+        &self,
+        organisation_id: &str,
+        client_id: Option<&str>,
+    ) -> Result<Vec<Subscription>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id FROM subscriptions WHERE organisation_id = $1 AND ($2 = '' OR client_id = $2) ORDER BY created_at, id LIMIT 500",
+        )
+        .bind(organisation_id)
+        .bind(client_id.unwrap_or(""))
+        .fetch_all(self.pool())
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let id: String = row.try_get("id")?;
+            if let Some(s) = self.subscription(organisation_id, &id).await? {
+                out.push(s);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Moves a subscription to `to` if it is in one of `from`; false otherwise.
+    pub async fn set_subscription_status(
+        &self,
+        organisation_id: &str,
+        id: &str,
+        from: &[SubscriptionStatus],
+        to: SubscriptionStatus,
+        reason: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        let allowed: Vec<String> = from.iter().map(|s| format!("'{}'", s.as_str())).collect();
+        let closing = matches!(to, SubscriptionStatus::Lapsed | SubscriptionStatus::Ended);
+        let mut tx = self.write().await?;
+        let done = sqlx::query(&format!(
+            "UPDATE subscriptions SET status = $1, close_reason = COALESCE($2, close_reason), \
+             activated_at = CASE WHEN $1 = 'active' AND activated_at IS NULL THEN $3 ELSE activated_at END, \
+             closed_at = CASE WHEN $4 = 1 THEN $3 ELSE closed_at END \
+             WHERE organisation_id = $5 AND id = $6 AND status IN ({})",
+            allowed.join(", ")
+        ))
+        .bind(to.as_str())
+        .bind(reason)
+        .bind(now_ms())
+        .bind(flag(closing))
+        .bind(organisation_id)
+        .bind(id)
+        .execute(&mut *tx.tx)
+        .await?
+        .rows_affected()
+            == 1;
+        tx.commit().await?;
+        Ok(done)
+    }
+
+    /// Records a patient's birth date (ISO), for plans with age limits.
+    pub async fn set_patient_birth_date(
+        &self,
+        organisation_id: &str,
+        patient_id: &str,
+        birth_date: &str,
+    ) -> Result<(), StoreError> {
+        date("birth_date", &Some(birth_date.to_owned()))?;
+        let mut tx = self.write().await?;
+        sqlx::query("UPDATE patients SET birth_date = $1 WHERE organisation_id = $2 AND id = $3")
+            .bind(birth_date)
+            .bind(organisation_id)
+            .bind(patient_id)
+            .execute(&mut *tx.tx)
+            .await?;
+        tx.commit().await
+    }
+}
+
+/// One line of an invoice the plans issue themselves (quantity 1, VAT-free
+/// plan prices); a settlement may have a negative line.
+pub struct IssuedLine {
+    pub description: String,
+    pub amount: i64,
+}
+
+/// A plan invoice to issue.
+pub(crate) struct Issue<'a> {
+    pub currency: &'a str,
+    /// plan_period, plan_advance or plan_cancellation.
+    pub purpose: &'a str,
+    pub period: Option<&'a str>,
+    pub lines: &'a [IssuedLine],
+}
+
+impl Store {
+    /// Issues a finalised plan invoice in one transaction, with its number.
+    pub(crate) async fn issue_plan_invoice(
+        &self,
+        conn: &mut AnyConnection,
+        organisation_id: &str,
+        s: &Subscription,
+        issue: Issue<'_>,
+    ) -> Result<String, StoreError> {
+        let Issue {
+            currency,
+            purpose,
+            period,
+            lines,
+        } = issue;
+        sqlx::query(
+            "INSERT INTO invoice_counters (organisation_id, last_number) VALUES ($1, 0) ON CONFLICT (organisation_id) DO NOTHING",
+        )
+        .bind(organisation_id)
+        .execute(&mut *conn)
+        .await?;
+        let number: i64 = sqlx::query(
+            "UPDATE invoice_counters SET last_number = last_number + 1 WHERE organisation_id = $1 RETURNING last_number",
+        )
+        .bind(organisation_id)
+        .fetch_one(&mut *conn)
+        .await?
+        .try_get("last_number")?;
+        let total: i64 = lines.iter().map(|l| l.amount).sum();
+        let status = super::invoices::settled_status(total, 0, 0);
+        let id = new_id();
+        let now = now_ms();
+        sqlx::query(
+            "INSERT INTO invoices (id, organisation_id, department_id, client_id, patient_id, kind, number, status, currency, net, vat, total, \
+             paid, credited, created_at, finalised_at, subscription_id, billing_period, purpose) \
+             VALUES ($1, $2, $3, $4, $5, 'counter_sale', $6, $7, $8, $9, 0, $9, 0, 0, $10, $10, $11, $12, $13)",
+        )
+        .bind(&id)
+        .bind(organisation_id)
+        .bind(&s.department_id)
+        .bind(&s.client_id)
+        .bind(&s.patient_id)
+        .bind(number)
+        .bind(status.as_str())
+        .bind(currency)
+        .bind(total)
+        .bind(now)
+        .bind(&s.id)
+        .bind(period)
+        .bind(purpose)
+        .execute(&mut *conn)
+        .await?;
+        for (i, l) in lines.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO invoice_lines (invoice_id, position, description, quantity, unit_price, vat_rate, discount_percent, net, vat, total) \
+                 VALUES ($1, $2, $3, '1', $4, '0', '0', $4, 0, $4)",
+            )
+            .bind(&id)
+            .bind(i as i64 + 1)
+            .bind(&l.description)
+            .bind(l.amount)
+            .execute(&mut *conn)
+            .await?;
+        }
+        Ok(id)
+    }
+
+    /// Activates an applied subscription; an advance plan gets its one
+    /// invoice for the whole contract.
+    pub async fn activate_subscription(
+        &self,
+        organisation_id: &str,
+        id: &str,
+    ) -> Result<Subscription, StoreError> {
+        let s = self.require_subscription(organisation_id, id).await?;
+        if s.status != SubscriptionStatus::Applied {
+            return Err(conflict(format!(
+                "the subscription is {}; only an applied one can be activated",
+                s.status.as_str()
+            )));
+        }
+        let plan = self
+            .plan(organisation_id, &s.plan_id)
+            .await?
+            .ok_or_else(|| invalid("plan", "vanished"))?;
+        let mut tx = self.write().await?;
+        if s.payment_option == PaymentOption::Advance {
+            self.issue_plan_invoice(
+                &mut tx.tx,
+                organisation_id,
+                &s,
+                Issue {
+                    currency: &plan.currency,
+                    purpose: "plan_advance",
+                    period: Some(&s.start_period),
+                    lines: &[IssuedLine {
+                        description: format!(
+                            "{}: {} months from {} paid in advance",
+                            plan.name, plan.contract_months, s.start_period
+                        ),
+                        amount: plan.upfront_price,
+                    }],
+                },
+            )
+            .await?;
+        }
+        sqlx::query("UPDATE subscriptions SET status = 'active', activated_at = $1 WHERE id = $2")
+            .bind(now_ms())
+            .bind(id)
+            .execute(&mut *tx.tx)
+            .await?;
+        tx.commit().await?;
+        self.require_subscription(organisation_id, id).await
+    }
+
+    /// The month's invoice of a plan whose invoices are made by hand; asking
+    /// again for the same month gives the same invoice.
+    pub async fn manual_period_invoice(
+        &self,
+        organisation_id: &str,
+        id: &str,
+        period: Period,
+    ) -> Result<String, StoreError> {
+        let s = self.require_subscription(organisation_id, id).await?;
+        if s.payment_option != PaymentOption::Manual {
+            return Err(conflict(format!(
+                "this subscription is paid by {}; only 'manual' ones get invoices made by hand",
+                s.payment_option.as_str()
+            )));
+        }
+        if !matches!(
+            s.status,
+            SubscriptionStatus::Active | SubscriptionStatus::Suspended
+        ) {
+            return Err(conflict(format!(
+                "the subscription is {}",
+                s.status.as_str()
+            )));
+        }
+        let p = period.to_string();
+        if p < s.start_period || p >= s.end_period {
+            return Err(invalid(
+                "period",
+                format!(
+                    "the contract runs from {} until before {}",
+                    s.start_period, s.end_period
+                ),
+            ));
+        }
+        let plan = self
+            .plan(organisation_id, &s.plan_id)
+            .await?
+            .ok_or_else(|| invalid("plan", "vanished"))?;
+        let mut tx = self.write().await?;
+        let existing = sqlx::query("SELECT invoice_id FROM billing_periods WHERE id = $1")
+            .bind(format!("{}:{p}", s.id))
+            .fetch_optional(&mut *tx.tx)
+            .await?;
+        if let Some(row) = existing
+            && let Some(invoice) = row.try_get::<Option<String>, _>("invoice_id")?
+        {
+            return Ok(invoice);
+        }
+        let invoice = self
+            .issue_plan_invoice(
+                &mut tx.tx,
+                organisation_id,
+                &s,
+                Issue {
+                    currency: &plan.currency,
+                    purpose: "plan_period",
+                    period: Some(&p),
+                    lines: &[IssuedLine {
+                        description: format!("{} {p}", plan.name),
+                        amount: plan.monthly_price,
+                    }],
+                },
+            )
+            .await?;
+        sqlx::query(
+            "INSERT INTO billing_periods (id, organisation_id, subscription_id, period, status, invoice_id, attempts, updated_at) \
+             VALUES ($1, $2, $3, $4, 'invoiced', $5, 0, $6)",
+        )
+        .bind(format!("{}:{p}", s.id))
+        .bind(organisation_id)
+        .bind(&s.id)
+        .bind(&p)
+        .bind(&invoice)
+        .bind(now_ms())
+        .execute(&mut *tx.tx)
+        .await?;
+        tx.commit().await?;
+        Ok(invoice)
+    }
+
+    /// Cancels a subscription (lapsed) and settles it: an invoice of the
+    /// cancellation fee plus the value of the items used, less what was paid
+    /// under the plan. A negative total is what the clinic owes the client.
+    pub async fn cancel_subscription(
+        &self,
+        organisation_id: &str,
+        id: &str,
+        reason: &str,
+    ) -> Result<(Subscription, String), StoreError> {
+        let s = self.require_subscription(organisation_id, id).await?;
+        if !matches!(
+            s.status,
+            SubscriptionStatus::Applied
+                | SubscriptionStatus::Active
+                | SubscriptionStatus::Suspended
+        ) {
+            return Err(conflict(format!(
+                "the subscription is already {}",
+                s.status.as_str()
+            )));
+        }
+        let plan = self
+            .plan(organisation_id, &s.plan_id)
+            .await?
+            .ok_or_else(|| invalid("plan", "vanished"))?;
+        let mut tx = self.write().await?;
+        // The benefit of each used item: its price times the plan's discount.
+        let used = sqlx::query(
+            "SELECT included_quantity, unit_price, discount_percent FROM invoice_lines WHERE subscription_id = $1 AND included_quantity IS NOT NULL",
+        )
+        .bind(&s.id)
+        .fetch_all(&mut *tx.tx)
+        .await?;
+        let mut value = Decimal::ZERO;
+        for row in &used {
+            let qty = dec(&row.try_get::<String, _>("included_quantity")?);
+            let price = Decimal::from(row.try_get::<i64, _>("unit_price")?);
+            let discount = dec(&row.try_get::<String, _>("discount_percent")?);
+            value += qty * price * discount / Decimal::ONE_HUNDRED;
+        }
+        let used_value =
+            super::invoice_math::round_minor(value).map_err(|m| invalid("items", m))?;
+        let paid: i64 = sqlx::query(
+            "SELECT CAST(COALESCE(SUM(paid), 0) AS BIGINT) AS s FROM invoices WHERE subscription_id = $1 AND (purpose IS NULL OR purpose <> 'plan_cancellation')",
+        )
+        .bind(&s.id)
+        .fetch_one(&mut *tx.tx)
+        .await?
+        .try_get("s")?;
+        let invoice = self
+            .issue_plan_invoice(
+                &mut tx.tx,
+                organisation_id,
+                &s,
+                Issue {
+                    currency: &plan.currency,
+                    purpose: "plan_cancellation",
+                    period: None,
+                    lines: &[
+                        IssuedLine {
+                            description: "Cancellation fee".into(),
+                            amount: plan.cancellation_fee,
+                        },
+                        IssuedLine {
+                            description: "Value of the plan's items used".into(),
+                            amount: used_value,
+                        },
+                        IssuedLine {
+                            description: "Payments made under the plan".into(),
+                            amount: -paid,
+                        },
+                    ],
+                },
+            )
+            .await?;
+        sqlx::query(
+            "UPDATE subscriptions SET status = 'lapsed', closed_at = $1, close_reason = $2 WHERE id = $3",
+        )
+        .bind(now_ms())
+        .bind(reason)
+        .bind(&s.id)
+        .execute(&mut *tx.tx)
+        .await?;
+        tx.commit().await?;
+        Ok((
+            self.require_subscription(organisation_id, id).await?,
+            invoice,
+        ))
+    }
+}
