@@ -148,9 +148,11 @@ impl Clinic {
             .deadlines
             .of(Capability::ChargeToken);
         // The lease outlives every charge of a batch, so a live run keeps its rows.
-        let lease = charge_deadline
-            + self.runtime().config().deadlines.of(Capability::Status)
-            + Duration::from_secs(15);
+        let lease = config.lease.unwrap_or(
+            charge_deadline
+                + self.runtime().config().deadlines.of(Capability::Status)
+                + Duration::from_secs(15),
+        );
         loop {
             let batch = self
                 .store()
@@ -340,10 +342,20 @@ impl Clinic {
             // Booking sees the final state and takes it as it is.
             return Settlement::default();
         }
-        match self.ask_status(&payment).await {
-            Ok(outcome) => settlement_of(&outcome)
-                .unwrap_or_else(|| self.unknown(super::runner::describe(&outcome))),
-            Err(e) => self.unknown(e.to_string()),
+        let asked = match self.ask_status(&payment).await {
+            Ok(outcome) => settlement_of(&outcome),
+            Err(e) => {
+                tracing::warn!(payment = %payment.id, error = %e, "status of a left-behind charge");
+                None
+            }
+        };
+        match asked {
+            Some(settlement) => settlement,
+            // The provider has no answer for it (the charge may never have
+            // arrived): send it again with the same request id, which a
+            // card-on-file plugin must treat as an idempotency key, so a
+            // charge that did arrive is answered, not repeated.
+            None => self.charge(ctx, row).await,
         }
     }
 
