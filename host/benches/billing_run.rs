@@ -1,0 +1,151 @@
+//! The month's billing of 100,000 active subscriptions with saved Gravity
+//! cards, against the emergepay simulator answering each charge after 50 ms:
+//! `vetpay billing run` as its own process on embedded SQLite, timed, with its
+//! peak memory (VmHWM) sampled from /proc while it runs.
+//!
+//! Run: `cargo bench -p vetpay --bench billing_run`
+//! (SUBSCRIPTIONS, WORKERS and BATCH may be set in the environment.)
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Map, json};
+use vetpay::plugin::RuntimeConfig;
+use vetpay::store::{NewPlan, Store};
+
+fn env_or(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Peak resident memory of a process so far, in KiB.
+fn peak_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+fn main() {
+    let subscriptions = env_or("SUBSCRIPTIONS", 100_000);
+    let workers = env_or("WORKERS", 8);
+    let batch = env_or("BATCH", 64);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let dir = std::env::temp_dir().join(format!("vetpay-bench-billing-{}", std::process::id()));
+        let store = Store::sqlite_in(&dir).await.unwrap();
+        let cache = std::env::temp_dir().join("vetpay-bench-compiled-cache");
+        let clinic = vetpay::server::clinic(
+            store.clone(),
+            RuntimeConfig {
+                compiled_cache_dir: Some(cache.clone()),
+                ..RuntimeConfig::default()
+            },
+            Default::default(),
+        )
+        .unwrap();
+        let demo = vetpay::demo::seed(&clinic, Default::default()).await.unwrap();
+        let org = demo.organisation_id.clone();
+        let mut on = Map::new();
+        on.insert("health-plans-enabled".into(), json!(true));
+        store.set_settings(&org, None, &on).await.unwrap();
+        let plan = store
+            .create_plan(
+                &org,
+                "USD",
+                NewPlan {
+                    name: "Adult dog".into(),
+                    description: String::new(),
+                    species: None,
+                    min_age_months: None,
+                    max_age_months: None,
+                    sale_from: None,
+                    sale_until: None,
+                    main_department_id: demo.us.id.clone(),
+                    contract_months: 12,
+                    monthly_price: 2_995,
+                    upfront_price: 0,
+                    cancellation_fee: 0,
+                    renews: false,
+                    next_plan_id: None,
+                    items: vec![],
+                },
+            )
+            .await
+            .unwrap();
+        // 100,000 clients, dogs, saved cards and active subscriptions, set up in SQL.
+        let setup = Instant::now();
+        let last = subscriptions - 1;
+        let us = &demo.us.id;
+        for sql in [
+            format!("WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < {last}) \
+                     INSERT INTO clients (id, organisation_id, name, created_at) SELECT 'c-' || i, '{org}', 'Owner ' || i, 0 FROM n"),
+            format!("WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < {last}) \
+                     INSERT INTO patients (id, organisation_id, client_id, name, species, created_at) SELECT 'p-' || i, '{org}', 'c-' || i, 'Rex', 'dog', 0 FROM n"),
+            format!("WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < {last}) \
+                     INSERT INTO cards (id, organisation_id, client_id, department_id, plugin_id, token, masked_pan, brand, is_default, created_at) \
+                     SELECT 'k-' || i, '{org}', 'c-' || i, '{us}', 'gravity', 'tok-' || i, '************4242', 'VS', 1, 0 FROM n"),
+            format!("WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < {last}) \
+                     INSERT INTO subscriptions (id, organisation_id, plan_id, client_id, patient_id, department_id, payment_option, card_id, status, \
+                     start_period, end_period, failed_charges, created_at, activated_at) \
+                     SELECT 's-' || i, '{org}', '{}', 'c-' || i, 'p-' || i, '{us}', 'saved_card', 'k-' || i, 'active', '2026-01', '2027-01', 0, 0, 0 FROM n", plan.id),
+        ] {
+            store.execute_raw(&sql).await.unwrap();
+        }
+        demo.gravity.add_saved_cards("tok-", subscriptions);
+        demo.gravity.set_latency(Duration::from_millis(50));
+        eprintln!("set up {subscriptions} subscriptions in {:.1?}", setup.elapsed());
+
+        let started = Instant::now();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_vetpay"))
+            .args(["billing", "run", "--period", "2026-01", "--quiet"])
+            .args(["--workers", &workers.to_string(), "--batch", &batch.to_string(), "--data-dir"])
+            .arg(&dir)
+            .env("VETPAY_CODE_CACHE", &cache)
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        let mut peak = 0;
+        let status = loop {
+            if let Some(kib) = peak_kib(pid) {
+                peak = peak.max(kib);
+            }
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        let elapsed = started.elapsed();
+        let mut out = String::new();
+        std::io::Read::read_to_string(child.stdout.as_mut().unwrap(), &mut out).unwrap();
+        assert!(status.success(), "{out}");
+
+        let charges = demo
+            .gravity
+            .ledger()
+            .iter()
+            .filter(|e| e.kind == "TokenizedPayment" && e.approved)
+            .count();
+        assert_eq!(charges, subscriptions, "every subscription charged exactly once");
+        println!("{}", out.trim());
+        println!(
+            "{subscriptions} subscriptions billed in {:.1} s ({:.0} charges/s), 50 ms per charge, {workers} workers × {batch} per batch; \
+             peak memory of the billing process {:.0} MiB",
+            elapsed.as_secs_f64(),
+            subscriptions as f64 / elapsed.as_secs_f64(),
+            peak as f64 / 1024.0
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    });
+}
