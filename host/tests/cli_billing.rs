@@ -175,6 +175,12 @@ async fn a_run_killed_half_way_and_restarted_charges_nobody_twice() {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    // Its progress is readable while it runs.
+    let runs = store.billing_runs(&org).await.unwrap();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].status, "running");
+    assert_eq!(runs[0].total, SUBSCRIPTIONS as i64);
+    assert!(runs[0].processed < runs[0].total, "{:?}", runs[0]);
     first.kill().unwrap();
     first.wait().unwrap();
     let at_kill = approved();

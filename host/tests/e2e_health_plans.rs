@@ -647,3 +647,82 @@ async fn two_hosts_billing_the_same_month_charge_each_subscription_once() {
     assert_eq!(charges.len(), N, "exactly one charge per subscription");
     assert!(charges.iter().all(|(ok, c)| *ok && *c == 2500));
 }
+
+#[tokio::test]
+async fn limits_windows_and_renewal() {
+    for store in stores().await {
+        let api = clinic_api(store).await;
+        enable(&api, json!({"health-plans-enabled": true})).await;
+        let (client, patient) = owner(&api, "Limits").await;
+        // Born 2022-01-15: too old for a puppy plan.
+        let mut puppy = adult_plan(&api, 1500);
+        puppy["name"] = json!("Puppy");
+        puppy["max_age_months"] = json!(12);
+        let puppy = plan(&api, puppy).await;
+        let r = api
+            .post(api.staff(), "/v1/subscriptions", json!({"plan_id": puppy["id"], "client_id": client, "patient_id": patient, "payment_option": "monthly_invoice"}))
+            .send()
+            .await
+            .unwrap();
+        let (status, _, message) = api_error(r).await;
+        assert_eq!(status, 422);
+        assert!(message.contains("months old"), "{message}");
+        // A limited-time offer that is over.
+        let mut offer = adult_plan(&api, 1000);
+        offer["name"] = json!("Summer offer");
+        offer["sale_from"] = json!("2025-06-01");
+        offer["sale_until"] = json!("2025-08-31");
+        let offer = plan(&api, offer).await;
+        let r = api
+            .post(api.staff(), "/v1/subscriptions", json!({"plan_id": offer["id"], "client_id": client, "patient_id": patient, "payment_option": "monthly_invoice"}))
+            .send()
+            .await
+            .unwrap();
+        let (status, _, message) = api_error(r).await;
+        assert_eq!(status, 409);
+        assert!(message.contains("until 2025-08-31"), "{message}");
+
+        // Two months that renew into the senior plan.
+        let mut senior = adult_plan(&api, 4000);
+        senior["name"] = json!("Senior");
+        let senior = plan(&api, senior).await;
+        let mut short = adult_plan(&api, 2000);
+        short["contract_months"] = json!(2);
+        short["renews"] = json!(true);
+        short["next_plan_id"] = senior["id"].clone();
+        let short = plan(&api, short).await;
+        let s = subscribe(&api, json!({"plan_id": short["id"], "client_id": client, "patient_id": patient, "payment_option": "monthly_invoice", "start_period": "2026-01"})).await;
+        assert_eq!(s["end_period"], "2026-03");
+        for period in ["2026-01", "2026-02", "2026-03"] {
+            bill(&api, period).await;
+        }
+        let subs = api
+            .read(&format!("/v1/subscriptions?client_id={client}"))
+            .await;
+        let subs = subs.as_array().unwrap();
+        assert_eq!(subs.len(), 2, "{subs:?}");
+        assert_eq!(subs[0]["status"], "ended");
+        assert_eq!(subs[1]["status"], "active");
+        assert_eq!(subs[1]["plan_id"], senior["id"]);
+        assert_eq!(subs[1]["renewed_from"], subs[0]["id"]);
+        assert_eq!(subs[1]["start_period"], "2026-03");
+        let totals: Vec<(String, i64)> = plan_invoices(&api, &client)
+            .await
+            .iter()
+            .map(|i| {
+                (
+                    i["billing_period"].as_str().unwrap().to_owned(),
+                    i["total"].as_i64().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            totals,
+            vec![
+                ("2026-01".into(), 2000),
+                ("2026-02".into(), 2000),
+                ("2026-03".into(), 4000)
+            ]
+        );
+    }
+}
