@@ -9,7 +9,7 @@ mod support;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use support::{ClinicApi, api_error, clinic_api, stores};
+use support::{ClinicApi, api_error, clinic_api, clinic_api_billing_every, stores};
 
 /// Switches the add-on on, with a short retry for failed charges.
 async fn enable(api: &ClinicApi, settings: Value) {
@@ -724,5 +724,36 @@ async fn limits_windows_and_renewal() {
                 ("2026-03".into(), 4000)
             ]
         );
+    }
+}
+
+#[tokio::test]
+async fn the_scheduler_bills_the_current_month() {
+    for store in stores().await {
+        let api = clinic_api_billing_every(store, Some(Duration::from_millis(200))).await;
+        enable(&api, json!({"health-plans-enabled": true})).await;
+        let p = plan(&api, adult_plan(&api, 2500)).await;
+        let (client, patient) = owner(&api, "Scheduled").await;
+        let month = vetpay::store::Period::current("UTC").to_string();
+        subscribe(&api, json!({"plan_id": p["id"], "client_id": client, "patient_id": patient, "payment_option": "monthly_invoice", "start_period": month})).await;
+        let mut invoices = Vec::new();
+        for _ in 0..100 {
+            invoices = plan_invoices(&api, &client).await;
+            if !invoices.is_empty() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(
+            invoices.len(),
+            1,
+            "the scheduled run issued the month's invoice"
+        );
+        assert_eq!(invoices[0]["billing_period"], month.as_str());
+        // Later scheduled runs issue nothing more for the month.
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        assert_eq!(plan_invoices(&api, &client).await.len(), 1);
+        let runs = api.read("/v1/billing-runs").await;
+        assert!(runs.as_array().unwrap().len() >= 2, "{runs}");
     }
 }

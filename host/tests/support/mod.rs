@@ -97,6 +97,14 @@ pub struct ClinicApi {
 }
 
 pub async fn clinic_api(store: Store) -> ClinicApi {
+    clinic_api_billing_every(store, None).await
+}
+
+/// As [`clinic_api`], with the billing scheduler running every `every`.
+pub async fn clinic_api_billing_every(
+    store: Store,
+    every: Option<std::time::Duration>,
+) -> ClinicApi {
     use std::time::Duration;
     let deadlines = vetpay::plugin::Deadlines {
         process: Duration::from_secs(4),
@@ -119,7 +127,7 @@ pub async fn clinic_api(store: Store) -> ClinicApi {
                 batch: 50,
             },
             billing: vetpay::service::BillingConfig {
-                every: None,
+                every,
                 ..Default::default()
             },
         },
