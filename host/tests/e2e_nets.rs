@@ -78,6 +78,16 @@ async fn nets_payment_of_the_due_sum_closes_the_dialog_with_events() {
             "the plugin's stages reach the dialog: {stream:?}"
         );
 
+        // The dialog closed: no channel is left behind for it.
+        let _ = events(&api, id).await;
+        for _ in 0..50 {
+            if api.clinic.events().watched() == 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert_eq!(api.clinic.events().watched(), 0);
+
         let paid = api.read(&format!("/v1/invoices/{}", invoice.id)).await;
         assert_eq!(paid["status"], "paid");
         assert_eq!(paid["paid"], due);

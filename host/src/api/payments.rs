@@ -128,6 +128,12 @@ fn changed(last: &Option<Payment>, now: &Payment) -> bool {
     })
 }
 
+impl Drop for Watch {
+    fn drop(&mut self) {
+        self.state.clinic.events().release(&self.id);
+    }
+}
+
 impl Watch {
     async fn next(&mut self) -> Option<Event> {
         if self.done {

@@ -38,6 +38,26 @@ impl EventHub {
             .subscribe()
     }
 
+    /// Forgets a payment's channel once no watcher is left but the caller's
+    /// own receiver (a dialog that closed, or opened on a payment already final).
+    pub fn release(&self, payment_id: &str) {
+        let mut channels = self.channels.lock().unwrap_or_else(|p| p.into_inner());
+        if channels
+            .get(payment_id)
+            .is_some_and(|tx| tx.receiver_count() <= 1)
+        {
+            channels.remove(payment_id);
+        }
+    }
+
+    /// How many payments have a channel; for tests of the hub itself.
+    pub fn watched(&self) -> usize {
+        self.channels
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .len()
+    }
+
     /// Sends to the payment's watchers, if any; forgets the channel once the
     /// payment is final or nobody watches.
     pub fn publish(&self, payment_id: &str, event: PaymentEvent) {
@@ -49,5 +69,23 @@ impl EventHub {
                 channels.remove(payment_id);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_closed_watcher_leaves_no_channel_behind() {
+        let hub = EventHub::default();
+        let first = hub.subscribe("p1");
+        let second = hub.subscribe("p1");
+        hub.release("p1");
+        assert_eq!(hub.watched(), 1, "another watcher is still there");
+        drop(second);
+        hub.release("p1");
+        assert_eq!(hub.watched(), 0);
+        drop(first);
     }
 }
