@@ -1,5 +1,8 @@
 //! `vetpay billing run` through the real binary: killed half-way, restarted,
-//! and nobody charged twice (checked against the Gravity simulator's ledger).
+//! and nobody charged twice (checked against the Gravity simulator's ledger),
+//! on SQLite and on PostgreSQL.
+
+mod support;
 
 use std::collections::HashSet;
 use std::process::{Command, Stdio};
@@ -13,7 +16,7 @@ use vetpay::store::{
 
 const SUBSCRIPTIONS: usize = 120;
 
-fn billing_run(dir: &std::path::Path) -> Command {
+fn billing_run(database: &str) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_vetpay"));
     cmd.args([
         "billing",
@@ -25,8 +28,7 @@ fn billing_run(dir: &std::path::Path) -> Command {
         "--batch",
         "8",
     ])
-    .args(["--lease-seconds", "2", "--data-dir"])
-    .arg(dir)
+    .args(["--lease-seconds", "2", "--database", database])
     .env(
         "VETPAY_CODE_CACHE",
         std::env::temp_dir().join("vetpay-test-compiled-cache"),
@@ -46,11 +48,12 @@ async fn output(mut cmd: Command) -> std::process::Output {
 // Several threads: the simulators in this process serve the binary's calls.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_run_killed_half_way_and_restarted_charges_nobody_twice() {
-    let dir = std::env::temp_dir().join(format!(
-        "vetpay-cli-billing-{}",
-        uuid::Uuid::new_v4().simple()
-    ));
-    let store = Store::sqlite_in(&dir).await.unwrap();
+    for (url, store) in support::databases().await {
+        killed_and_restarted(&url, store).await;
+    }
+}
+
+async fn killed_and_restarted(url: &str, store: Store) {
     let clinic = vetpay::server::clinic(
         store.clone(),
         RuntimeConfig {
@@ -152,9 +155,7 @@ async fn a_run_killed_half_way_and_restarted_charges_nobody_twice() {
     // Each charge takes a while, so the first run is still busy when it is killed.
     demo.gravity.set_latency(Duration::from_millis(150));
 
-    let mut first = billing_run(&dir)
-        .spawn()
-        .expect("vetpay billing run starts");
+    let mut first = billing_run(url).spawn().expect("vetpay billing run starts");
     let approved = || {
         demo.gravity
             .ledger()
@@ -191,7 +192,7 @@ async fn a_run_killed_half_way_and_restarted_charges_nobody_twice() {
 
     // The leases of the killed run run out; a new run finishes the month.
     tokio::time::sleep(Duration::from_millis(2200)).await;
-    let second = output(billing_run(&dir)).await;
+    let second = output(billing_run(url)).await;
     let stdout = String::from_utf8_lossy(&second.stdout);
     assert!(
         second.status.success(),
@@ -225,8 +226,7 @@ async fn a_run_killed_half_way_and_restarted_charges_nobody_twice() {
         assert_eq!(i.due, 0, "every month paid: {i:?} {payments:?} {stdout}");
     }
     // A third run finds nothing left to do.
-    let third = output(billing_run(&dir)).await;
+    let third = output(billing_run(url)).await;
     assert!(String::from_utf8_lossy(&third.stdout).contains("0 processed"));
     assert_eq!(demo.gravity.ledger().len(), ledger.len());
-    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -50,12 +50,23 @@ async fn postgres() -> Option<(String, Store)> {
 
 /// A store on each backend, each empty.
 pub async fn stores() -> Vec<Store> {
+    databases()
+        .await
+        .into_iter()
+        .map(|(_, store)| store)
+        .collect()
+}
+
+/// As [`stores`], with the URL another process (the `vetpay` binary) opens
+/// the same database with.
+pub async fn databases() -> Vec<(String, Store)> {
     let dir = std::env::temp_dir().join(format!("vetpay-store-{}", uuid::Uuid::new_v4().simple()));
     let sqlite = Store::sqlite_in(&dir).await.expect("embedded SQLite opens");
     assert_eq!(sqlite.backend(), Backend::Sqlite);
+    let sqlite_url = format!("sqlite://{}?mode=rwc", dir.join("vetpay.db").display());
 
     let Some((base, admin)) = postgres().await else {
-        return vec![sqlite];
+        return vec![(sqlite_url, sqlite)];
     };
     // A schema of its own, so that concurrent tests never see each other's rows.
     let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
@@ -67,7 +78,7 @@ pub async fn stores() -> Vec<Store> {
     let url = format!("{base}{separator}options=-c%20search_path%3D{schema}");
     let postgres = Store::connect(&url).await.expect("PostgreSQL opens");
     assert_eq!(postgres.backend(), Backend::Postgres);
-    vec![sqlite, postgres]
+    vec![(sqlite_url, sqlite), (url, postgres)]
 }
 
 /// Status, code and message of an API error, after checking the body has the
