@@ -297,17 +297,20 @@ impl Store {
                 .await?;
             }
         }
+        // No conflict target: a concurrent run's insert of the same month may hit
+        // either unique index first (id, or subscription and period).
         sqlx::query(
             "INSERT INTO billing_periods (id, organisation_id, subscription_id, period, status, attempts, updated_at) \
              SELECT s.id || ':' || $2, s.organisation_id, s.id, $2, 'pending', 0, $3 FROM subscriptions s \
              WHERE s.organisation_id = $1 AND s.status IN ('active', 'suspended') AND s.payment_option IN ('monthly_invoice', 'saved_card') \
              AND s.start_period <= $2 AND s.end_period > $2 \
-             ON CONFLICT (id) DO NOTHING",
+             ON CONFLICT DO NOTHING",
         )
         .bind(organisation_id)
         .bind(&p)
-        // Just before the run's start, so that the run takes these rows.
-        .bind(now - 1)
+        // Untouched (0): any run, this one or one started at the same moment on
+        // another host, may take these rows.
+        .bind(0i64)
         .execute(&mut *tx.tx)
         .await?;
         let total: i64 = sqlx::query(&format!(
