@@ -4,7 +4,9 @@
 //! peak memory (VmHWM) sampled from /proc while it runs.
 //!
 //! Run: `cargo bench -p vetpay --bench billing_run`
-//! (SUBSCRIPTIONS, WORKERS and BATCH may be set in the environment.)
+//! (SUBSCRIPTIONS, WORKERS and BATCH may be set in the environment;
+//! BILLING_POSTGRES_URL=postgres://... runs it on PostgreSQL instead, in a
+//! schema of its own.)
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -43,7 +45,22 @@ fn main() {
         .unwrap();
     rt.block_on(async {
         let dir = std::env::temp_dir().join(format!("vetpay-bench-billing-{}", std::process::id()));
-        let store = Store::sqlite_in(&dir).await.unwrap();
+        let (store, database) = match std::env::var("BILLING_POSTGRES_URL") {
+            Ok(base) => {
+                let admin = Store::connect(&base).await.unwrap();
+                let schema = format!("bench_billing_{}", std::process::id());
+                admin.execute_raw(&format!("CREATE SCHEMA {schema}")).await.unwrap();
+                let sep = if base.contains('?') { '&' } else { '?' };
+                let url = format!("{base}{sep}options=-c%20search_path%3D{schema}");
+                (Store::connect(&url).await.unwrap(), url)
+            }
+            Err(_) => {
+                let store = Store::sqlite_in(&dir).await.unwrap();
+                let url = format!("sqlite://{}?mode=rwc", dir.join("vetpay.db").display());
+                (store, url)
+            }
+        };
+        let backend = format!("{:?}", store.backend());
         let cache = std::env::temp_dir().join("vetpay-bench-compiled-cache");
         let clinic = vetpay::server::clinic(
             store.clone(),
@@ -109,8 +126,8 @@ fn main() {
         let started = Instant::now();
         let mut child = Command::new(env!("CARGO_BIN_EXE_vetpay"))
             .args(["billing", "run", "--period", "2026-01", "--quiet"])
-            .args(["--workers", &workers.to_string(), "--batch", &batch.to_string(), "--data-dir"])
-            .arg(&dir)
+            .args(["--workers", &workers.to_string(), "--batch", &batch.to_string()])
+            .args(["--database", &database])
             .env("VETPAY_CODE_CACHE", &cache)
             .stdout(Stdio::piped())
             .spawn()
@@ -140,12 +157,22 @@ fn main() {
         assert_eq!(charges, subscriptions, "every subscription charged exactly once");
         println!("{}", out.trim());
         println!(
-            "{subscriptions} subscriptions billed in {:.1} s ({:.0} charges/s), 50 ms per charge, {workers} workers × {batch} per batch; \
+            "{backend}: {subscriptions} subscriptions billed in {:.1} s ({:.0} charges/s), 50 ms per charge, {workers} workers × {batch} per batch; \
              peak memory of the billing process {:.0} MiB",
             elapsed.as_secs_f64(),
             subscriptions as f64 / elapsed.as_secs_f64(),
             peak as f64 / 1024.0
         );
         let _ = std::fs::remove_dir_all(&dir);
+        if let (Ok(base), Some(schema)) = (
+            std::env::var("BILLING_POSTGRES_URL"),
+            database.split("search_path%3D").nth(1),
+        ) {
+            let admin = Store::connect(&base).await.unwrap();
+            admin
+                .execute_raw(&format!("DROP SCHEMA {schema} CASCADE"))
+                .await
+                .unwrap();
+        }
     });
 }

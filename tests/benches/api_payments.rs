@@ -183,7 +183,9 @@ async fn drive(
     all
 }
 
-async fn postgres() -> Option<Store> {
+/// A PostgreSQL store in a schema of its own, with the admin store and the
+/// schema's name to drop it afterwards.
+async fn postgres() -> Option<(Store, String, Store)> {
     let base = std::env::var("VETPAY_BENCH_POSTGRES_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
     let admin = match Store::connect(&base).await {
@@ -203,9 +205,10 @@ async fn postgres() -> Option<Store> {
         .await
         .ok()?;
     let sep = if base.contains('?') { '&' } else { '?' };
-    Store::connect(&format!("{base}{sep}options=-c%20search_path%3D{schema}"))
+    let store = Store::connect(&format!("{base}{sep}options=-c%20search_path%3D{schema}"))
         .await
-        .ok()
+        .ok()?;
+    Some((admin, schema, store))
 }
 
 fn main() {
@@ -219,8 +222,12 @@ fn main() {
         let sqlite = Store::sqlite_in(&dir).await.unwrap();
         let mut figures = vec![run(sqlite, "SQLite").await];
         let _ = std::fs::remove_dir_all(&dir);
-        if let Some(pg) = postgres().await {
+        if let Some((admin, schema, pg)) = postgres().await {
             figures.push(run(pg, "PostgreSQL").await);
+            admin
+                .execute_raw(&format!("DROP SCHEMA {schema} CASCADE"))
+                .await
+                .unwrap();
         }
         println!(
             "{PAYMENTS} terminal payments over HTTP, {CLIENTS} concurrent clients each on its own Nets terminal, each watched over SSE to its end"
