@@ -37,11 +37,17 @@ pub fn line_amounts(
     let gross = quantity
         .checked_mul(Decimal::from(unit_price))
         .ok_or("quantity × unit price is too large")?;
-    let net = round(
-        gross * (hundred - discount_percent) / hundred,
-        "the line amount",
-    )?;
-    let vat = round(Decimal::from(net) * vat_rate_percent / hundred, "the VAT")?;
+    let too_large = "the line amount is too large";
+    let discounted = gross
+        .checked_mul(hundred - discount_percent)
+        .ok_or(too_large)?
+        / hundred;
+    let net = round(discounted, "the line amount")?;
+    let vat = Decimal::from(net)
+        .checked_mul(vat_rate_percent)
+        .ok_or("the VAT is too large")?
+        / hundred;
+    let vat = round(vat, "the VAT")?;
     let total = net.checked_add(vat).ok_or("the line total is too large")?;
     Ok(LineAmounts { net, vat, total })
 }
@@ -95,5 +101,7 @@ mod tests {
     #[test]
     fn overflow_is_an_error_not_a_wrap() {
         assert!(line_amounts(d("1000000000000"), i64::MAX / 2, d("0"), d("0")).is_err());
+        // Near Decimal's own limit the discount step must not panic either.
+        assert!(line_amounts(d("7000000000"), i64::MAX, d("0"), d("25")).is_err());
     }
 }

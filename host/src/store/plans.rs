@@ -887,7 +887,14 @@ impl Store {
             let qty = dec(&row.try_get::<String, _>("included_quantity")?);
             let price = Decimal::from(row.try_get::<i64, _>("unit_price")?);
             let discount = dec(&row.try_get::<String, _>("discount_percent")?);
-            value += qty * price * discount / Decimal::ONE_HUNDRED;
+            let benefit = qty
+                .checked_mul(price)
+                .and_then(|v| v.checked_mul(discount))
+                .map(|v| v / Decimal::ONE_HUNDRED)
+                .ok_or_else(|| invalid("items", "the value of the items used is too large"))?;
+            value = value
+                .checked_add(benefit)
+                .ok_or_else(|| invalid("items", "the value of the items used is too large"))?;
         }
         let used_value =
             super::invoice_math::round_minor(value).map_err(|m| invalid("items", m))?;
