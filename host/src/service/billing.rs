@@ -258,7 +258,8 @@ impl Clinic {
             row.subscription_status,
             SubscriptionStatus::Active | SubscriptionStatus::Suspended
         );
-        if row.option != PaymentOption::SavedCard || !billable {
+        // A free month has nothing to charge: its invoice is issued settled.
+        if row.option != PaymentOption::SavedCard || !billable || row.monthly_price == 0 {
             return Ok(Decision::Invoice);
         }
         let (Some(_), Some(plugin)) = (&row.card_token, &row.card_plugin) else {
