@@ -12,9 +12,6 @@ use super::{ApiError, AppState, Caller};
 use crate::service::PaymentOrder;
 use crate::store::{Card, Client, Method, NewClient, NewPatient, Patient, Payment, PaymentKind};
 
-/// The department setting that lets Gravity's saved cards be shown and charged.
-const GRAVITY_RECURRING: &str = "gravity-recurring-payments";
-
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateClient {
@@ -180,13 +177,10 @@ pub async fn cards(
         .department(&caller.organisation_id, &department_id)
         .await?
         .ok_or_else(|| ApiError::not_found("department"))?;
-    let settings = state
+    let recurring_allowed = state
         .store
-        .settings(&caller.organisation_id, Some(&department_id))
+        .gravity_recurring_allowed(&caller.organisation_id, &department_id)
         .await?;
-    let recurring_allowed = settings
-        .iter()
-        .any(|s| s.definition.key == GRAVITY_RECURRING && s.value == serde_json::Value::Bool(true));
     let cards = state
         .store
         .cards(&caller.organisation_id, &id)

@@ -274,12 +274,8 @@ pub async fn subscribe(
         if card.plugin_id == "gravity" {
             let allowed = state
                 .store
-                .settings(org, Some(&department.id))
-                .await?
-                .iter()
-                .any(|s| {
-                    s.definition.key == "gravity-recurring-payments" && s.value == Value::Bool(true)
-                });
+                .gravity_recurring_allowed(org, &department.id)
+                .await?;
             if !allowed {
                 return Err(ApiError::new(
                     StatusCode::CONFLICT,

@@ -14,6 +14,7 @@ use super::runner::{settlement_of, settlement_of_error};
 use super::{Clinic, ServiceError};
 use crate::plugin::bindings::{Money, TokenCharge};
 use crate::plugin::{CallEnv, Capability, Plugin};
+use crate::store::now_ms;
 use crate::store::{
     BillingRun, ClaimedPeriod, PaymentOption, PaymentStatus, Period, PeriodOutcome, Settlement,
     SubscriptionStatus,
@@ -44,17 +45,6 @@ impl Default for BillingConfig {
     }
 }
 
-/// The department setting that allows recurring charges on Gravity cards.
-const GRAVITY_RECURRING: &str = "gravity-recurring-payments";
-
-fn setting_i64(values: &[crate::store::SettingValue], key: &str, default: i64) -> i64 {
-    values
-        .iter()
-        .find(|s| s.definition.key == key)
-        .and_then(|s| s.value.as_i64())
-        .unwrap_or(default)
-}
-
 /// A plugin ready to charge cards in a department, or why it cannot.
 type Charger = Result<(Plugin, CallEnv), String>;
 
@@ -68,17 +58,14 @@ struct RunContext {
     chargers: tokio::sync::Mutex<HashMap<(String, String), Charger>>,
 }
 
-fn now_ms() -> i64 {
-    jiff::Timestamp::now().as_millisecond()
-}
-
 impl Clinic {
     /// Whether the organisation has the health-plan add-on switched on.
     pub async fn health_plans_enabled(&self, organisation_id: &str) -> Result<bool, ServiceError> {
-        let settings = self.store().settings(organisation_id, None).await?;
-        Ok(settings
-            .iter()
-            .any(|s| s.definition.key == "health-plans-enabled" && s.value == Value::Bool(true)))
+        Ok(self
+            .store()
+            .setting(organisation_id, None, "health-plans-enabled")
+            .await?
+            == Value::Bool(true))
     }
 
     /// Starts a billing run for `period` in the background; its progress is
@@ -108,11 +95,21 @@ impl Clinic {
         organisation_id: &str,
         run: &BillingRun,
     ) -> Result<BillingRun, ServiceError> {
-        let settings = self.store().settings(organisation_id, None).await?;
+        let store = self.store();
+        let suspend_after = store
+            .setting(
+                organisation_id,
+                None,
+                "health-plan-failures-before-suspension",
+            )
+            .await?;
+        let retry_hours = store
+            .setting(organisation_id, None, "health-plan-retry-hours")
+            .await?;
         let ctx = RunContext {
             organisation_id: organisation_id.to_owned(),
-            suspend_after: setting_i64(&settings, "health-plan-failures-before-suspension", 3),
-            retry_after_ms: setting_i64(&settings, "health-plan-retry-hours", 72) * 3_600_000,
+            suspend_after: suspend_after.as_i64().unwrap_or(3),
+            retry_after_ms: retry_hours.as_i64().unwrap_or(72) * 3_600_000,
             chargers: Default::default(),
         };
         let config = &self.inner.config.billing;
@@ -215,14 +212,11 @@ impl Clinic {
                 .await
                 .map_err(|e| e.to_string())?;
             if plugin_id == "gravity" {
-                let settings = self
+                let allowed = self
                     .store()
-                    .settings(&ctx.organisation_id, Some(department_id))
+                    .gravity_recurring_allowed(&ctx.organisation_id, department_id)
                     .await
                     .map_err(|e| e.to_string())?;
-                let allowed = settings
-                    .iter()
-                    .any(|s| s.definition.key == GRAVITY_RECURRING && s.value == Value::Bool(true));
                 if !allowed {
                     return Err(format!(
                         "no automatic charge: department '{}' does not allow gravity payment for recurring payment",

@@ -9,6 +9,7 @@ use std::time::Duration;
 use super::runner::{backoff, describe, settlement_of};
 use super::{Clinic, ServiceError};
 use crate::plugin::Capability;
+use crate::store::now_ms;
 use crate::store::{Payment, PaymentStatus, Settlement};
 
 #[derive(Debug, Clone)]
@@ -34,10 +35,6 @@ impl Default for RecoveryConfig {
             batch: 50,
         }
     }
-}
-
-fn now_ms() -> i64 {
-    jiff::Timestamp::now().as_millisecond()
 }
 
 impl Clinic {

@@ -9,6 +9,7 @@ use crate::plugin::bindings::{
     Money, Outcome, PaymentRequest, Stage, StatusQuery, TokenCharge, TokenRefund, TransactionKind,
 };
 use crate::plugin::{CallEnv, CallError, Disposition, Plugin, ProgressEvent};
+use crate::store::now_ms;
 use crate::store::{Method, Payment, PaymentKind, PaymentStatus, Settlement};
 
 /// A stage as the events and the payment row spell it.
@@ -91,10 +92,6 @@ pub(super) fn settlement_of_error(e: &CallError) -> Option<Settlement> {
 
 /// How long a stage must last before it is written to the payment row.
 const STAGE_SETTLE: Duration = Duration::from_millis(250);
-
-fn now_ms() -> i64 {
-    jiff::Timestamp::now().as_millisecond()
-}
 
 impl Clinic {
     /// Calls the plugin for a fresh attempt and books what happened.

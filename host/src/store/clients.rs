@@ -247,12 +247,10 @@ impl Store {
     /// What the organisation calls a health plan (its tag on members).
     pub async fn health_plan_term(&self, organisation_id: &str) -> Result<String, StoreError> {
         Ok(self
-            .settings(organisation_id, None)
+            .setting(organisation_id, None, "health-plan-term")
             .await?
-            .into_iter()
-            .find(|s| s.definition.key == "health-plan-term")
-            .and_then(|s| s.value.as_str().map(str::to_owned))
-            .unwrap_or_else(|| "Health plan".into()))
+            .as_str()
+            .map_or_else(|| "Health plan".into(), str::to_owned))
     }
 
     /// Saves a card; the client's first card becomes the default.

@@ -41,7 +41,7 @@ pub use plans::{
 };
 pub use plugin_config::{PluginSettingValue, PluginSetup};
 pub use plugins::InstalledPlugin;
-pub use settings::{Definition, Kind, Scope, SettingValue, definitions};
+pub use settings::{Definition, GRAVITY_RECURRING, Kind, Scope, SettingValue, definitions};
 pub use shared_cache::DbCache;
 pub use tenancy::{ApiKey, Department, NewDepartment, NewKey, Organisation, Role};
 pub use terminals::{NETS_TERMINAL_TYPE, NewTerminal, Terminal};

@@ -129,6 +129,10 @@ impl Definition {
     }
 }
 
+/// The department setting that allows recurring charges on saved Gravity cards
+/// (and showing them on the client's billing view).
+pub const GRAVITY_RECURRING: &str = "gravity-recurring-payments";
+
 fn level(department_id: Option<&str>) -> (Scope, &str) {
     match department_id {
         Some(d) => (Scope::Department, d),
@@ -137,6 +141,34 @@ fn level(department_id: Option<&str>) -> (Scope, &str) {
 }
 
 impl Store {
+    /// One setting's value (or its default) at one level; null for a key
+    /// vetpay does not define there.
+    pub async fn setting(
+        &self,
+        organisation_id: &str,
+        department_id: Option<&str>,
+        key: &str,
+    ) -> Result<Value, StoreError> {
+        Ok(self
+            .settings(organisation_id, department_id)
+            .await?
+            .into_iter()
+            .find(|s| s.definition.key == key)
+            .map_or(Value::Null, |s| s.value))
+    }
+
+    /// Whether a department allows recurring charges on saved Gravity cards.
+    pub async fn gravity_recurring_allowed(
+        &self,
+        organisation_id: &str,
+        department_id: &str,
+    ) -> Result<bool, StoreError> {
+        Ok(self
+            .setting(organisation_id, Some(department_id), GRAVITY_RECURRING)
+            .await?
+            == Value::Bool(true))
+    }
+
     /// The settings of the organisation (`department_id` None) or of one of its
     /// departments, each with its value or default.
     pub async fn settings(
