@@ -114,35 +114,7 @@ async fn bulk_insert(
     head: &str,
     rows: Vec<Vec<Val>>,
 ) -> Result<(), StoreError> {
-    for chunk in rows.chunks(500) {
-        let mut sql = String::from(head);
-        sql.push_str(" VALUES ");
-        let mut n = 0;
-        for (i, row) in chunk.iter().enumerate() {
-            if i > 0 {
-                sql.push(',');
-            }
-            sql.push('(');
-            for j in 0..row.len() {
-                if j > 0 {
-                    sql.push(',');
-                }
-                n += 1;
-                sql.push_str(&format!("${n}"));
-            }
-            sql.push(')');
-        }
-        let mut q = sqlx::query(&sql);
-        for row in chunk {
-            for v in row {
-                q = match v {
-                    Val::Text(t) => q.bind(t.clone()),
-                    Val::Int(i) => q.bind(*i),
-                };
-            }
-        }
-        q.execute(&mut *conn).await?;
-    }
+    with_values(conn, &format!("{head} VALUES {{}}"), rows).await?;
     Ok(())
 }
 
@@ -150,7 +122,7 @@ async fn bulk_insert(
 /// one statement updates many rows (`UPDATE … FROM (VALUES …) AS v`, where
 /// both databases name the columns column1, column2, …). Returns the rows of
 /// a `RETURNING` clause, if any.
-async fn update_from_values(
+async fn with_values(
     conn: &mut AnyConnection,
     sql: &str,
     rows: Vec<Vec<Val>>,
@@ -422,21 +394,9 @@ impl Store {
             .filter(|i| batch[*i].invoice_id.is_none())
             .collect();
         if !need.is_empty() {
-            sqlx::query(
-                "INSERT INTO invoice_counters (organisation_id, last_number) VALUES ($1, 0) ON CONFLICT (organisation_id) DO NOTHING",
-            )
-            .bind(organisation_id)
-            .execute(&mut *tx.tx)
-            .await?;
-            let last: i64 = sqlx::query(
-                "UPDATE invoice_counters SET last_number = last_number + $1 WHERE organisation_id = $2 RETURNING last_number",
-            )
-            .bind(need.len() as i64)
-            .bind(organisation_id)
-            .fetch_one(&mut *tx.tx)
-            .await?
-            .try_get("last_number")?;
-            let first = last - need.len() as i64 + 1;
+            let first =
+                super::invoices::reserve_numbers(&mut tx.tx, organisation_id, need.len() as i64)
+                    .await?;
             let mut invoices = Vec::with_capacity(need.len());
             let mut lines = Vec::with_capacity(need.len());
             for (k, i) in need.iter().enumerate() {
@@ -546,7 +506,7 @@ impl Store {
                 ]
             })
             .collect();
-        update_from_values(
+        with_values(
             &mut tx.tx,
             &format!(
                 "UPDATE billing_periods SET invoice_id = v.column2, payment_id = v.column3, status = v.column4, updated_at = {now} \
@@ -685,7 +645,7 @@ impl Store {
                 ]
             })
             .collect();
-        let moved = update_from_values(
+        let moved = with_values(
             conn,
             &format!(
                 "UPDATE payments SET status = 'succeeded', provider_reference = v.column2, authorization_code = v.column3, \
@@ -709,7 +669,7 @@ impl Store {
             }
             moved_ids.insert(id);
         }
-        update_from_values(
+        with_values(
             conn,
             "UPDATE invoices SET paid = invoices.paid + CAST(v.column2 AS BIGINT), status = CASE \
              WHEN invoices.paid + CAST(v.column2 AS BIGINT) >= invoices.total + invoices.credited THEN 'paid' \
@@ -724,7 +684,7 @@ impl Store {
                 .is_some_and(|p| moved_ids.contains(p))
         });
         let months = done.iter().map(|(row, _)| vec![text(&row.id)]).collect();
-        update_from_values(
+        with_values(
             conn,
             &format!(
                 "UPDATE billing_periods SET status = 'charged', lease_until = NULL, lease_owner = NULL, next_attempt_at = NULL, \
@@ -737,7 +697,7 @@ impl Store {
             .iter()
             .map(|(row, _)| vec![text(&row.subscription_id)])
             .collect();
-        update_from_values(
+        with_values(
             conn,
             "UPDATE subscriptions SET failed_charges = 0, status = CASE WHEN subscriptions.status = 'suspended' THEN 'active' ELSE subscriptions.status END \
              FROM (VALUES {}) AS v WHERE subscriptions.id = v.column1 AND (subscriptions.failed_charges <> 0 OR subscriptions.status = 'suspended')",

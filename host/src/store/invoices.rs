@@ -282,6 +282,16 @@ async fn write_lines(
 
 /// The next invoice number of an organisation, inside the caller's transaction.
 async fn next_number(conn: &mut AnyConnection, organisation_id: &str) -> Result<i64, StoreError> {
+    reserve_numbers(conn, organisation_id, 1).await
+}
+
+/// Takes `count` consecutive invoice numbers of an organisation, inside the
+/// caller's transaction; returns the first.
+pub(crate) async fn reserve_numbers(
+    conn: &mut AnyConnection,
+    organisation_id: &str,
+    count: i64,
+) -> Result<i64, StoreError> {
     sqlx::query(
         "INSERT INTO invoice_counters (organisation_id, last_number) VALUES ($1, 0) ON CONFLICT (organisation_id) DO NOTHING",
     )
@@ -289,12 +299,14 @@ async fn next_number(conn: &mut AnyConnection, organisation_id: &str) -> Result<
     .execute(&mut *conn)
     .await?;
     let row = sqlx::query(
-        "UPDATE invoice_counters SET last_number = last_number + 1 WHERE organisation_id = $1 RETURNING last_number",
+        "UPDATE invoice_counters SET last_number = last_number + $1 WHERE organisation_id = $2 RETURNING last_number",
     )
+    .bind(count)
     .bind(organisation_id)
     .fetch_one(&mut *conn)
     .await?;
-    Ok(row.try_get("last_number")?)
+    let last: i64 = row.try_get("last_number")?;
+    Ok(last - count + 1)
 }
 
 impl Store {

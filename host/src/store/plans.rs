@@ -669,19 +669,7 @@ impl Store {
             period,
             lines,
         } = issue;
-        sqlx::query(
-            "INSERT INTO invoice_counters (organisation_id, last_number) VALUES ($1, 0) ON CONFLICT (organisation_id) DO NOTHING",
-        )
-        .bind(organisation_id)
-        .execute(&mut *conn)
-        .await?;
-        let number: i64 = sqlx::query(
-            "UPDATE invoice_counters SET last_number = last_number + 1 WHERE organisation_id = $1 RETURNING last_number",
-        )
-        .bind(organisation_id)
-        .fetch_one(&mut *conn)
-        .await?
-        .try_get("last_number")?;
+        let number = super::invoices::reserve_numbers(conn, organisation_id, 1).await?;
         let total: i64 = lines.iter().map(|l| l.amount).sum();
         let status = super::invoices::settled_status(total, 0, 0);
         let id = new_id();
