@@ -8,6 +8,7 @@ use axum::response::Response;
 use serde::{Deserialize, Serialize};
 
 use super::body::{idempotency, json, started};
+use super::departments::own_department;
 use super::{ApiError, AppState, Caller};
 use crate::service::PaymentOrder;
 use crate::store::{Card, Client, Method, NewClient, NewPatient, Patient, Payment, PaymentKind};
@@ -172,11 +173,7 @@ pub async fn cards(
             "say which department's billing view this is: ?department_id=...",
         )
     })?;
-    state
-        .store
-        .department(&caller.organisation_id, &department_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("department"))?;
+    own_department(&state, &caller, &department_id).await?;
     let recurring_allowed = state
         .store
         .gravity_recurring_allowed(&caller.organisation_id, &department_id)

@@ -29,17 +29,25 @@ pub async fn list(
     ))
 }
 
+/// A department of the caller's organisation, or 404.
+pub(super) async fn own_department(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+) -> Result<Department, ApiError> {
+    state
+        .store
+        .department(&caller.organisation_id, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("department"))
+}
+
 pub async fn get(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<Department>, ApiError> {
-    state
-        .store
-        .department(&caller.organisation_id, &id)
-        .await?
-        .map(Json)
-        .ok_or_else(|| ApiError::not_found("department"))
+    own_department(&state, &caller, &id).await.map(Json)
 }
 
 pub async fn create(

@@ -298,9 +298,7 @@ pub async fn subscribe(
             "card_id: only a saved_card plan takes a card",
         ));
     }
-    let today = jiff::Timestamp::now()
-        .to_zoned(jiff::tz::TimeZone::get(&department.time_zone).unwrap_or(jiff::tz::TimeZone::UTC))
-        .date();
+    let today = crate::store::today(&department.time_zone);
     let start = period_or_now(req.start_period.as_deref(), &department.time_zone)?;
     let subscription = state
         .store

@@ -8,6 +8,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::body::json;
+use super::departments::own_department;
 use super::{ApiError, AppState, Caller};
 use crate::plugin::Destination;
 use crate::store::{InstalledPlugin, PluginSettingValue};
@@ -24,15 +25,6 @@ async fn installed(
         .plugin(&caller.organisation_id, id)
         .await?
         .ok_or_else(|| ApiError::not_found("plugin"))
-}
-
-async fn department(state: &AppState, caller: &Caller, id: &str) -> Result<(), ApiError> {
-    state
-        .store
-        .department(&caller.organisation_id, id)
-        .await?
-        .map(|_| ())
-        .ok_or_else(|| ApiError::not_found("department"))
 }
 
 async fn read(
@@ -104,7 +96,7 @@ pub async fn department_settings(
     Path((department_id, id)): Path<(String, String)>,
 ) -> Result<Settings, ApiError> {
     caller.require_admin()?;
-    department(&state, &caller, &department_id).await?;
+    own_department(&state, &caller, &department_id).await?;
     let plugin = installed(&state, &caller, &id).await?;
     read(&state, &caller, &plugin, Some(&department_id)).await
 }
@@ -116,7 +108,7 @@ pub async fn set_department_settings(
     body: Bytes,
 ) -> Result<Settings, ApiError> {
     caller.require_admin()?;
-    department(&state, &caller, &department_id).await?;
+    own_department(&state, &caller, &department_id).await?;
     let plugin = installed(&state, &caller, &id).await?;
     write(&state, &caller, &plugin, Some(&department_id), body).await
 }

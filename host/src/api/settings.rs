@@ -6,18 +6,11 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde_json::{Map, Value};
 
+use super::departments::own_department;
 use super::{ApiError, AppState, Caller};
 use crate::store::SettingValue;
 
 type Settings = Json<Vec<SettingValue>>;
-
-/// A department of the caller's organisation, or 404.
-async fn own_department(state: &AppState, caller: &Caller, id: &str) -> Result<(), ApiError> {
-    match state.store.department(&caller.organisation_id, id).await? {
-        Some(_) => Ok(()),
-        None => Err(ApiError::not_found("department")),
-    }
-}
 
 fn object(body: Result<Json<Value>, JsonRejection>) -> Result<Map<String, Value>, ApiError> {
     match body?.0 {

@@ -7,6 +7,7 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 
 use super::body::json;
+use super::departments::own_department;
 use super::{ApiError, AppState, Caller};
 use crate::plugin::Capability;
 use crate::store::{NewTerminal, Terminal};
@@ -37,11 +38,7 @@ pub async fn list(
     caller: Caller,
     Path(department_id): Path<String>,
 ) -> Result<Json<Vec<Terminal>>, ApiError> {
-    state
-        .store
-        .department(&caller.organisation_id, &department_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("department"))?;
+    own_department(&state, &caller, &department_id).await?;
     Ok(Json(
         state
             .store
@@ -58,11 +55,7 @@ pub async fn create(
     body: Bytes,
 ) -> Result<(StatusCode, Json<Terminal>), ApiError> {
     caller.require_admin()?;
-    let department = state
-        .store
-        .department(&caller.organisation_id, &department_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("department"))?;
+    let department = own_department(&state, &caller, &department_id).await?;
     let req: CreateTerminal = json(&body)?;
     state
         .clinic

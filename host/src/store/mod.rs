@@ -34,7 +34,7 @@ pub use idempotency::{Idempotency, StoredAnswer};
 pub use invoice_math::{LineAmounts, line_amounts};
 pub use invoices::{Invoice, InvoiceKind, InvoiceLine, InvoiceStatus, NewInvoice, NewLine};
 pub use payments::{Method, NewPayment, Payment, PaymentKind, PaymentStatus, Settlement, Started};
-pub use period::Period;
+pub use period::{Period, today};
 pub use plans::{
     ItemBalance, NewPlan, NewPlanItem, NewSubscription, PaymentOption, Plan, PlanItem,
     Subscription, SubscriptionStatus,

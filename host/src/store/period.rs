@@ -24,10 +24,7 @@ impl Period {
 
     /// This month in `time_zone` (IANA), or in UTC if it is unknown.
     pub fn current(time_zone: &str) -> Self {
-        let now = jiff::Timestamp::now();
-        let date = jiff::tz::TimeZone::get(time_zone)
-            .map(|tz| now.to_zoned(tz).date())
-            .unwrap_or_else(|_| now.to_zoned(jiff::tz::TimeZone::UTC).date());
+        let date = today(time_zone);
         Self {
             year: i32::from(date.year()),
             month: date.month() as u32,
@@ -47,6 +44,12 @@ impl Period {
         (i64::from(later.year) * 12 + i64::from(later.month))
             - (i64::from(self.year) * 12 + i64::from(self.month))
     }
+}
+
+/// Today's date in `time_zone` (IANA), or in UTC if it is unknown.
+pub fn today(time_zone: &str) -> jiff::civil::Date {
+    let tz = jiff::tz::TimeZone::get(time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
+    jiff::Timestamp::now().to_zoned(tz).date()
 }
 
 impl std::fmt::Display for Period {
