@@ -47,12 +47,12 @@ fn main() {
         let dir = std::env::temp_dir().join(format!("vetpay-bench-billing-{}", std::process::id()));
         let (store, database) = match std::env::var("BILLING_POSTGRES_URL") {
             Ok(base) => {
-                let admin = Store::connect(&base).await.unwrap();
+                let admin = Store::connect(&base, vetpay::vault::Keyring::ephemeral()).await.unwrap();
                 let schema = format!("bench_billing_{}", std::process::id());
                 admin.execute_raw(&format!("CREATE SCHEMA {schema}")).await.unwrap();
                 let sep = if base.contains('?') { '&' } else { '?' };
                 let url = format!("{base}{sep}options=-c%20search_path%3D{schema}");
-                (Store::connect(&url).await.unwrap(), url)
+                (Store::connect(&url, vetpay::vault::Keyring::ephemeral()).await.unwrap(), url)
             }
             Err(_) => {
                 let store = Store::sqlite_in(&dir).await.unwrap();
@@ -168,7 +168,7 @@ fn main() {
             std::env::var("BILLING_POSTGRES_URL"),
             database.split("search_path%3D").nth(1),
         ) {
-            let admin = Store::connect(&base).await.unwrap();
+            let admin = Store::connect(&base, vetpay::vault::Keyring::ephemeral()).await.unwrap();
             admin
                 .execute_raw(&format!("DROP SCHEMA {schema} CASCADE"))
                 .await

@@ -7,5 +7,6 @@ pub mod plugin;
 pub mod server;
 pub mod service;
 pub mod store;
+pub mod vault;
 
 pub use vetpay_money as money;

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use vetpay::plugin::{self, Runtime, RuntimeConfig};
 use vetpay::store::Store;
+use vetpay::vault::{self, Keyring};
 
 // Every plugin call allocates a store and its lowered arguments; mimalloc's
 // thread-local free lists make that a good deal cheaper than glibc's malloc.
@@ -75,13 +76,57 @@ struct Database {
     /// Directory of the embedded SQLite database.
     #[arg(long, env = "VETPAY_DATA_DIR", default_value = "vetpay-data")]
     data_dir: PathBuf,
+    #[command(flatten)]
+    keys: Keys,
+}
+
+/// The operator's key: it seals plugin secrets at rest and keys the API-key
+/// hashes. Every host of one database needs the same.
+#[derive(clap::Args)]
+struct Keys {
+    /// File holding the key (64 hex digits or base64, mode 0600). Embedded
+    /// SQLite defaults to `secret.key` in the data directory, made on first start.
+    #[arg(long, env = "VETPAY_SECRET_KEY_FILE")]
+    secret_key_file: Option<PathBuf>,
+    /// The key itself, for deployments that pass it in the environment.
+    #[arg(long = "secret-key", env = "VETPAY_SECRET_KEY", hide_env_values = true)]
+    secret_key: Option<String>,
+    /// Earlier keys, still opening what they sealed until `vetpay vault rekey`.
+    #[arg(long, env = "VETPAY_PREVIOUS_SECRET_KEY_FILES", value_delimiter = ',')]
+    previous_key_file: Vec<PathBuf>,
+}
+
+impl Keys {
+    /// The keyring, or `None` where the embedded default's key file applies.
+    fn keyring(&self) -> Result<Option<Keyring>, String> {
+        let primary = match (&self.secret_key, &self.secret_key_file) {
+            (Some(text), _) => vault::parse_key(text),
+            (None, Some(path)) => vault::read_key_file(path),
+            (None, None) => return Ok(None),
+        }
+        .map_err(|e| e.to_string())?;
+        let previous = self
+            .previous_key_file
+            .iter()
+            .map(|p| vault::read_key_file(p))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| e.to_string())?;
+        Ok(Some(Keyring::new(primary, previous)))
+    }
 }
 
 impl Database {
     async fn open(&self) -> Result<Store, String> {
-        let store = match &self.database {
-            Some(url) => Store::connect(url).await,
-            None => Store::sqlite_in(&self.data_dir).await,
+        let keyring = self.keys.keyring()?;
+        let store = match (&self.database, keyring) {
+            (Some(url), Some(keyring)) => Store::connect(url, keyring).await,
+            (Some(_), None) => {
+                return Err("a shared database needs the operator's key: pass --secret-key-file \
+                     (or VETPAY_SECRET_KEY), the same on every host; `vetpay vault new-key` makes one"
+                    .into());
+            }
+            (None, Some(keyring)) => Store::sqlite_in_with(&self.data_dir, keyring).await,
+            (None, None) => Store::sqlite_in(&self.data_dir).await,
         };
         store.map_err(|e| format!("cannot open the database: {e}"))
     }

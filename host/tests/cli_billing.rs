@@ -29,6 +29,7 @@ fn billing_run(database: &str) -> Command {
         "8",
     ])
     .args(["--lease-seconds", "2", "--database", database])
+    .env("VETPAY_SECRET_KEY", support::secret_key())
     .env(
         "VETPAY_CODE_CACHE",
         std::env::temp_dir().join("vetpay-test-compiled-cache"),

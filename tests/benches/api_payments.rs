@@ -188,7 +188,7 @@ async fn drive(
 async fn postgres() -> Option<(Store, String, Store)> {
     let base = std::env::var("VETPAY_BENCH_POSTGRES_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-    let admin = match Store::connect(&base).await {
+    let admin = match Store::connect(&base, vetpay::vault::Keyring::ephemeral()).await {
         Ok(s) => s,
         Err(e) => {
             eprintln!("PostgreSQL at {base} not usable ({e}); skipping it");
@@ -205,7 +205,10 @@ async fn postgres() -> Option<(Store, String, Store)> {
         .await
         .ok()?;
     let sep = if base.contains('?') { '&' } else { '?' };
-    let store = Store::connect(&format!("{base}{sep}options=-c%20search_path%3D{schema}"))
+    let store = Store::connect(
+        &format!("{base}{sep}options=-c%20search_path%3D{schema}"),
+        vetpay::vault::Keyring::ephemeral(),
+    )
         .await
         .ok()?;
     Some((admin, schema, store))

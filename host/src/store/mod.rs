@@ -28,6 +28,8 @@ use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{Any, AnyPool, Executor, Transaction};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
+use crate::vault::Keyring;
+
 pub use billing::{BillingRun, ClaimedPeriod, PeriodOutcome};
 pub use clients::{Card, Client, NewCard, NewClient, NewPatient, Patient};
 pub use idempotency::{Idempotency, StoredAnswer};
@@ -68,6 +70,8 @@ pub enum StoreError {
     Conflict(String),
     #[error("unsupported database URL '{0}': use sqlite://PATH or postgres://...")]
     UnsupportedUrl(String),
+    #[error(transparent)]
+    Vault(#[from] crate::vault::VaultError),
 }
 
 pub(crate) fn invalid(field: &str, message: impl Into<String>) -> StoreError {
@@ -85,6 +89,8 @@ pub struct Store {
     /// SQLite allows one writer: taking turns here, rather than in SQLite's
     /// busy loop, keeps read-then-write transactions from failing under load.
     write_lock: Option<Arc<Mutex<()>>>,
+    /// Seals plugin secrets at rest and hashes API keys.
+    keyring: Keyring,
 }
 
 /// A write transaction; on SQLite it also holds the host's write turn.
@@ -100,12 +106,16 @@ impl WriteTx {
     }
 }
 
+/// The key file of the embedded default, in the data directory.
+pub const DEFAULT_KEY_FILE: &str = "secret.key";
+
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 impl Store {
     /// Connects to `url` (`sqlite://path?mode=rwc` or `postgres://...`) and
-    /// brings the schema up to date.
-    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+    /// brings the schema up to date. Every host of one database needs the same
+    /// `keyring`.
+    pub async fn connect(url: &str, keyring: Keyring) -> Result<Self, StoreError> {
         install_default_drivers();
         let backend = if url.starts_with("sqlite:") {
             Backend::Sqlite
@@ -135,18 +145,30 @@ impl Store {
             pool,
             backend,
             write_lock,
+            keyring,
         })
     }
 
-    /// The embedded default: `vetpay.db` in `dir` (created if missing).
+    /// The embedded default: `vetpay.db` in `dir` (created if missing), with
+    /// the key in `dir/secret.key` (made, mode 0600, on first start).
     pub async fn sqlite_in(dir: &Path) -> Result<Self, StoreError> {
+        let key = crate::vault::key_file_or_create(&dir.join(DEFAULT_KEY_FILE))?;
+        Self::sqlite_in_with(dir, Keyring::new(key, Vec::new())).await
+    }
+
+    /// As [`sqlite_in`](Self::sqlite_in), with the operator's own keyring.
+    pub async fn sqlite_in_with(dir: &Path, keyring: Keyring) -> Result<Self, StoreError> {
         std::fs::create_dir_all(dir)
             .map_err(|e| invalid("data directory", format!("{}: {e}", dir.display())))?;
-        Self::connect(&format!(
-            "sqlite://{}?mode=rwc",
-            dir.join("vetpay.db").display()
-        ))
+        Self::connect(
+            &format!("sqlite://{}?mode=rwc", dir.join("vetpay.db").display()),
+            keyring,
+        )
         .await
+    }
+
+    pub fn keyring(&self) -> &Keyring {
+        &self.keyring
     }
 
     pub fn backend(&self) -> Backend {

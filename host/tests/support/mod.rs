@@ -28,6 +28,18 @@ pub async fn serve(store: Store) -> String {
     url
 }
 
+/// The operator key of every store a suite opens, as the `vetpay` binary is
+/// given it (`VETPAY_SECRET_KEY`): hosts of one database share it.
+pub fn secret_key() -> &'static str {
+    static KEY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    KEY.get_or_init(|| vetpay::vault::new_key_text().to_string())
+}
+
+pub fn keyring() -> vetpay::vault::Keyring {
+    let key = vetpay::vault::parse_key(secret_key()).expect("a generated key parses");
+    vetpay::vault::Keyring::new(key, Vec::new())
+}
+
 const DEFAULT_POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/test";
 
 /// The PostgreSQL to test against, or `None` where none is configured or running.
@@ -36,7 +48,7 @@ async fn postgres() -> Option<(String, Store)> {
         Ok(url) => (url, true),
         Err(_) => (DEFAULT_POSTGRES.to_owned(), false),
     };
-    match Store::connect(&url).await {
+    match Store::connect(&url, keyring()).await {
         Ok(store) => Some((url, store)),
         Err(e) if required => panic!("VETPAY_TEST_POSTGRES_URL={url} is not usable: {e}"),
         Err(e) => {
@@ -61,7 +73,9 @@ pub async fn stores() -> Vec<Store> {
 /// the same database with.
 pub async fn databases() -> Vec<(String, Store)> {
     let dir = std::env::temp_dir().join(format!("vetpay-store-{}", uuid::Uuid::new_v4().simple()));
-    let sqlite = Store::sqlite_in(&dir).await.expect("embedded SQLite opens");
+    let sqlite = Store::sqlite_in_with(&dir, keyring())
+        .await
+        .expect("embedded SQLite opens");
     assert_eq!(sqlite.backend(), Backend::Sqlite);
     let sqlite_url = format!("sqlite://{}?mode=rwc", dir.join("vetpay.db").display());
 
@@ -76,7 +90,9 @@ pub async fn databases() -> Vec<(String, Store)> {
         .unwrap();
     let separator = if base.contains('?') { '&' } else { '?' };
     let url = format!("{base}{separator}options=-c%20search_path%3D{schema}");
-    let postgres = Store::connect(&url).await.expect("PostgreSQL opens");
+    let postgres = Store::connect(&url, keyring())
+        .await
+        .expect("PostgreSQL opens");
     assert_eq!(postgres.backend(), Backend::Postgres);
     vec![(sqlite_url, sqlite), (url, postgres)]
 }
