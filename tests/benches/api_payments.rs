@@ -36,6 +36,7 @@ async fn run(store: Store, backend: &'static str) -> Figures {
         store.clone(),
         RuntimeConfig {
             compiled_cache_dir: Some(compiled_cache_dir()),
+            network: vetpay::plugin::NetworkPolicy::with_loopback(),
             ..RuntimeConfig::default()
         },
         Default::default(),
@@ -209,8 +210,8 @@ async fn postgres() -> Option<(Store, String, Store)> {
         &format!("{base}{sep}options=-c%20search_path%3D{schema}"),
         vetpay::vault::Keyring::ephemeral(),
     )
-        .await
-        .ok()?;
+    .await
+    .ok()?;
     Some((admin, schema, store))
 }
 
