@@ -93,7 +93,9 @@ impl http::Host for CallState {
         let method = method_of(request.method);
         // The URL as the plugin wrote it, placeholders and all: safe to log.
         let shown_url = request.url.clone();
-        let result = send_checked(&self.scope, method.clone(), request).await;
+        let result = send_checked(&self.scope, method.clone(), request)
+            .await
+            .map_err(|e| scrub_error(e, &self.scope.secrets));
         let elapsed_ms = started.elapsed().as_millis() as u64;
         let plugin = &*self.scope.plugin;
         match &result {
@@ -116,6 +118,8 @@ async fn send_checked(
     request: http::Request,
 ) -> Result<http::Response, HttpError> {
     let limits = &scope.http_limits;
+    // What the plugin wrote, for error texts; the filled-in URL never is one.
+    let shown_url = request.url.clone();
     let template = url::Url::parse(&request.url).map_err(|e| {
         HttpError::Invalid(format!("'{}' is not an absolute URL: {e}", request.url))
     })?;
@@ -185,7 +189,7 @@ async fn send_checked(
             .timeout(left)
             .send()
             .await
-            .map_err(transport_error)?;
+            .map_err(|e| transport_error(e, &shown_url))?;
         let status = response.status();
         if status.is_redirection()
             && let Some(location) = response.headers().get(reqwest::header::LOCATION)
@@ -222,7 +226,7 @@ async fn send_checked(
             destination = next_destination;
             continue;
         }
-        return read_response(scope, response, deadline).await;
+        return read_response(scope, response, deadline, &shown_url).await;
     }
 }
 
@@ -230,6 +234,7 @@ async fn read_response(
     scope: &CallScope,
     mut response: reqwest::Response,
     deadline: Instant,
+    shown_url: &str,
 ) -> Result<http::Response, HttpError> {
     let limit = scope.http_limits.max_response_bytes;
     if response.content_length().is_some_and(|n| n > limit) {
@@ -250,7 +255,7 @@ async fn read_response(
         let chunk = tokio::time::timeout(left, response.chunk())
             .await
             .map_err(|_| HttpError::Timeout("the response body did not arrive in time".into()))?
-            .map_err(transport_error)?;
+            .map_err(|e| transport_error(e, shown_url))?;
         let Some(chunk) = chunk else { break };
         if body.len() as u64 + chunk.len() as u64 > limit {
             return Err(HttpError::TooLarge(limit));
@@ -265,24 +270,64 @@ async fn read_response(
 }
 
 /// Whether the request can have left: only a failed connection proves it did not.
-fn transport_error(e: reqwest::Error) -> HttpError {
-    let text = error_chain(&e);
-    if e.is_connect() {
+///
+/// The text is built from what the plugin wrote (`shown_url`, placeholders in
+/// place) and the kind of failure, never from reqwest's own message, which
+/// quotes the URL with the secrets filled in. What the error's causes say is
+/// kept, without any URL, and the caller scrubs it with the vault as well.
+fn transport_error(e: reqwest::Error, shown_url: &str) -> HttpError {
+    let (connect, timeout) = (e.is_connect(), e.is_timeout());
+    let what = if connect {
+        "could not connect"
+    } else if timeout {
+        "timed out"
+    } else if e.is_body() {
+        "the body could not be sent or read"
+    } else if e.is_decode() {
+        "the response could not be decoded"
+    } else if e.is_request() {
+        "the request failed"
+    } else {
+        "the connection failed"
+    };
+    let causes = causes(&e.without_url());
+    let text = if causes.is_empty() {
+        format!("{what} ({shown_url})")
+    } else {
+        format!("{what} ({shown_url}): {causes}")
+    };
+    if connect {
         HttpError::NotSent(text)
-    } else if e.is_timeout() {
+    } else if timeout {
         HttpError::Timeout(text)
     } else {
         HttpError::Transport(text)
     }
 }
 
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
+/// The causes of `e` (not `e` itself), joined.
+fn causes(e: &dyn std::error::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
     let mut source = e.source();
     while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
+        parts.push(s.to_string());
         source = s.source();
     }
-    text
+    parts.join(": ")
+}
+
+/// Scrubs every text an error carries with the call's vault.
+fn scrub_error(e: HttpError, secrets: &super::secrets::SecretVault) -> HttpError {
+    match e {
+        HttpError::Invalid(m) => HttpError::Invalid(secrets.redact(&m)),
+        HttpError::NotSent(m) => HttpError::NotSent(secrets.redact(&m)),
+        HttpError::Timeout(m) => HttpError::Timeout(secrets.redact(&m)),
+        HttpError::Transport(m) => HttpError::Transport(secrets.redact(&m)),
+        HttpError::Denied(d) => HttpError::Denied(Denied {
+            destination: secrets.redact(&d.destination),
+            setting: d.setting,
+            message: secrets.redact(&d.message),
+        }),
+        other => other,
+    }
 }

@@ -16,6 +16,7 @@ pub mod http_client;
 pub mod kv;
 pub mod manifest;
 pub mod runtime;
+pub mod scrub;
 pub mod secrets;
 pub mod state;
 pub mod stdio;

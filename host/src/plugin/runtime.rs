@@ -27,6 +27,7 @@ use super::error::{CallError, LoadError};
 use super::http_client::{self, HttpLimits};
 use super::kv::{MemoryCache, PluginCache};
 use super::manifest::{Capability, Manifest};
+use super::scrub::Scrub;
 use super::secrets::{self, SecretVault};
 use super::state::{
     CallLimiter, CallScope, CallState, DeadlineExceeded, MemoryLimitExceeded, ProgressSink,
@@ -707,7 +708,7 @@ impl Plugin {
     }
 
     /// Runs one export on a fresh instance under the call's limits.
-    async fn call<R: Send + 'static>(
+    async fn call<R: Send + Scrub + 'static>(
         &self,
         env: &CallEnv,
         export: Capability,
@@ -721,6 +722,8 @@ impl Plugin {
             });
         }
         let (ctx, secrets) = self.context(env)?;
+        // What comes back is scrubbed with the same values that went out.
+        let vault = secrets.clone();
         let rt = &self.inner.runtime;
         let config = &rt.config;
         let queued = Instant::now();
@@ -743,8 +746,8 @@ impl Plugin {
 
         let budget = config.deadlines.of(export);
         let deadline = Instant::now() + budget;
-        let stdout = PluginOutput::new(self.inner.id.clone(), "stdout");
-        let stderr = PluginOutput::new(self.inner.id.clone(), "stderr");
+        let stdout = PluginOutput::new(self.inner.id.clone(), "stdout").with_secrets(&vault);
+        let stderr = PluginOutput::new(self.inner.id.clone(), "stderr").with_secrets(&vault);
         let scope = CallScope {
             organisation: env.organisation_id.clone(),
             secrets,
@@ -770,7 +773,7 @@ impl Plugin {
         let result = tokio::time::timeout(budget + DEADLINE_GRACE, run).await;
         let stderr_tail = summarise_stderr(&stderr.finish());
         let export_name = export.to_string();
-        let outcome = match result {
+        let mut outcome = match result {
             Err(_) => Err(CallError::Deadline {
                 plugin,
                 export: export_name,
@@ -784,6 +787,7 @@ impl Plugin {
             Ok(Ok(Err(error))) => Err(CallError::Plugin { plugin, error }),
             Ok(Ok(Ok(value))) => Ok(value),
         };
+        outcome.scrub(&vault);
         if let Err(e) = &outcome {
             tracing::warn!(plugin = %self.inner.id, %export, kind = e.kind(),
                 disposition = ?e.disposition(), error = %e, "plugin call failed");
