@@ -359,3 +359,61 @@ async fn secrets_stored_in_clear_by_an_older_version_are_sealed_at_start() {
         pool.close().await;
     }
 }
+
+#[tokio::test]
+async fn a_secret_that_does_not_open_fails_the_payment_with_a_typed_reason() {
+    for (url, store) in databases().await {
+        let api = clinic_api(store).await;
+        let org = api.demo.organisation_id.clone();
+        let context = format!("plugin_settings:{org}:gravity::oid");
+        sqlx::any::install_default_drivers();
+        let pool = sqlx::AnyPool::connect(&url).await.unwrap();
+        let set = |value: String| {
+            let pool = pool.clone();
+            let org = org.clone();
+            async move {
+                sqlx::query(
+                    "UPDATE plugin_settings SET value = $1 WHERE organisation_id = $2 AND plugin_id = 'gravity' AND key = 'oid'",
+                )
+                .bind(value)
+                .bind(org)
+                .execute(&pool)
+                .await
+                .unwrap();
+            }
+        };
+        // Sealed under a key this host does not have.
+        let foreign = vetpay::vault::Keyring::ephemeral();
+        set(foreign.seal("Foreign0id", &context)).await;
+        let (payment, _) = pay_by_card(&api).await;
+        assert_eq!(payment["status"], "failed", "{payment}");
+        let text = payment.to_string();
+        assert!(text.contains(foreign.primary_id()), "{text}");
+        assert!(!text.to_ascii_lowercase().contains("foreign0id"), "{text}");
+
+        // Sealed for another row: moved values do not open.
+        let moved = support::keyring().seal(
+            "Moved0id",
+            &format!("plugin_settings:{org}:gravity::auth-token"),
+        );
+        set(moved).await;
+        let second = api
+            .invoice(&api.demo.us.id, &api.demo.us_client.id, 1200)
+            .await;
+        let p = api
+            .pay(
+                second["id"].as_str().unwrap(),
+                json!({"method": "card", "amount": 1200,
+                       "terminal_id": api.demo.gravity_terminal.id}),
+            )
+            .await;
+        let payment = api.settled(p["id"].as_str().unwrap()).await;
+        assert_eq!(payment["status"], "failed", "{payment}");
+        let text = payment.to_string();
+        assert!(text.contains("does not open"), "{text}");
+        assert!(!text.to_ascii_lowercase().contains("moved0id"), "{text}");
+        // No request left for the provider.
+        assert!(api.demo.gravity.ledger().is_empty());
+        pool.close().await;
+    }
+}
