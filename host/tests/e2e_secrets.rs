@@ -142,7 +142,7 @@ async fn pay_by_card(api: &ClinicApi) -> (Value, String) {
 async fn assert_sealed_at_rest(
     url: &str,
     organisation_id: &str,
-    expected: &[(&str, &str)],
+    expected: &[(&str, &str, &str)],
     markers: &[&Marker],
 ) {
     sqlx::any::install_default_drivers();
@@ -154,21 +154,21 @@ async fn assert_sealed_at_rest(
     .await
     .unwrap();
     let keyring = support::keyring();
-    for (key, value) in expected {
+    for (department, key, value) in expected {
         let row = rows
             .iter()
             .find(|r| {
                 r.get::<String, _>("key") == *key
-                    && r.get::<String, _>("department_id").is_empty()
+                    && r.get::<String, _>("department_id") == *department
                     && r.get::<String, _>("organisation_id") == organisation_id
             })
-            .unwrap_or_else(|| panic!("no row for {key}"));
+            .unwrap_or_else(|| panic!("no row for {key} at '{department}'"));
         let stored: String = row.get("value");
         assert!(
             vetpay::vault::Keyring::is_sealed(&stored),
             "{key} is stored in clear: {stored}"
         );
-        let context = format!("plugin_settings:{organisation_id}:gravity::{key}");
+        let context = format!("plugin_settings:{organisation_id}:gravity:{department}:{key}");
         assert_eq!(&*keyring.open(&stored, &context).unwrap(), value);
         // Bound to its row: under another key's context it does not open.
         assert!(keyring.open(&stored, &format!("{context}x")).is_err());
@@ -259,7 +259,7 @@ async fn a_refused_connection_names_the_url_with_placeholders_only() {
         assert_sealed_at_rest(
             &url,
             &api.demo.organisation_id,
-            &[("oid", &oid), ("auth-token", &token)],
+            &[("", "oid", &oid), ("", "auth-token", &token)],
             &[&oid_m, &token_m],
         )
         .await;
@@ -277,7 +277,22 @@ async fn credentials_a_provider_echoes_mangled_are_scrubbed_even_when_short() {
         let oid = format!("Oid\"{tag} x");
         // Four characters, none of them a hex digit (ids in logs are hex).
         let token = "Qz7W".to_owned();
-        set_gravity(&api, json!({"oid": oid, "auth-token": token})).await;
+        let org_token = format!("OrgTok{tag}");
+        set_gravity(&api, json!({"oid": oid, "auth-token": org_token})).await;
+        // The department's token wins over the organisation's.
+        let r = api
+            .put(
+                api.admin(),
+                &format!(
+                    "/v1/departments/{}/plugins/gravity/settings",
+                    api.demo.us.id
+                ),
+                json!({"auth-token": token}),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "{}", r.text().await.unwrap());
         api.demo.gravity.echo_credentials(100);
 
         let (payment, events) = pay_by_card(&api).await;
@@ -297,17 +312,23 @@ async fn credentials_a_provider_echoes_mangled_are_scrubbed_even_when_short() {
             ],
         );
         let token_m = Marker::new(&token, &token, &[]);
+        let org_token_m = Marker::new(&org_token, &format!("orgtok{tag}"), &[]);
         let logs = log_text();
         assert!(logs.contains("gravity"), "the plugin's calls are logged");
-        assert_absent_everywhere(&[&oid_m, &token_m], &payment, &events, &logs);
+        let all = [&oid_m, &token_m, &org_token_m];
+        assert_absent_everywhere(&all, &payment, &events, &logs);
         assert_sealed_at_rest(
             &url,
             &api.demo.organisation_id,
-            &[("oid", &oid), ("auth-token", &token)],
-            &[&oid_m, &token_m],
+            &[
+                ("", "oid", &oid),
+                ("", "auth-token", &org_token),
+                (&api.demo.us.id, "auth-token", &token),
+            ],
+            &all,
         )
         .await;
-        assert_absent_from_sqlite_files(&url, &[&oid_m, &token_m]);
+        assert_absent_from_sqlite_files(&url, &all);
     }
 }
 

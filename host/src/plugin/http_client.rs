@@ -331,3 +331,66 @@ fn scrub_error(e: HttpError, secrets: &super::secrets::SecretVault) -> HttpError
         other => other,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plugin::secrets::SecretVault;
+
+    /// A real refused connection to a URL holding a secret.
+    #[tokio::test]
+    async fn a_refused_connection_is_described_without_the_filled_in_url() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let secret = "Sup3rSecretOid";
+        let filled = format!("http://127.0.0.1:{port}/orgs/{secret}/start");
+        let shown = format!("http://127.0.0.1:{port}/orgs/{{{{secret:oid}}}}/start");
+        let e = client(&HttpLimits::default())
+            .get(&filled)
+            .send()
+            .await
+            .expect_err("nobody listens");
+        // reqwest's own text quotes the URL it was given.
+        assert!(error_text(&e).contains(secret));
+        let HttpError::NotSent(text) = transport_error(e, &shown) else {
+            panic!("a refused connection was not sent");
+        };
+        assert!(!text.contains(secret), "{text}");
+        assert!(text.starts_with("could not connect"), "{text}");
+        assert!(text.contains(&shown), "{text}");
+    }
+
+    fn error_text(e: &dyn std::error::Error) -> String {
+        let mut text = e.to_string();
+        let mut source = e.source();
+        while let Some(s) = source {
+            text.push_str(&s.to_string());
+            source = s.source();
+        }
+        text
+    }
+
+    #[test]
+    fn every_error_text_is_scrubbed() {
+        let mut vault = SecretVault::default();
+        vault.insert("oid", "0idValue");
+        for e in [
+            HttpError::Invalid("bad 0idValue".into()),
+            HttpError::NotSent("bad 0IDVALUE".into()),
+            HttpError::Timeout("bad 0idvalue".into()),
+            HttpError::Transport("bad 0idValue".into()),
+            HttpError::Denied(Denied {
+                destination: "https://0idValue.example".into(),
+                setting: "base-url".into(),
+                message: "0idValue refused".into(),
+            }),
+        ] {
+            let text = format!("{:?}", scrub_error(e, &vault));
+            assert!(!text.to_ascii_lowercase().contains("0idvalue"), "{text}");
+            assert!(text.contains("{{secret:oid}}"), "{text}");
+        }
+    }
+}
