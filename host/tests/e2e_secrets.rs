@@ -435,6 +435,34 @@ async fn a_secret_that_does_not_open_fails_the_payment_with_a_typed_reason() {
         assert!(!text.to_ascii_lowercase().contains("moved0id"), "{text}");
         // No request left for the provider.
         assert!(api.demo.gravity.ledger().is_empty());
+
+        // An API call that needs a secret at once answers with the reason.
+        let nets = foreign.seal(
+            "Foreign-pw",
+            &format!("plugin_settings:{org}:nets-connect-cloud::password"),
+        );
+        sqlx::query(
+            "UPDATE plugin_settings SET value = $1 WHERE organisation_id = $2 AND plugin_id = 'nets-connect-cloud' AND key = 'password'",
+        )
+        .bind(nets)
+        .bind(&org)
+        .execute(&pool)
+        .await
+        .unwrap();
+        let r = api
+            .post(
+                api.admin(),
+                &format!("/v1/terminals/{}/reconcile", api.demo.nets_terminals[0].id),
+                json!({}),
+            )
+            .send()
+            .await
+            .unwrap();
+        let (status, code, message) = support::api_error(r).await;
+        assert_eq!(status, 503, "{message}");
+        assert_eq!(code, "secret_unavailable");
+        assert!(message.contains(foreign.primary_id()), "{message}");
+        assert!(!message.to_ascii_lowercase().contains("foreign-pw"));
         pool.close().await;
     }
 }
