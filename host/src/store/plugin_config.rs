@@ -28,11 +28,28 @@ pub struct PluginSettingValue {
 }
 
 /// Everything the runtime needs about a plugin's configuration for one call.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct PluginSetup {
     pub organisation_settings: BTreeMap<String, String>,
     pub department_settings: BTreeMap<String, String>,
     pub extra_allowed_hosts: Vec<Destination>,
+}
+
+impl std::fmt::Debug for PluginSetup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Setting keys only: the values include opened secrets.
+        f.debug_struct("PluginSetup")
+            .field(
+                "organisation_settings",
+                &self.organisation_settings.keys().collect::<Vec<_>>(),
+            )
+            .field(
+                "department_settings",
+                &self.department_settings.keys().collect::<Vec<_>>(),
+            )
+            .field("extra_allowed_hosts", &self.extra_allowed_hosts)
+            .finish()
+    }
 }
 
 fn level_allows(spec: &SettingSpec, department: bool) -> bool {
@@ -121,12 +138,19 @@ impl Store {
             .plugin_values(organisation_id, plugin_id, department)
             .await?;
         for (key, value) in values.iter_mut() {
-            if secret.contains(key) && Keyring::is_sealed(value) {
-                let context = secret_context(organisation_id, plugin_id, department, key);
-                let opened = self.keyring().open(value, &context)?;
-                value.zeroize();
-                *value = opened.to_string();
+            if !Keyring::is_sealed(value) {
+                continue;
             }
+            let context = secret_context(organisation_id, plugin_id, department, key);
+            let opened = match self.keyring().open(value, &context) {
+                Ok(opened) => opened,
+                Err(e) if secret.contains(key) => return Err(e.into()),
+                // A setting a newer manifest no longer marks secret still
+                // opens; a plain value that only looks sealed stays as it is.
+                Err(_) => continue,
+            };
+            value.zeroize();
+            *value = opened.to_string();
         }
         Ok(values)
     }
@@ -424,5 +448,33 @@ impl Store {
         .fetch_one(self.pool())
         .await?;
         Ok(row.try_get::<i64, _>("n")? > 0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_plugin_setup_shows_setting_keys_never_values() {
+        let mut setup = PluginSetup::default();
+        setup
+            .organisation_settings
+            .insert("password".into(), "Pa55Value".into());
+        let shown = format!("{setup:?}");
+        assert!(shown.contains("password"), "{shown}");
+        assert!(!shown.contains("Pa55Value"), "{shown}");
+    }
+
+    #[test]
+    fn a_secret_is_sealed_to_its_row() {
+        assert_eq!(
+            secret_context("o", "gravity", "", "oid"),
+            "plugin_settings:o:gravity::oid"
+        );
+        assert_ne!(
+            secret_context("o", "gravity", "d", "oid"),
+            secret_context("o", "gravity", "", "oid")
+        );
     }
 }
