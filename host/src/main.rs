@@ -67,6 +67,28 @@ enum Command {
         #[arg(long)]
         data_dir: Option<PathBuf>,
     },
+    /// The operator's key: make one, re-seal the secrets under a new one.
+    Vault {
+        #[command(subcommand)]
+        command: VaultCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum VaultCommand {
+    /// Print a new random key (64 hex digits), or write it to a new file.
+    NewKey {
+        /// Write the key to this file (created with mode 0600; never overwritten).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Re-seal every plugin secret under the primary key. Run it after
+    /// starting the hosts with the new key as primary (--secret-key-file) and
+    /// the old one as previous (--previous-key-file); then drop the old key.
+    Rekey {
+        #[command(flatten)]
+        database: Database,
+    },
 }
 
 /// The operator's word on which special addresses plugins may reach.
@@ -289,6 +311,7 @@ fn main() -> ExitCode {
             port,
             data_dir,
         } => demo(admin_key, port, data_dir),
+        Command::Vault { command } => vault_command(command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -559,4 +582,53 @@ fn describe(info: &plugin::PluginFileInfo) -> String {
         }
     }
     out
+}
+
+fn vault_command(command: VaultCommand) -> Result<(), String> {
+    match command {
+        VaultCommand::NewKey { out: None } => {
+            println!("{}", &*vault::new_key_text());
+            Ok(())
+        }
+        VaultCommand::NewKey { out: Some(path) } => write_new_key(&path),
+        VaultCommand::Rekey { database } => rekey(&database),
+    }
+}
+
+/// Writes a new key to `path`, which must not exist yet, readable by its owner only.
+fn write_new_key(path: &std::path::Path) -> Result<(), String> {
+    use std::io::Write;
+    let shown = path.display();
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(path)
+        .map_err(|e| format!("cannot create {shown}: {e}"))?;
+    let key = vault::new_key_text();
+    file.write_all(key.as_bytes())
+        .and_then(|()| file.write_all(b"\n"))
+        .and_then(|()| file.sync_all())
+        .map_err(|e| format!("cannot write {shown}: {e}"))?;
+    eprintln!("wrote a new key to {shown}");
+    Ok(())
+}
+
+fn rekey(database: &Database) -> Result<(), String> {
+    multi_thread()?.block_on(async {
+        let store = database.open().await?;
+        let done = store
+            .reseal_plugin_secrets(true)
+            .await
+            .map_err(|e| format!("cannot re-seal the secrets: {e}"))?;
+        println!(
+            "re-sealed {} secret(s) under key {}; {} were current, {} were in clear",
+            done.rekeyed,
+            store.keyring().primary_id(),
+            done.current,
+            done.sealed_clear
+        );
+        Ok(())
+    })
 }

@@ -80,6 +80,9 @@ struct Sim {
     /// `uniqueTransId`s of approved transactions: the card tokens it knows.
     tokens: std::collections::HashSet<String>,
     rate_limited: u32,
+    /// The next this many API requests answer 400 quoting the credentials
+    /// they came with, mangled (a provider that echoes what it was sent).
+    echo_credentials: u32,
     drop_next_response: bool,
     latency_ms: u64,
     next_id: u64,
@@ -125,6 +128,7 @@ impl GravitySim {
             .route("/devices/{device}", post(script))
             .route("/ledger", get(ledger))
             .route("/rate-limit", post(rate_limit))
+            .route("/echo-credentials", post(echo_credentials))
             .route("/drop-next-response", post(drop_next))
             .route("/latency", post(latency));
         let app = Router::new()
@@ -163,6 +167,14 @@ impl GravitySim {
         self.shared.lock().unwrap().rate_limited = count;
     }
 
+    /// The next `count` API requests answer 400 with a body that quotes the
+    /// OID and auth token they were sent: base64 (standard, URL-safe, of
+    /// `oid:token` as in HTTP Basic), percent-encoded, in a JSON string, and in
+    /// other letter cases. Also `POST /_sim/echo-credentials {"count": n}`.
+    pub fn echo_credentials(&self, count: u32) {
+        self.shared.lock().unwrap().echo_credentials = count;
+    }
+
     /// The next synchronous call is processed but its response is cut off.
     pub fn drop_next_response(&self) {
         self.shared.lock().unwrap().drop_next_response = true;
@@ -198,6 +210,10 @@ async fn gate(shared: &Shared, headers: &HeaderMap, oid: Option<&str>) -> Result
         tokio::time::sleep(Duration::from_millis(latency)).await;
     }
     let mut sim = shared.lock().unwrap();
+    if sim.echo_credentials > 0 {
+        sim.echo_credentials -= 1;
+        return Err(echo(headers, oid.unwrap_or_default()));
+    }
     if sim.rate_limited > 0 {
         sim.rate_limited -= 1;
         return Err((
@@ -218,6 +234,48 @@ async fn gate(shared: &Shared, headers: &HeaderMap, oid: Option<&str>) -> Result
         ));
     }
     Ok(())
+}
+
+/// A 400 quoting the credentials of a request in every mangled form.
+fn echo(headers: &HeaderMap, oid: &str) -> Response {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+    let token = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    let percent: String = oid
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() {
+                char::from(b).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    let swapped: String = oid
+        .chars()
+        .map(|c| {
+            if c.is_ascii_uppercase() {
+                c.to_ascii_lowercase()
+            } else {
+                c.to_ascii_uppercase()
+            }
+        })
+        .collect();
+    let body = json!({
+        "message": "invalid credentials",
+        "basic": STANDARD.encode(format!("{oid}:{token}")),
+        "token_b64": STANDARD.encode(token),
+        "oid_b64url": URL_SAFE_NO_PAD.encode(oid),
+        "oid_percent": percent.to_ascii_lowercase(),
+        "oid_json": oid,
+        "oid_swapped": swapped,
+        "token_upper": token.to_ascii_uppercase(),
+    });
+    (StatusCode::BAD_REQUEST, Json(body)).into_response()
 }
 
 fn dollars(cents: i64) -> String {
@@ -589,6 +647,11 @@ struct Count {
 
 async fn rate_limit(State(shared): State<Shared>, Json(c): Json<Count>) -> Response {
     shared.lock().unwrap().rate_limited = c.count;
+    StatusCode::NO_CONTENT.into_response()
+}
+
+async fn echo_credentials(State(shared): State<Shared>, Json(c): Json<Count>) -> Response {
+    shared.lock().unwrap().echo_credentials = c.count;
     StatusCode::NO_CONTENT.into_response()
 }
 

@@ -59,6 +59,17 @@ impl From<StoreError> for ApiError {
                 };
                 Self::new(StatusCode::CONFLICT, code, message)
             }
+            // A plugin secret that does not open with this host's keys: the
+            // operator must start it with the right key. The message names the
+            // key id only, never a value.
+            StoreError::Vault(e) => {
+                tracing::error!(error = %e, "a plugin secret does not open");
+                Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "secret_unavailable",
+                    e.to_string(),
+                )
+            }
             other => {
                 // The details stay in the log; the caller learns only that it failed.
                 tracing::error!(error = %other, "store failure");

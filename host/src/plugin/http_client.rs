@@ -101,7 +101,9 @@ impl http::Host for CallState {
         let method = method_of(request.method);
         // The URL as the plugin wrote it, placeholders and all: safe to log.
         let shown_url = request.url.clone();
-        let result = send_checked(&self.scope, method.clone(), request).await;
+        let result = send_checked(&self.scope, method.clone(), request)
+            .await
+            .map_err(|e| scrub_error(e, &self.scope.secrets));
         let elapsed_ms = started.elapsed().as_millis() as u64;
         let plugin = &*self.scope.plugin;
         match &result {
@@ -124,6 +126,8 @@ async fn send_checked(
     request: http::Request,
 ) -> Result<http::Response, HttpError> {
     let limits = &scope.http_limits;
+    // What the plugin wrote, for error texts; the filled-in URL never is one.
+    let shown_url = request.url.clone();
     let template = url::Url::parse(&request.url).map_err(|e| {
         HttpError::Invalid(format!("'{}' is not an absolute URL: {e}", request.url))
     })?;
@@ -197,7 +201,7 @@ async fn send_checked(
             .timeout(left)
             .send()
             .await
-            .map_err(transport_error)?;
+            .map_err(|e| transport_error(e, &shown_url))?;
         let status = response.status();
         if status.is_redirection()
             && let Some(location) = response.headers().get(reqwest::header::LOCATION)
@@ -238,7 +242,7 @@ async fn send_checked(
             destination = next_destination;
             continue;
         }
-        return read_response(scope, response, deadline).await;
+        return read_response(scope, response, deadline, &shown_url).await;
     }
 }
 
@@ -246,6 +250,7 @@ async fn read_response(
     scope: &CallScope,
     mut response: reqwest::Response,
     deadline: Instant,
+    shown_url: &str,
 ) -> Result<http::Response, HttpError> {
     let limit = scope.http_limits.max_response_bytes;
     if response.content_length().is_some_and(|n| n > limit) {
@@ -266,7 +271,7 @@ async fn read_response(
         let chunk = tokio::time::timeout(left, response.chunk())
             .await
             .map_err(|_| HttpError::Timeout("the response body did not arrive in time".into()))?
-            .map_err(transport_error)?;
+            .map_err(|e| transport_error(e, shown_url))?;
         let Some(chunk) = chunk else { break };
         if body.len() as u64 + chunk.len() as u64 > limit {
             return Err(HttpError::TooLarge(limit));
@@ -290,9 +295,15 @@ fn refused(destination: &Destination, r: Refused) -> HttpError {
 }
 
 /// Whether the request can have left: only a failed connection proves it did not.
-fn transport_error(e: reqwest::Error) -> HttpError {
+///
+/// The text is built from what the plugin wrote (`shown_url`, placeholders in
+/// place) and the kind of failure, never from reqwest's own message, which
+/// quotes the URL with the secrets filled in. What the error's causes say is
+/// kept, without any URL, and the caller scrubs it with the vault as well.
+fn transport_error(e: reqwest::Error, shown_url: &str) -> HttpError {
     if let Some(r) = network::refusal_in(&e) {
-        // Refused by the resolver: nothing was sent.
+        // Refused by the resolver: nothing was sent. Only the destination
+        // (scheme, host, port) is named, which a secret can never change.
         return HttpError::Denied(Denied {
             destination: e
                 .url()
@@ -303,23 +314,121 @@ fn transport_error(e: reqwest::Error) -> HttpError {
             message: r.to_string(),
         });
     }
-    let text = error_chain(&e);
-    if e.is_connect() {
+    let (connect, timeout) = (e.is_connect(), e.is_timeout());
+    let what = if connect {
+        "could not connect"
+    } else if timeout {
+        "timed out"
+    } else if e.is_body() {
+        "the body could not be sent or read"
+    } else if e.is_decode() {
+        "the response could not be decoded"
+    } else if e.is_request() {
+        "the request failed"
+    } else {
+        "the connection failed"
+    };
+    let causes = causes(&e.without_url());
+    let text = if causes.is_empty() {
+        format!("{what} ({shown_url})")
+    } else {
+        format!("{what} ({shown_url}): {causes}")
+    };
+    if connect {
         HttpError::NotSent(text)
-    } else if e.is_timeout() {
+    } else if timeout {
         HttpError::Timeout(text)
     } else {
         HttpError::Transport(text)
     }
 }
 
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
+/// The causes of `e` (not `e` itself), joined.
+fn causes(e: &dyn std::error::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
     let mut source = e.source();
     while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
+        parts.push(s.to_string());
         source = s.source();
     }
-    text
+    parts.join(": ")
+}
+
+/// Scrubs every text an error carries with the call's vault.
+fn scrub_error(e: HttpError, secrets: &super::secrets::SecretVault) -> HttpError {
+    match e {
+        HttpError::Invalid(m) => HttpError::Invalid(secrets.redact(&m)),
+        HttpError::NotSent(m) => HttpError::NotSent(secrets.redact(&m)),
+        HttpError::Timeout(m) => HttpError::Timeout(secrets.redact(&m)),
+        HttpError::Transport(m) => HttpError::Transport(secrets.redact(&m)),
+        HttpError::Denied(d) => HttpError::Denied(Denied {
+            destination: secrets.redact(&d.destination),
+            setting: d.setting,
+            message: secrets.redact(&d.message),
+        }),
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plugin::secrets::SecretVault;
+
+    /// A real refused connection to a URL holding a secret.
+    #[tokio::test]
+    async fn a_refused_connection_is_described_without_the_filled_in_url() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let secret = "Sup3rSecretOid";
+        let filled = format!("http://127.0.0.1:{port}/orgs/{secret}/start");
+        let shown = format!("http://127.0.0.1:{port}/orgs/{{{{secret:oid}}}}/start");
+        let e = client(&HttpLimits::default(), &NetworkPolicy::with_loopback())
+            .get(&filled)
+            .send()
+            .await
+            .expect_err("nobody listens");
+        // reqwest's own text quotes the URL it was given.
+        assert!(error_text(&e).contains(secret));
+        let HttpError::NotSent(text) = transport_error(e, &shown) else {
+            panic!("a refused connection was not sent");
+        };
+        assert!(!text.contains(secret), "{text}");
+        assert!(text.starts_with("could not connect"), "{text}");
+        assert!(text.contains(&shown), "{text}");
+    }
+
+    fn error_text(e: &dyn std::error::Error) -> String {
+        let mut text = e.to_string();
+        let mut source = e.source();
+        while let Some(s) = source {
+            text.push_str(&s.to_string());
+            source = s.source();
+        }
+        text
+    }
+
+    #[test]
+    fn every_error_text_is_scrubbed() {
+        let mut vault = SecretVault::default();
+        vault.insert("oid", "0idValue");
+        for e in [
+            HttpError::Invalid("bad 0idValue".into()),
+            HttpError::NotSent("bad 0IDVALUE".into()),
+            HttpError::Timeout("bad 0idvalue".into()),
+            HttpError::Transport("bad 0idValue".into()),
+            HttpError::Denied(Denied {
+                destination: "https://0idValue.example".into(),
+                setting: "base-url".into(),
+                message: "0idValue refused".into(),
+            }),
+        ] {
+            let text = format!("{:?}", scrub_error(e, &vault));
+            assert!(!text.to_ascii_lowercase().contains("0idvalue"), "{text}");
+            assert!(text.contains("{{secret:oid}}"), "{text}");
+        }
+    }
 }

@@ -17,6 +17,7 @@ pub mod kv;
 pub mod manifest;
 pub mod network;
 pub mod runtime;
+pub mod scrub;
 pub mod secrets;
 pub mod state;
 pub mod stdio;

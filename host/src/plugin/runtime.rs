@@ -28,6 +28,7 @@ use super::http_client::{self, HttpLimits};
 use super::kv::{MemoryCache, PluginCache};
 use super::manifest::{Capability, Manifest};
 use super::network::NetworkPolicy;
+use super::scrub::Scrub;
 use super::secrets::{self, SecretVault};
 use super::state::{
     CallLimiter, CallScope, CallState, DeadlineExceeded, MemoryLimitExceeded, ProgressSink,
@@ -382,7 +383,7 @@ where
 }
 
 /// Everything about the caller that a call needs besides its request.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct CallEnv {
     /// ISO 3166-1 alpha-2 market of the department.
     pub market: String,
@@ -395,6 +396,21 @@ pub struct CallEnv {
     pub extra_allowed_hosts: Vec<Destination>,
     /// Where progress reports go.
     pub progress: Option<ProgressSink>,
+}
+
+impl std::fmt::Debug for CallEnv {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Setting keys only: the values include the secrets.
+        let keys = |m: &BTreeMap<String, String>| m.keys().cloned().collect::<Vec<_>>();
+        f.debug_struct("CallEnv")
+            .field("market", &self.market)
+            .field("organisation_id", &self.organisation_id)
+            .field("department_id", &self.department_id)
+            .field("organisation_settings", &keys(&self.organisation_settings))
+            .field("department_settings", &keys(&self.department_settings))
+            .field("extra_allowed_hosts", &self.extra_allowed_hosts)
+            .finish_non_exhaustive()
+    }
 }
 
 struct PluginInner {
@@ -713,7 +729,7 @@ impl Plugin {
     }
 
     /// Runs one export on a fresh instance under the call's limits.
-    async fn call<R: Send + 'static>(
+    async fn call<R: Send + Scrub + 'static>(
         &self,
         env: &CallEnv,
         export: Capability,
@@ -727,6 +743,8 @@ impl Plugin {
             });
         }
         let (ctx, secrets) = self.context(env)?;
+        // What comes back is scrubbed with the same values that went out.
+        let vault = secrets.clone();
         let rt = &self.inner.runtime;
         let config = &rt.config;
         let queued = Instant::now();
@@ -749,8 +767,8 @@ impl Plugin {
 
         let budget = config.deadlines.of(export);
         let deadline = Instant::now() + budget;
-        let stdout = PluginOutput::new(self.inner.id.clone(), "stdout");
-        let stderr = PluginOutput::new(self.inner.id.clone(), "stderr");
+        let stdout = PluginOutput::new(self.inner.id.clone(), "stdout").with_secrets(&vault);
+        let stderr = PluginOutput::new(self.inner.id.clone(), "stderr").with_secrets(&vault);
         let scope = CallScope {
             organisation: env.organisation_id.clone(),
             secrets,
@@ -776,7 +794,7 @@ impl Plugin {
         let result = tokio::time::timeout(budget + DEADLINE_GRACE, run).await;
         let stderr_tail = summarise_stderr(&stderr.finish());
         let export_name = export.to_string();
-        let outcome = match result {
+        let mut outcome = match result {
             Err(_) => Err(CallError::Deadline {
                 plugin,
                 export: export_name,
@@ -790,6 +808,7 @@ impl Plugin {
             Ok(Ok(Err(error))) => Err(CallError::Plugin { plugin, error }),
             Ok(Ok(Ok(value))) => Ok(value),
         };
+        outcome.scrub(&vault);
         if let Err(e) = &outcome {
             tracing::warn!(plugin = %self.inner.id, %export, kind = e.kind(),
                 disposition = ?e.disposition(), error = %e, "plugin call failed");
@@ -849,4 +868,31 @@ fn summarise_stderr(tail: &str) -> String {
 
 fn join<T: std::fmt::Display>(items: impl Iterator<Item = T>) -> String {
     items.map(|i| i.to_string()).collect::<Vec<_>>().join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_call_env_shows_setting_keys_never_values() {
+        let mut env = CallEnv {
+            market: "US".into(),
+            organisation_id: "org".into(),
+            ..CallEnv::default()
+        };
+        env.organisation_settings
+            .insert("auth-token".into(), "T0kenValue".into());
+        env.department_settings
+            .insert("oid".into(), "0idValue".into());
+        let shown = format!("{env:?}");
+        assert!(
+            shown.contains("auth-token") && shown.contains("oid"),
+            "{shown}"
+        );
+        assert!(
+            !shown.contains("T0kenValue") && !shown.contains("0idValue"),
+            "{shown}"
+        );
+    }
 }

@@ -172,7 +172,7 @@ impl log::Host for CallState {
         if !self.admit_event() {
             return;
         }
-        let mut message = message;
+        let mut message = self.scope.secrets.redact(&message);
         if message.len() > MAX_LOG_MESSAGE {
             let mut cut = MAX_LOG_MESSAGE;
             while !message.is_char_boundary(cut) {
@@ -197,6 +197,7 @@ impl progress::Host for CallState {
         if !self.admit_event() {
             return;
         }
+        let message = message.map(|m| self.scope.secrets.redact(&m));
         tracing::debug!(plugin = &*self.scope.plugin, ?stage, ?message, "progress");
         if let Some(sink) = &self.scope.progress {
             // A closed receiver only means nobody watches any more.

@@ -10,6 +10,8 @@ use bytes::Bytes;
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 use wasmtime_wasi::p2::{OutputStream, Pollable, StreamResult};
 
+use super::secrets::SecretVault;
+
 /// Bytes a call may write before the rest is dropped.
 const MAX_LOGGED_BYTES: usize = 64 * 1024;
 /// Longest line logged; longer ones are cut.
@@ -31,6 +33,8 @@ pub struct PluginOutput {
     plugin: Arc<str>,
     stream: &'static str,
     buffer: Arc<Mutex<Buffer>>,
+    /// Lines are scrubbed of the call's secrets before they are logged or kept.
+    secrets: SecretVault,
 }
 
 impl PluginOutput {
@@ -39,7 +43,14 @@ impl PluginOutput {
             plugin,
             stream,
             buffer: Arc::default(),
+            secrets: SecretVault::default(),
         }
+    }
+
+    /// The same stream, scrubbing every line of `secrets`.
+    pub fn with_secrets(mut self, secrets: &SecretVault) -> Self {
+        self.secrets = secrets.clone();
+        self
     }
 
     fn accept(&self, bytes: &[u8]) {
@@ -68,9 +79,9 @@ impl PluginOutput {
 
     fn emit(&self, b: &mut Buffer, line: &[u8]) {
         let text = String::from_utf8_lossy(&line[..line.len().min(MAX_LINE)]);
-        let text = text.trim_end_matches('\r');
+        let text = self.secrets.redact(text.trim_end_matches('\r'));
         tracing::info!(target: "vetpay::plugin_output", plugin = %self.plugin, stream = self.stream, "{text}");
-        b.tail.push_str(text);
+        b.tail.push_str(&text);
         b.tail.push('\n');
         if b.tail.len() > TAIL_BYTES {
             let mut cut = b.tail.len() - TAIL_BYTES;
@@ -152,6 +163,18 @@ mod tests {
         out.accept(b"first\nsec");
         out.accept(b"ond\nthird");
         assert_eq!(out.finish(), "first\nsecond\nthird");
+    }
+
+    #[test]
+    fn lines_are_scrubbed_of_the_calls_secrets() {
+        let mut vault = SecretVault::default();
+        vault.insert("auth-token", "T0ken");
+        let out = PluginOutput::new("p".into(), "stderr").with_secrets(&vault);
+        out.accept(b"token t0ken\nraw T0ken");
+        assert_eq!(
+            out.finish(),
+            "token {{secret:auth-token}}\nraw {{secret:auth-token}}"
+        );
     }
 
     #[test]

@@ -42,7 +42,7 @@ pub use plans::{
     ItemBalance, NewPlan, NewPlanItem, NewSubscription, PaymentOption, Plan, PlanItem,
     Subscription, SubscriptionStatus,
 };
-pub use plugin_config::{PluginSettingValue, PluginSetup};
+pub use plugin_config::{PluginSettingValue, PluginSetup, Resealed};
 pub use plugins::InstalledPlugin;
 pub use settings::{Definition, GRAVITY_RECURRING, Kind, Scope, SettingValue, definitions};
 pub use shared_cache::DbCache;
@@ -144,13 +144,23 @@ impl Store {
         let pool = options.connect(url).await?;
         MIGRATOR.run(&pool).await?;
         let write_lock = (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(())));
-        Ok(Self {
+        let store = Self {
             pool,
             backend,
             write_lock,
             keyring,
             limits: AmountLimits::default(),
-        })
+        };
+        // Secrets an older version stored in clear are sealed before anything
+        // else reads them.
+        let sealed = store.reseal_plugin_secrets(false).await?;
+        if sealed.sealed_clear > 0 {
+            tracing::info!(
+                count = sealed.sealed_clear,
+                "sealed plugin secrets that were stored in clear"
+            );
+        }
+        Ok(store)
     }
 
     /// The embedded default: `vetpay.db` in `dir` (created if missing), with

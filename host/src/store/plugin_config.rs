@@ -1,16 +1,20 @@
 //! A plugin's configuration in an organisation: its settings at organisation and
-//! department level (secrets are write-only: stored, handed to the runtime, never
-//! read back out), and the extra destinations an admin allows it.
+//! department level (secrets are write-only: sealed with the operator's keyring,
+//! opened only to hand them to the runtime, never read back out), and the extra
+//! destinations an admin allows it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 use serde_json::Value;
 use sqlx::Row;
 
+use zeroize::{Zeroize, Zeroizing};
+
 use super::{Store, StoreError, invalid, now_ms};
 use crate::plugin::Destination;
 use crate::plugin::manifest::{SettingScope, SettingSpec};
+use crate::vault::Keyring;
 
 /// A plugin setting as an admin sees it: secrets only say whether they are set.
 #[derive(Debug, Clone, Serialize)]
@@ -24,11 +28,28 @@ pub struct PluginSettingValue {
 }
 
 /// Everything the runtime needs about a plugin's configuration for one call.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct PluginSetup {
     pub organisation_settings: BTreeMap<String, String>,
     pub department_settings: BTreeMap<String, String>,
     pub extra_allowed_hosts: Vec<Destination>,
+}
+
+impl std::fmt::Debug for PluginSetup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Setting keys only: the values include opened secrets.
+        f.debug_struct("PluginSetup")
+            .field(
+                "organisation_settings",
+                &self.organisation_settings.keys().collect::<Vec<_>>(),
+            )
+            .field(
+                "department_settings",
+                &self.department_settings.keys().collect::<Vec<_>>(),
+            )
+            .field("extra_allowed_hosts", &self.extra_allowed_hosts)
+            .finish()
+    }
 }
 
 fn level_allows(spec: &SettingSpec, department: bool) -> bool {
@@ -52,7 +73,150 @@ fn as_text(key: &str, value: &Value) -> Result<String, StoreError> {
     }
 }
 
+/// What a secret setting is sealed to: its row. A sealed value copied to
+/// another organisation, plugin, level or key does not open.
+pub(crate) fn secret_context(
+    organisation_id: &str,
+    plugin_id: &str,
+    department: &str,
+    key: &str,
+) -> String {
+    format!("plugin_settings:{organisation_id}:{plugin_id}:{department}:{key}")
+}
+
+/// What `vetpay vault rekey` (and the sealing at startup) did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Resealed {
+    /// Values stored in clear by an older version, now sealed.
+    pub sealed_clear: u64,
+    /// Values sealed under a previous key, now under the primary one.
+    pub rekeyed: u64,
+    /// Values already sealed under the primary key.
+    pub current: u64,
+}
+
+/// The keys a manifest (as stored, JSON) marks secret.
+fn secret_keys_of(manifest: &str) -> Result<BTreeSet<String>, StoreError> {
+    let manifest: crate::plugin::Manifest =
+        serde_json::from_str(manifest).map_err(|e| invalid("manifest", e.to_string()))?;
+    Ok(manifest
+        .settings
+        .into_iter()
+        .filter(|s| s.secret)
+        .map(|s| s.key)
+        .collect())
+}
+
 impl Store {
+    /// The keys of `plugin_id`'s settings that are secret.
+    async fn secret_keys(
+        &self,
+        organisation_id: &str,
+        plugin_id: &str,
+    ) -> Result<BTreeSet<String>, StoreError> {
+        let row =
+            sqlx::query("SELECT manifest FROM plugins WHERE organisation_id = $1 AND id = $2")
+                .bind(organisation_id)
+                .bind(plugin_id)
+                .fetch_optional(self.pool())
+                .await?;
+        match row {
+            Some(row) => secret_keys_of(&row.try_get::<String, _>("manifest")?),
+            None => Ok(BTreeSet::new()),
+        }
+    }
+
+    /// The values of one level with its secrets opened, for a call.
+    async fn opened_values(
+        &self,
+        organisation_id: &str,
+        plugin_id: &str,
+        department: &str,
+        secret: &BTreeSet<String>,
+    ) -> Result<BTreeMap<String, String>, StoreError> {
+        let mut values = self
+            .plugin_values(organisation_id, plugin_id, department)
+            .await?;
+        for (key, value) in values.iter_mut() {
+            if !Keyring::is_sealed(value) {
+                continue;
+            }
+            let context = secret_context(organisation_id, plugin_id, department, key);
+            let opened = match self.keyring().open(value, &context) {
+                Ok(opened) => opened,
+                Err(e) if secret.contains(key) => return Err(e.into()),
+                // A setting a newer manifest no longer marks secret still
+                // opens; a plain value that only looks sealed stays as it is.
+                Err(_) => continue,
+            };
+            value.zeroize();
+            *value = opened.to_string();
+        }
+        Ok(values)
+    }
+
+    /// Seals every secret setting stored in clear (by a version before sealing,
+    /// or a secret a newer manifest introduced) and, with `rekey`, re-seals
+    /// every value sealed under a previous key with the primary key. Each row is
+    /// changed only if it still holds what was read, so several hosts may run
+    /// this at once.
+    pub async fn reseal_plugin_secrets(&self, rekey: bool) -> Result<Resealed, StoreError> {
+        let plugins = sqlx::query("SELECT organisation_id, id, manifest FROM plugins")
+            .fetch_all(self.pool())
+            .await?;
+        let mut done = Resealed::default();
+        for plugin in plugins {
+            let organisation_id: String = plugin.try_get("organisation_id")?;
+            let plugin_id: String = plugin.try_get("id")?;
+            let secret = secret_keys_of(&plugin.try_get::<String, _>("manifest")?)?;
+            if secret.is_empty() {
+                continue;
+            }
+            let rows = sqlx::query(
+                "SELECT department_id, key, value FROM plugin_settings WHERE organisation_id = $1 AND plugin_id = $2",
+            )
+            .bind(&organisation_id)
+            .bind(&plugin_id)
+            .fetch_all(self.pool())
+            .await?;
+            for row in rows {
+                let department: String = row.try_get("department_id")?;
+                let key: String = row.try_get("key")?;
+                let stored: String = row.try_get("value")?;
+                if !secret.contains(&key) {
+                    continue;
+                }
+                let context = secret_context(&organisation_id, &plugin_id, &department, &key);
+                let ring = self.keyring();
+                let sealed = if !Keyring::is_sealed(&stored) {
+                    done.sealed_clear += 1;
+                    ring.seal(&stored, &context)
+                } else if ring.is_current(&stored) || !rekey {
+                    done.current += u64::from(ring.is_current(&stored));
+                    continue;
+                } else {
+                    done.rekeyed += 1;
+                    ring.seal(&ring.open(&stored, &context)?, &context)
+                };
+                let mut tx = self.write().await?;
+                sqlx::query(
+                    "UPDATE plugin_settings SET value = $1 WHERE organisation_id = $2 AND plugin_id = $3 \
+                     AND department_id = $4 AND key = $5 AND value = $6",
+                )
+                .bind(&sealed)
+                .bind(&organisation_id)
+                .bind(&plugin_id)
+                .bind(&department)
+                .bind(&key)
+                .bind(&stored)
+                .execute(&mut *tx.tx)
+                .await?;
+                tx.commit().await?;
+            }
+        }
+        Ok(done)
+    }
+
     async fn plugin_values(
         &self,
         organisation_id: &str,
@@ -143,6 +307,13 @@ impl Store {
                     spec.check_value(&text).map_err(|m| invalid(key, m))?;
                     Some(text)
                 }
+            };
+            let text = match text {
+                Some(text) if spec.secret => Some(self.keyring().seal(
+                    &Zeroizing::new(text),
+                    &secret_context(organisation_id, plugin_id, department_id.unwrap_or(""), key),
+                )),
+                other => other,
             };
             writes.push((key, text));
         }
@@ -247,10 +418,13 @@ impl Store {
         plugin_id: &str,
         department_id: &str,
     ) -> Result<PluginSetup, StoreError> {
+        let secret = self.secret_keys(organisation_id, plugin_id).await?;
         Ok(PluginSetup {
-            organisation_settings: self.plugin_values(organisation_id, plugin_id, "").await?,
+            organisation_settings: self
+                .opened_values(organisation_id, plugin_id, "", &secret)
+                .await?,
             department_settings: self
-                .plugin_values(organisation_id, plugin_id, department_id)
+                .opened_values(organisation_id, plugin_id, department_id, &secret)
                 .await?,
             extra_allowed_hosts: self
                 .plugin_allowed_hosts(organisation_id, plugin_id)
@@ -274,5 +448,33 @@ impl Store {
         .fetch_one(self.pool())
         .await?;
         Ok(row.try_get::<i64, _>("n")? > 0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_plugin_setup_shows_setting_keys_never_values() {
+        let mut setup = PluginSetup::default();
+        setup
+            .organisation_settings
+            .insert("password".into(), "Pa55Value".into());
+        let shown = format!("{setup:?}");
+        assert!(shown.contains("password"), "{shown}");
+        assert!(!shown.contains("Pa55Value"), "{shown}");
+    }
+
+    #[test]
+    fn a_secret_is_sealed_to_its_row() {
+        assert_eq!(
+            secret_context("o", "gravity", "", "oid"),
+            "plugin_settings:o:gravity::oid"
+        );
+        assert_ne!(
+            secret_context("o", "gravity", "d", "oid"),
+            secret_context("o", "gravity", "", "oid")
+        );
     }
 }
