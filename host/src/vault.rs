@@ -97,7 +97,12 @@ impl std::fmt::Debug for Keyring {
             .field("primary", &self.inner.primary.id)
             .field(
                 "previous",
-                &self.inner.previous.iter().map(|k| &k.id).collect::<Vec<_>>(),
+                &self
+                    .inner
+                    .previous
+                    .iter()
+                    .map(|k| &k.id)
+                    .collect::<Vec<_>>(),
             )
             .finish()
     }
@@ -139,12 +144,13 @@ pub fn read_key_file(path: &Path) -> Result<[u8; KEY_BYTES], VaultError> {
             return Err(VaultError::KeyFileMode(shown));
         }
     }
-    let text = Zeroizing::new(std::fs::read_to_string(path).map_err(|source| {
-        VaultError::KeyFile {
-            path: shown.clone(),
-            source,
-        }
-    })?);
+    let text =
+        Zeroizing::new(
+            std::fs::read_to_string(path).map_err(|source| VaultError::KeyFile {
+                path: shown.clone(),
+                source,
+            })?,
+        );
     parse_key(&text)
 }
 

@@ -209,8 +209,8 @@ async fn postgres() -> Option<(Store, String, Store)> {
         &format!("{base}{sep}options=-c%20search_path%3D{schema}"),
         vetpay::vault::Keyring::ephemeral(),
     )
-        .await
-        .ok()?;
+    .await
+    .ok()?;
     Some((admin, schema, store))
 }
 
