@@ -102,7 +102,7 @@ async fn keys_are_made_listed_revoked_everywhere_and_never_shown_twice() {
     for (url, store) in databases().await {
         let (_, admin) = store.create_organisation("Clinic").await.unwrap();
         let admin = admin.key;
-        let a = Host::new(store).await;
+        let a = Host::new(store.clone()).await;
         let b = Host::new(second_host(&url).await).await;
 
         // Made: 201, the id and the secret once; it works on both hosts.
@@ -142,6 +142,32 @@ async fn keys_are_made_listed_revoked_everywhere_and_never_shown_twice() {
             "the use is recorded: {listed}"
         );
         assert_eq!(list.len(), 2);
+
+        // The last use is written at most once a minute per key.
+        let used = listed["last_used_at"].as_i64().unwrap();
+        assert_eq!(a.status_with(&staff).await, StatusCode::OK);
+        let again = |list: Vec<Value>| {
+            list.iter().find(|k| k["id"] == staff_id.as_str()).unwrap()["last_used_at"]
+                .as_i64()
+                .unwrap()
+        };
+        assert_eq!(
+            again(a.list(&admin).await.1),
+            used,
+            "no write within the minute"
+        );
+        store
+            .execute_raw(&format!(
+                "UPDATE api_keys SET last_used_at = last_used_at - 61000 WHERE id = '{staff_id}'"
+            ))
+            .await
+            .unwrap();
+        assert_eq!(b.status_with(&staff).await, StatusCode::OK);
+        assert!(
+            again(a.list(&admin).await.1) >= used,
+            "written again after a minute"
+        );
+        assert_ne!(again(a.list(&admin).await.1), used - 61_000);
 
         // A staff key manages no keys.
         for r in [
