@@ -56,7 +56,7 @@ fn key_of(row: &AnyRow) -> Result<ApiKey, StoreError> {
 const KEY_COLUMNS: &str = "id, organisation_id, role, name, created_at, last_used_at, expires_at, \
      revoked_at, rotated_at, previous_valid_until";
 
-/// 256 random bits; the prefix says what it is when it turns up in a config file.
+/// 244 random bits (two v4 UUIDs); the prefix says what it is when it turns up in a config file.
 fn new_secret(role: Role) -> String {
     format!(
         "vpk_{}_{}{}",
