@@ -66,6 +66,7 @@ fn main() {
             store.clone(),
             RuntimeConfig {
                 compiled_cache_dir: Some(cache.clone()),
+                network: vetpay::plugin::NetworkPolicy::with_loopback(),
                 ..RuntimeConfig::default()
             },
             Default::default(),

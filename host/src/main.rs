@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use vetpay::plugin::{self, Runtime, RuntimeConfig};
+use vetpay::plugin::{self, NetworkPolicy, Runtime, RuntimeConfig};
 use vetpay::store::Store;
 use vetpay::vault::{self, Keyring};
 
@@ -56,6 +56,8 @@ enum Command {
         /// Where compiled plugin code is cached.
         #[arg(long, env = "VETPAY_CODE_CACHE")]
         code_cache: Option<PathBuf>,
+        #[command(flatten)]
+        network: Network,
     },
     /// Run a demo: embedded SQLite, both provider simulators on loopback, the
     /// bundled plugins installed, and a US (Gravity) and a Danish (Nets) clinic.
@@ -72,6 +74,28 @@ enum Command {
     },
 }
 
+/// The operator's word on which special addresses plugins may reach.
+#[derive(clap::Args)]
+struct Network {
+    /// Let plugins reach this range of loopback, private, link-local or other
+    /// special addresses (CIDR, repeatable), for a provider on the local network
+    /// or a simulator. Refused by default; wildcards such as 0.0.0.0/0 are refused.
+    #[arg(long, env = "VETPAY_ALLOW_PRIVATE_NETWORK", value_delimiter = ',')]
+    allow_private_network: Vec<String>,
+}
+
+impl Network {
+    fn policy(&self) -> Result<NetworkPolicy, String> {
+        self.allow_private_network
+            .iter()
+            .try_fold(NetworkPolicy::public_only(), |policy, text| {
+                NetworkPolicy::parse_allowance(text)
+                    .map(|range| policy.allow(range))
+                    .map_err(|e| format!("--allow-private-network: {e}"))
+            })
+    }
+}
+
 /// Where the database is: PostgreSQL by URL, or embedded SQLite in a directory.
 #[derive(clap::Args)]
 struct Database {
@@ -83,6 +107,10 @@ struct Database {
     data_dir: PathBuf,
     #[command(flatten)]
     keys: Keys,
+    /// The largest amount accepted in a currency, in major units, as CUR=AMOUNT
+    /// (repeatable; USD=250000.00). The default is 100,000,000 major units.
+    #[arg(long, env = "VETPAY_MAX_AMOUNT", value_delimiter = ',')]
+    max_amount: Vec<String>,
 }
 
 /// The operator's key: it seals plugin secrets at rest and keys the API-key
@@ -133,7 +161,17 @@ impl Database {
             (None, Some(keyring)) => Store::sqlite_in_with(&self.data_dir, keyring).await,
             (None, None) => Store::sqlite_in(&self.data_dir).await,
         };
-        store.map_err(|e| format!("cannot open the database: {e}"))
+        let limits = self.max_amount.iter().try_fold(
+            vetpay::money::AmountLimits::default(),
+            |limits, text| {
+                vetpay::money::AmountLimits::parse_override(text)
+                    .map(|(currency, max)| limits.with(currency, max))
+                    .map_err(|e| format!("--max-amount {text}: {e}"))
+            },
+        )?;
+        store
+            .map(|s| s.with_amount_limits(limits))
+            .map_err(|e| format!("cannot open the database: {e}"))
     }
 }
 
@@ -167,6 +205,8 @@ enum BillingCommand {
         /// Where compiled plugin code is cached.
         #[arg(long, env = "VETPAY_CODE_CACHE")]
         code_cache: Option<PathBuf>,
+        #[command(flatten)]
+        network: Network,
     },
 }
 
@@ -258,7 +298,10 @@ fn main() -> ExitCode {
             database,
             listen,
             code_cache,
-        } => serve(&database, &listen, code_cache),
+            network,
+        } => network
+            .policy()
+            .and_then(|network| serve(&database, &listen, runtime_config(code_cache, network))),
         Command::Billing {
             command:
                 BillingCommand::Run {
@@ -270,6 +313,7 @@ fn main() -> ExitCode {
                     lease_seconds,
                     database,
                     code_cache,
+                    network,
                 },
         } => billing_run(BillingArgs {
             organisation,
@@ -280,6 +324,7 @@ fn main() -> ExitCode {
             lease_seconds,
             database,
             code_cache,
+            network,
         }),
         Command::Demo {
             admin_key,
@@ -477,8 +522,9 @@ fn multi_thread() -> Result<tokio::runtime::Runtime, String> {
         .map_err(|e| format!("cannot start: {e}"))
 }
 
-fn runtime_config(code_cache: Option<PathBuf>) -> RuntimeConfig {
+fn runtime_config(code_cache: Option<PathBuf>, network: NetworkPolicy) -> RuntimeConfig {
     RuntimeConfig {
+        network,
         compiled_cache_dir: Some(
             code_cache.unwrap_or_else(|| std::env::temp_dir().join("vetpay-compiled-cache")),
         ),
@@ -490,10 +536,10 @@ async fn shutdown() {
     let _ = tokio::signal::ctrl_c().await;
 }
 
-fn serve(database: &Database, listen: &str, code_cache: Option<PathBuf>) -> Result<(), String> {
+fn serve(database: &Database, listen: &str, runtime: RuntimeConfig) -> Result<(), String> {
     multi_thread()?.block_on(async {
         let store = database.open().await?;
-        let clinic = vetpay::server::clinic(store, runtime_config(code_cache), Default::default())
+        let clinic = vetpay::server::clinic(store, runtime, Default::default())
             .map_err(|e| e.to_string())?;
         let listener = tokio::net::TcpListener::bind(listen)
             .await
@@ -515,6 +561,7 @@ struct BillingArgs {
     lease_seconds: Option<u64>,
     database: Database,
     code_cache: Option<PathBuf>,
+    network: Network,
 }
 
 fn billing_run(args: BillingArgs) -> Result<(), String> {
@@ -536,7 +583,7 @@ fn billing_run(args: BillingArgs) -> Result<(), String> {
             Some(p) => vetpay::store::Period::parse(p).map_err(|e| e.to_string())?,
             None => vetpay::store::Period::current("UTC"),
         };
-        let mut runtime = runtime_config(args.code_cache);
+        let mut runtime = runtime_config(args.code_cache, args.network.policy()?);
         // Every charge of every batch in flight may run at once.
         runtime.max_concurrent_calls = runtime.max_concurrent_calls.max(args.workers * args.batch as usize);
         runtime.pool_instances = runtime.pool_instances.max(runtime.max_concurrent_calls as u32);
@@ -606,7 +653,10 @@ fn demo(admin_key: Option<String>, port: u16, data_dir: Option<PathBuf>) -> Resu
         let store = Store::sqlite_in(&dir)
             .await
             .map_err(|e| format!("cannot open the demo database: {e}"))?;
-        let clinic = vetpay::server::clinic(store, runtime_config(None), Default::default())
+        // The demo's simulators listen on loopback; the demo allows it as an
+        // operator would with --allow-private-network.
+        let runtime = runtime_config(None, NetworkPolicy::with_loopback());
+        let clinic = vetpay::server::clinic(store, runtime, Default::default())
             .map_err(|e| e.to_string())?;
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
             .await

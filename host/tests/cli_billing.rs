@@ -30,6 +30,7 @@ fn billing_run(database: &str) -> Command {
     ])
     .args(["--lease-seconds", "2", "--database", database])
     .env("VETPAY_SECRET_KEY", support::secret_key())
+    .args(["--allow-private-network", "127.0.0.0/8"])
     .env(
         "VETPAY_CODE_CACHE",
         std::env::temp_dir().join("vetpay-test-compiled-cache"),
@@ -59,6 +60,7 @@ async fn killed_and_restarted(url: &str, store: Store) {
         store.clone(),
         RuntimeConfig {
             compiled_cache_dir: Some(std::env::temp_dir().join("vetpay-test-compiled-cache")),
+            network: vetpay::plugin::NetworkPolicy::with_loopback(),
             ..RuntimeConfig::default()
         },
         Default::default(),

@@ -371,6 +371,7 @@ async fn two_hosts_share_one_postgresql() {
         store,
         vetpay::plugin::RuntimeConfig {
             compiled_cache_dir: Some(std::env::temp_dir().join("vetpay-test-compiled-cache")),
+            network: vetpay::plugin::NetworkPolicy::with_loopback(),
             ..Default::default()
         },
         Default::default(),

@@ -621,6 +621,7 @@ async fn two_hosts_billing_the_same_month_charge_each_subscription_once() {
     };
     let runtime = || vetpay::plugin::RuntimeConfig {
         compiled_cache_dir: Some(std::env::temp_dir().join("vetpay-test-compiled-cache")),
+        network: vetpay::plugin::NetworkPolicy::with_loopback(),
         ..Default::default()
     };
     let a = vetpay::server::clinic(store.clone(), runtime(), config()).unwrap();

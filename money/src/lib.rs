@@ -5,12 +5,16 @@
 //! rounds silently: a decimal that does not fit the currency's minor unit is an
 //! error, and rounding is always asked for with an explicit strategy.
 
+mod limits;
+
 use std::fmt;
 use std::str::FromStr;
 
 use iso_currency::Currency as IsoCurrency;
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
+
+pub use limits::{AmountLimits, DEFAULT_MAX_MAJOR_UNITS, TooLarge};
 
 /// Why an amount or a currency was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

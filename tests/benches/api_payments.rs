@@ -36,6 +36,7 @@ async fn run(store: Store, backend: &'static str) -> Figures {
         store.clone(),
         RuntimeConfig {
             compiled_cache_dir: Some(compiled_cache_dir()),
+            network: vetpay::plugin::NetworkPolicy::with_loopback(),
             ..RuntimeConfig::default()
         },
         Default::default(),

@@ -63,6 +63,7 @@ fn main() {
     rt.block_on(async {
         let config = RuntimeConfig {
             compiled_cache_dir: Some(compiled_cache_dir()),
+            network: vetpay::plugin::NetworkPolicy::with_loopback(),
             ..RuntimeConfig::default()
         };
         let runtime = Runtime::new(config.clone()).unwrap();

@@ -28,6 +28,7 @@ fn main() {
         let sim = GravitySim::start("1234567", "bench-token").await;
         let runtime = Runtime::new(RuntimeConfig {
             compiled_cache_dir: Some(compiled_cache_dir()),
+            network: vetpay::plugin::NetworkPolicy::with_loopback(),
             ..RuntimeConfig::default()
         })
         .unwrap();

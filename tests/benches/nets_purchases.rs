@@ -33,6 +33,7 @@ fn main() {
         }
         let runtime = Runtime::new(RuntimeConfig {
             compiled_cache_dir: Some(compiled_cache_dir()),
+            network: vetpay::plugin::NetworkPolicy::with_loopback(),
             ..RuntimeConfig::default()
         })
         .unwrap();

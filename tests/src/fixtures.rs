@@ -22,6 +22,8 @@ pub fn compiled_cache_dir() -> PathBuf {
 pub fn config() -> RuntimeConfig {
     RuntimeConfig {
         compiled_cache_dir: Some(compiled_cache_dir()),
+        // The servers of the suites listen on loopback: allowed as an operator would.
+        network: vetpay::plugin::NetworkPolicy::with_loopback(),
         ..RuntimeConfig::default()
     }
 }

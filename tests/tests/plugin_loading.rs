@@ -73,6 +73,7 @@ async fn compiled_code_is_cached_on_disk_by_file_hash() {
     let _ = std::fs::remove_dir_all(&dir);
     let cfg = RuntimeConfig {
         compiled_cache_dir: Some(dir.clone()),
+        network: vetpay::plugin::NetworkPolicy::with_loopback(),
         ..RuntimeConfig::default()
     };
     let first = Runtime::new(cfg.clone())

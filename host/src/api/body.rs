@@ -22,8 +22,10 @@ pub fn json<T: DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
     if body.is_empty() {
         return Err(bad_request("send a JSON object as the request body"));
     }
-    let de = &mut serde_json::Deserializer::from_slice(body);
-    serde_path_to_error::deserialize(de).map_err(|e| {
+    let value: Value = serde_json::from_slice(body)
+        .map_err(|e| bad_request(format!("the JSON body is not valid: {e}")))?;
+    within_limits(&value, &mut String::from("$"))?;
+    serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
         if path == "." || path.is_empty() {
@@ -32,6 +34,83 @@ pub fn json<T: DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
             bad_request(format!("the JSON body is not valid at '{path}': {inner}"))
         }
     })
+}
+
+/// Longest name-like text (names, labels, species...), in characters.
+pub const MAX_NAME_CHARS: usize = 200;
+/// Longest other text (descriptions, notes, setting values), in characters.
+pub const MAX_TEXT_CHARS: usize = 4096;
+/// Most items in one list (invoice lines, plan items, hosts, settings).
+pub const MAX_ITEMS: usize = 1000;
+
+/// Fields held to [`MAX_NAME_CHARS`].
+const NAME_FIELDS: &[&str] = &[
+    "name",
+    "label",
+    "species",
+    "breed",
+    "email",
+    "phone",
+    "code",
+    "country",
+    "currency",
+    "time_zone",
+    "device_id",
+    "role",
+];
+
+/// Refuses any string or list in a request body beyond its limit, naming where.
+fn within_limits(value: &Value, path: &mut String) -> Result<(), ApiError> {
+    match value {
+        Value::String(text) => {
+            let field = path.rsplit('.').next().unwrap_or_default();
+            let max = if NAME_FIELDS.contains(&field) {
+                MAX_NAME_CHARS
+            } else {
+                MAX_TEXT_CHARS
+            };
+            if text.chars().count() > max {
+                return Err(ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "invalid",
+                    format!("{path}: is longer than {max} characters; shorten it"),
+                ));
+            }
+        }
+        Value::Array(items) => {
+            if items.len() > MAX_ITEMS {
+                return Err(ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "invalid",
+                    format!("{path}: has more than {MAX_ITEMS} items; send fewer"),
+                ));
+            }
+            for (i, item) in items.iter().enumerate() {
+                let len = path.len();
+                path.push_str(&format!("[{i}]"));
+                within_limits(item, path)?;
+                path.truncate(len);
+            }
+        }
+        Value::Object(fields) => {
+            for (key, item) in fields {
+                if key.chars().count() > MAX_NAME_CHARS {
+                    return Err(ApiError::new(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        "invalid",
+                        format!("{path}: a key is longer than {MAX_NAME_CHARS} characters"),
+                    ));
+                }
+                let len = path.len();
+                path.push('.');
+                path.push_str(key);
+                within_limits(item, path)?;
+                path.truncate(len);
+            }
+        }
+        _ => {}
+    }
+    Ok(())
 }
 
 /// A decimal from a JSON number or string, exactly as written ("2.5", 2.5).
@@ -66,6 +145,11 @@ pub fn idempotency(
     path: &str,
     body: &Bytes,
 ) -> Result<Idempotency, ApiError> {
+    if headers.get_all(IDEMPOTENCY_HEADER).iter().count() > 1 {
+        return Err(bad_request(
+            "send one Idempotency-Key header, not several: which one would a retry repeat?",
+        ));
+    }
     let key = headers
         .get(IDEMPOTENCY_HEADER)
         .ok_or_else(|| {

@@ -8,6 +8,7 @@ mod auth;
 mod body;
 mod clients;
 mod departments;
+mod envelope;
 mod error;
 mod health_plans;
 mod invoices;
@@ -170,5 +171,6 @@ pub fn router(state: AppState) -> Router {
                 "no such route; GET /openapi.json lists every route",
             )
         })
+        .layer(axum::middleware::map_response(envelope::json_errors))
         .with_state(state)
 }

@@ -167,6 +167,7 @@ pub async fn set_allowed_hosts(
     caller.require_admin()?;
     installed(&state, &caller, &id).await?;
     let hosts: AllowedHosts = json(&body)?;
+    refuse_special_addresses(&state, &hosts.hosts)?;
     let saved = state
         .store
         .set_plugin_allowed_hosts(&caller.organisation_id, &id, &hosts.hosts)
@@ -183,4 +184,25 @@ pub async fn set_allowed_hosts(
     )
     .await;
     Ok(Json(saved))
+}
+
+/// An organisation admin may name public destinations only: a loopback,
+/// private or metadata address is the operator's to allow, in the server's
+/// configuration. (What a name resolves to is checked again at connect time.)
+fn refuse_special_addresses(state: &AppState, hosts: &[String]) -> Result<(), ApiError> {
+    let network = &state.runtime.config().network;
+    for (i, host) in hosts.iter().enumerate() {
+        // Unparseable entries get the store's own error, which says what to send.
+        let Ok(destination) = host.parse::<Destination>() else {
+            continue;
+        };
+        if let Err(refused) = network.check_host(&destination.host) {
+            return Err(ApiError::new(
+                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+                "destination_refused",
+                format!("hosts[{i}]: '{destination}': {refused}"),
+            ));
+        }
+    }
+    Ok(())
 }

@@ -42,6 +42,11 @@ impl Destination {
         if self.host.is_empty() {
             return Err(format!("'{self}': the host is empty"));
         }
+        if self.host.contains('*') {
+            return Err(format!(
+                "'{self}': wildcards are refused; name each host a plugin may reach"
+            ));
+        }
         Ok(())
     }
 }

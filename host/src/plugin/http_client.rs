@@ -5,12 +5,14 @@
 //! the host's timeouts, and the response is read up to the size limit. Redirects
 //! are followed here, each hop checked against the allow-list again.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
 use super::bindings::vetpay::terminal::http::{self, Denied, Error as HttpError, Method};
 use super::egress::{Denial, Destination};
+use super::network::{self, GuardedResolver, NetworkPolicy, Refused};
 use super::secrets::Encoding;
 use super::state::{CallScope, CallState};
 
@@ -40,11 +42,17 @@ impl Default for HttpLimits {
     }
 }
 
-/// The shared client. Redirects are off because each hop must pass the allow-list.
-pub fn client(limits: &HttpLimits) -> reqwest::Client {
+/// The shared client. Redirects are off because each hop must pass the
+/// allow-list; every name is resolved through the network policy, and no proxy
+/// from the environment is used (a proxy would resolve names out of our sight).
+pub fn client(limits: &HttpLimits, network: &NetworkPolicy) -> reqwest::Client {
     reqwest::Client::builder()
         .connect_timeout(limits.connect_timeout)
         .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .dns_resolver(Arc::new(GuardedResolver {
+            policy: network.clone(),
+        }))
         .user_agent(concat!("vetpay/", env!("CARGO_PKG_VERSION")))
         .build()
         .expect("the HTTP client's TLS backend initialises")
@@ -123,6 +131,10 @@ async fn send_checked(
         .egress
         .check(&scope.plugin, &template)
         .map_err(|d| HttpError::Denied(d.into()))?;
+    scope
+        .network
+        .check_host(&destination.host)
+        .map_err(|r| refused(&destination, r))?;
     if request.body.len() > limits.max_request_bytes {
         return Err(HttpError::Invalid(format!(
             "the body is {} bytes; at most {} are sent",
@@ -208,6 +220,10 @@ async fn send_checked(
                 d.message = format!("redirect refused: {}", d.message);
                 HttpError::Denied(d.into())
             })?;
+            scope
+                .network
+                .check_host(&next_destination.host)
+                .map_err(|r| refused(&next_destination, r))?;
             if next_destination != destination {
                 // Credentials stay with the destination they were meant for.
                 headers.remove(reqwest::header::AUTHORIZATION);
@@ -264,8 +280,29 @@ async fn read_response(
     })
 }
 
+/// A destination whose address the operator has not allowed.
+fn refused(destination: &Destination, r: Refused) -> HttpError {
+    HttpError::Denied(Denied {
+        destination: destination.to_string(),
+        setting: network::OPERATOR_OPTION.to_owned(),
+        message: r.to_string(),
+    })
+}
+
 /// Whether the request can have left: only a failed connection proves it did not.
 fn transport_error(e: reqwest::Error) -> HttpError {
+    if let Some(r) = network::refusal_in(&e) {
+        // Refused by the resolver: nothing was sent.
+        return HttpError::Denied(Denied {
+            destination: e
+                .url()
+                .and_then(Destination::of_url)
+                .map(|d| d.to_string())
+                .unwrap_or_default(),
+            setting: network::OPERATOR_OPTION.to_owned(),
+            message: r.to_string(),
+        });
+    }
     let text = error_chain(&e);
     if e.is_connect() {
         HttpError::NotSent(text)

@@ -137,6 +137,12 @@ pub struct SettingSpec {
     /// The allowed values of a `choice` setting.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub choices: Vec<String>,
+    /// The smallest value of an `integer` setting.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min: Option<i64>,
+    /// The largest value of an `integer` setting.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<i64>,
     pub label: Label,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub help: Option<Label>,
@@ -272,6 +278,17 @@ impl Manifest {
                     "a 'choice' setting lists its 'choices'; other types have none",
                 ));
             }
+            if s.kind != SettingType::Integer && (s.min.is_some() || s.max.is_some()) {
+                return Err(invalid(
+                    field,
+                    "only an 'integer' setting has a min or a max",
+                ));
+            }
+            if let (Some(min), Some(max)) = (s.min, s.max)
+                && min > max
+            {
+                return Err(invalid(field, "min must not be above max"));
+            }
             if let Some(default) = &s.default {
                 s.check_value(default)
                     .map_err(|m| invalid(field.clone(), format!("default: {m}")))?;
@@ -287,10 +304,22 @@ impl SettingSpec {
     pub fn check_value(&self, value: &str) -> Result<(), String> {
         match self.kind {
             SettingType::Text => Ok(()),
-            SettingType::Integer => value
-                .parse::<i64>()
-                .map(|_| ())
-                .map_err(|_| format!("'{}' expects a whole number, got '{value}'", self.key)),
+            SettingType::Integer => {
+                let n = value
+                    .parse::<i64>()
+                    .map_err(|_| format!("'{}' expects a whole number, got '{value}'", self.key))?;
+                let (min, max) = (self.min.unwrap_or(i64::MIN), self.max.unwrap_or(i64::MAX));
+                if (min..=max).contains(&n) {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "'{}' expects a whole number from {} to {}, got {n}",
+                        self.key,
+                        self.min.map_or("any".to_owned(), |m| m.to_string()),
+                        self.max.map_or("any".to_owned(), |m| m.to_string()),
+                    ))
+                }
+            }
             SettingType::Boolean => match value {
                 "true" | "false" => Ok(()),
                 _ => Err(format!(

@@ -27,6 +27,7 @@ use super::error::{CallError, LoadError};
 use super::http_client::{self, HttpLimits};
 use super::kv::{MemoryCache, PluginCache};
 use super::manifest::{Capability, Manifest};
+use super::network::NetworkPolicy;
 use super::secrets::{self, SecretVault};
 use super::state::{
     CallLimiter, CallScope, CallState, DeadlineExceeded, MemoryLimitExceeded, ProgressSink,
@@ -106,6 +107,9 @@ pub struct RuntimeConfig {
     /// How long a call waits for a free slot before it is refused (not sent).
     pub queue_timeout: Duration,
     pub http: HttpLimits,
+    /// Which special addresses (loopback, private, ...) plugins may reach: the
+    /// operator's decision, never an organisation admin's.
+    pub network: NetworkPolicy,
     /// Component instances the pooling allocator holds, over all plugins.
     pub pool_instances: u32,
     pub prefer_pooling: bool,
@@ -121,6 +125,7 @@ impl Default for RuntimeConfig {
             max_concurrent_calls: 64,
             queue_timeout: Duration::from_secs(10),
             http: HttpLimits::default(),
+            network: NetworkPolicy::public_only(),
             pool_instances: 256,
             prefer_pooling: true,
             epoch_tick: Duration::from_millis(5),
@@ -178,7 +183,7 @@ impl Runtime {
         let ticker = EpochTicker::start(engine.clone(), config.epoch_tick);
         Ok(Self {
             inner: Arc::new(Inner {
-                http: http_client::client(&config.http),
+                http: http_client::client(&config.http, &config.network),
                 engine,
                 linker,
                 allocator,
@@ -327,6 +332,7 @@ impl Inner {
             deadline,
             http: self.http.clone(),
             http_limits: self.config.http.clone(),
+            network: self.config.network.clone(),
             cache: self.cache.clone(),
         }
     }

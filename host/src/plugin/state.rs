@@ -13,6 +13,7 @@ use super::bindings::vetpay::terminal::{cache, log, progress, timer, types};
 use super::egress::EgressPolicy;
 use super::http_client::HttpLimits;
 use super::kv::{self, PluginCache};
+use super::network::NetworkPolicy;
 use super::secrets::SecretVault;
 use super::stdio::PluginOutput;
 
@@ -90,6 +91,7 @@ pub struct CallScope {
     pub deadline: Instant,
     pub http: reqwest::Client,
     pub http_limits: HttpLimits,
+    pub network: NetworkPolicy,
     pub cache: Arc<dyn PluginCache>,
 }
 

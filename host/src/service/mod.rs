@@ -373,6 +373,7 @@ impl Clinic {
         Ok(started)
     }
 
+    /// How a payment is made, or for a refund how the money goes back.
     fn choose_method(
         &self,
         kind: PaymentKind,
@@ -380,17 +381,7 @@ impl Clinic {
         original: Option<&Payment>,
     ) -> Result<Method, ServiceError> {
         if let Some(original) = original {
-            if order.terminal_id.is_some() {
-                return Ok(Method::Card);
-            }
-            return match original.method {
-                Method::Card | Method::SavedCard => Ok(Method::SavedCard),
-                Method::ClientCredit => Err(invalid(
-                    "payment",
-                    "a payment from client credit is undone with a credit note, not a refund",
-                )),
-                manual => Ok(order.method.unwrap_or(manual)),
-            };
+            return refund_method(original.method, order);
         }
         let method = order.method.ok_or_else(|| {
             invalid(
@@ -568,5 +559,98 @@ impl Clinic {
         Some(tokio::spawn(
             async move { clinic.billing_schedule(every).await },
         ))
+    }
+}
+
+/// Money goes back the way it came: a card payment on a terminal or to its
+/// card, a manual payment by the same method. Anything else could pay a refund
+/// to a card that never paid, or in cash for a card payment.
+fn refund_method(paid_by: Method, order: &PaymentOrder) -> Result<Method, ServiceError> {
+    match paid_by {
+        Method::Card | Method::SavedCard => match (order.terminal_id.is_some(), order.method) {
+            (true, None | Some(Method::Card)) => Ok(Method::Card),
+            (false, None | Some(Method::SavedCard)) => Ok(Method::SavedCard),
+            (false, Some(Method::Card)) => Err(invalid(
+                "terminal_id",
+                "a refund on a terminal needs the terminal's id; leave both out to refund to the card",
+            )),
+            (_, Some(other)) => Err(invalid(
+                "method",
+                format!(
+                    "a card payment is refunded on a terminal (terminal_id) or to its card, not by {}",
+                    other.as_str()
+                ),
+            )),
+        },
+        Method::ClientCredit => Err(invalid(
+            "payment",
+            "a payment from client credit is undone with a credit note, not a refund",
+        )),
+        manual => {
+            if order.terminal_id.is_some() {
+                return Err(invalid(
+                    "terminal_id",
+                    format!(
+                        "a {} payment is refunded by {} too, never to a card; leave terminal_id out",
+                        manual.as_str(),
+                        manual.as_str()
+                    ),
+                ));
+            }
+            match order.method {
+                None => Ok(manual),
+                Some(m) if m == manual => Ok(manual),
+                Some(other) => Err(invalid(
+                    "method",
+                    format!(
+                        "a {} payment is refunded by {}, not by {}",
+                        manual.as_str(),
+                        manual.as_str(),
+                        other.as_str()
+                    ),
+                )),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn order(terminal: bool, method: Option<Method>) -> PaymentOrder {
+        PaymentOrder {
+            terminal_id: terminal.then(|| "t".to_owned()),
+            method,
+            ..PaymentOrder::default()
+        }
+    }
+
+    #[test]
+    fn refunds_go_back_the_way_the_money_came() {
+        use Method::*;
+        for card in [Card, SavedCard] {
+            assert_eq!(refund_method(card, &order(true, None)).unwrap(), Card);
+            assert_eq!(refund_method(card, &order(true, Some(Card))).unwrap(), Card);
+            assert_eq!(refund_method(card, &order(false, None)).unwrap(), SavedCard);
+            for wrong in [Cash, BankTransfer, Other, ClientCredit] {
+                assert!(refund_method(card, &order(false, Some(wrong))).is_err());
+                assert!(refund_method(card, &order(true, Some(wrong))).is_err());
+            }
+            assert!(refund_method(card, &order(false, Some(Card))).is_err());
+        }
+        for manual in [Cash, BankTransfer, Other] {
+            assert_eq!(refund_method(manual, &order(false, None)).unwrap(), manual);
+            assert_eq!(
+                refund_method(manual, &order(false, Some(manual))).unwrap(),
+                manual
+            );
+            assert!(refund_method(manual, &order(true, None)).is_err());
+            for wrong in [Card, SavedCard, ClientCredit] {
+                assert!(refund_method(manual, &order(false, Some(wrong))).is_err());
+            }
+        }
+        assert!(refund_method(Cash, &order(false, Some(BankTransfer))).is_err());
+        assert!(refund_method(ClientCredit, &order(false, None)).is_err());
     }
 }

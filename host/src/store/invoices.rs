@@ -116,7 +116,8 @@ pub struct NewInvoice {
 
 /// The status a finalised invoice has with these sums.
 pub(crate) fn settled_status(total: i64, credited: i64, paid: i64) -> InvoiceStatus {
-    if paid >= total + credited {
+    // In i128, where the sum of three i64 cannot overflow.
+    if i128::from(paid) >= i128::from(total) + i128::from(credited) {
         InvoiceStatus::Paid
     } else if paid > 0 {
         InvoiceStatus::PartiallyPaid
@@ -164,7 +165,10 @@ fn invoice(row: &AnyRow, lines: Vec<InvoiceLine>) -> Result<Invoice, StoreError>
         due: if kind == InvoiceKind::CreditNote {
             0
         } else {
-            total + credited - paid
+            total
+                .checked_add(credited)
+                .and_then(|s| s.checked_sub(paid))
+                .ok_or_else(|| invalid("invoice", "its sums are out of range"))?
         },
         credits_invoice_id: row.try_get("credits_invoice_id")?,
         subscription_id: row.try_get("subscription_id")?,
@@ -245,6 +249,28 @@ fn sums(lines: &[InvoiceLine]) -> Result<(i64, i64, i64), StoreError> {
                 .ok_or_else(|| invalid("lines", "too large"))?;
     }
     Ok(s)
+}
+
+impl Store {
+    /// Every unit price within the currency's maximum, before any line is priced.
+    fn check_unit_prices(&self, lines: &[NewLine], currency: &str) -> Result<(), StoreError> {
+        for (i, l) in lines.iter().enumerate() {
+            self.check_amount(&format!("lines[{i}].unit_price"), l.unit_price, currency)?;
+        }
+        Ok(())
+    }
+
+    /// Every line's unit price and total, and the invoice's total, within the
+    /// currency's maximum.
+    fn bounded(&self, lines: &[InvoiceLine], currency: &str) -> Result<(), StoreError> {
+        for (i, l) in lines.iter().enumerate() {
+            self.check_amount(&format!("lines[{i}].unit_price"), l.unit_price, currency)?;
+            self.check_amount(&format!("lines[{i}].total"), l.total, currency)?;
+        }
+        let (_, _, total) = sums(lines)?;
+        self.check_amount("total", total, currency)?;
+        Ok(())
+    }
 }
 
 async fn write_lines(
@@ -438,6 +464,7 @@ impl Store {
                 ));
             }
         }
+        self.check_unit_prices(&new.lines, currency)?;
         computed(&new.lines)?;
         let id = new_id();
         let mut tx = self.write().await?;
@@ -450,6 +477,7 @@ impl Store {
                 &new.lines,
             )
             .await?;
+        self.bounded(&lines, currency)?;
         let (net, vat, total) = sums(&lines)?;
         sqlx::query(
             "INSERT INTO invoices (id, organisation_id, department_id, client_id, patient_id, kind, status, currency, net, vat, total, paid, credited, created_at) \
@@ -480,7 +508,6 @@ impl Store {
         id: &str,
         lines: &[NewLine],
     ) -> Result<Invoice, StoreError> {
-        computed(lines)?;
         let mut tx = self.write().await?;
         let current = self.locked_invoice(&mut tx.tx, organisation_id, id).await?;
         if current.status != InvoiceStatus::Draft {
@@ -490,6 +517,8 @@ impl Store {
                 current.status.as_str()
             )));
         }
+        self.check_unit_prices(lines, &current.currency)?;
+        computed(lines)?;
         let lines = self
             .priced_lines(
                 &mut tx.tx,
@@ -499,6 +528,7 @@ impl Store {
                 lines,
             )
             .await?;
+        self.bounded(&lines, &current.currency)?;
         let (net, vat, total) = sums(&lines)?;
         sqlx::query("UPDATE invoices SET net = $1, vat = $2, total = $3 WHERE id = $4")
             .bind(net)

@@ -30,6 +30,7 @@ use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{Any, AnyPool, Executor, Transaction};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
+use crate::money::{AmountLimits, Currency};
 use crate::vault::Keyring;
 
 pub use api_keys::{
@@ -100,6 +101,8 @@ pub struct Store {
     write_lock: Option<Arc<Mutex<()>>>,
     /// Seals plugin secrets at rest and hashes API keys.
     keyring: Keyring,
+    /// The largest amount accepted per currency.
+    limits: AmountLimits,
 }
 
 /// A write transaction; on SQLite it also holds the host's write turn.
@@ -155,6 +158,7 @@ impl Store {
             backend,
             write_lock,
             keyring,
+            limits: AmountLimits::default(),
         })
     }
 
@@ -180,8 +184,44 @@ impl Store {
         &self.keyring
     }
 
+    /// The operator's per-currency maxima instead of the defaults.
+    pub fn with_amount_limits(mut self, limits: AmountLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    pub fn amount_limits(&self) -> &AmountLimits {
+        &self.limits
+    }
+
+    /// `amount` of `currency` if within the maximum, else a 422 naming `field`.
+    pub(crate) fn check_amount(
+        &self,
+        field: &str,
+        amount: i64,
+        currency: &str,
+    ) -> Result<i64, StoreError> {
+        let currency = Currency::parse(currency).map_err(|e| invalid("currency", e.to_string()))?;
+        self.limits
+            .check(amount, currency)
+            .map_err(|e| invalid(field, e.to_string()))
+    }
+
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// Runs one statement of plain SQL on `url` without opening a store (no
+    /// migrations): for administration such as making a schema.
+    pub async fn execute_on(url: &str, sql: &str) -> Result<(), StoreError> {
+        install_default_drivers();
+        let pool = AnyPoolOptions::new()
+            .max_connections(1)
+            .connect(url)
+            .await?;
+        pool.execute(sql).await?;
+        pool.close().await;
+        Ok(())
     }
 
     /// Runs one statement of plain SQL; for administration and tests.
@@ -204,6 +244,18 @@ impl Store {
             tx: self.pool.begin().await?,
             _turn: turn,
         })
+    }
+
+    /// Runs one writing statement through the write path, in a transaction of
+    /// its own.
+    pub(crate) async fn execute_write<'q>(
+        &self,
+        query: sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>,
+    ) -> Result<sqlx::any::AnyQueryResult, StoreError> {
+        let mut tx = self.write().await?;
+        let done = query.execute(&mut *tx.tx).await?;
+        tx.commit().await?;
+        Ok(done)
     }
 
     /// ` FOR UPDATE` where rows can be locked (PostgreSQL); SQLite's single

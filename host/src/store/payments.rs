@@ -325,6 +325,7 @@ impl Store {
                 "must be above zero, in minor units (a refund is asked for as a positive amount)",
             ));
         }
+        self.check_amount("amount", new.amount, &new.currency)?;
         let mut tx = self.write().await?;
         if let Some(idem) = idem
             && let Some(first) = idempotency::claim(&mut tx.tx, organisation_id, idem).await?
@@ -406,6 +407,16 @@ impl Store {
         new: &NewPayment,
     ) -> Result<(), StoreError> {
         if let Some(terminal) = &new.terminal_id {
+            // Lock the terminal first: a concurrent attempt on it waits here and
+            // then sees this one, so a busy terminal is always a 409, never the
+            // invoice's "not that much is due" that a later lock would give.
+            sqlx::query(&format!(
+                "SELECT id FROM terminals WHERE id = $1{}",
+                self.for_update()
+            ))
+            .bind(terminal)
+            .fetch_optional(&mut *conn)
+            .await?;
             let running = sqlx::query(
                 "SELECT id, status FROM payments WHERE terminal_id = $1 AND status IN ('processing', 'unknown')",
             )
@@ -493,7 +504,10 @@ impl Store {
             &[invoice_id],
         )
         .await?;
-        let available = invoice.due - in_flight;
+        let available = invoice
+            .due
+            .checked_sub(in_flight)
+            .ok_or_else(|| invalid("amount", "the invoice's sums are out of range"))?;
         if new.amount > available && !new.excess_as_deposit {
             let why = if in_flight > 0 {
                 format!(
@@ -565,7 +579,10 @@ impl Store {
             &[original_id],
         )
         .await?;
-        let mut refundable = original.amount - refunded;
+        let mut refundable = original
+            .amount
+            .checked_sub(refunded)
+            .ok_or_else(|| invalid("amount", "the payment's refunds are out of range"))?;
         if original.invoice_id.is_none() {
             // A deposit's money may already be spent on invoices.
             let credit = credit_balance(

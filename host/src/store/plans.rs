@@ -259,6 +259,7 @@ impl Store {
             if v < 0 {
                 return Err(invalid(field, "must not be negative (minor units)"));
             }
+            self.check_amount(field, v, currency)?;
         }
         if let (Some(min), Some(max)) = (new.min_age_months, new.max_age_months)
             && min > max
@@ -302,6 +303,7 @@ impl Store {
             if it.unit_price < 0 {
                 return Err(invalid(&field("unit_price"), "must not be negative"));
             }
+            self.check_amount(&field("unit_price"), it.unit_price, currency)?;
         }
         if let Some(next) = &new.next_plan_id
             && self.plan(organisation_id, next).await?.is_none()

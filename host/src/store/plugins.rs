@@ -29,7 +29,8 @@ impl Store {
     ) -> Result<(), StoreError> {
         let manifest = serde_json::to_string(&info.manifest)
             .map_err(|e| invalid("manifest", e.to_string()))?;
-        sqlx::query(
+        self.execute_write(
+sqlx::query(
             "INSERT INTO plugins (organisation_id, id, version, sha256, manifest, wasm, installed_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7) \
              ON CONFLICT (organisation_id, id) DO UPDATE SET version = excluded.version, sha256 = excluded.sha256, \
@@ -42,7 +43,7 @@ impl Store {
         .bind(manifest)
         .bind(STANDARD.encode(wasm))
         .bind(now_ms())
-        .execute(self.pool())
+        )
         .await?;
         Ok(())
     }
@@ -140,7 +141,8 @@ impl Store {
                 ),
             ));
         }
-        sqlx::query(
+        self.execute_write(
+sqlx::query(
             "INSERT INTO plugin_markets (organisation_id, plugin_id, country, enabled_at) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (organisation_id, plugin_id, country) DO NOTHING",
         )
@@ -148,7 +150,7 @@ impl Store {
         .bind(&plugin.id)
         .bind(country)
         .bind(now_ms())
-        .execute(self.pool())
+        )
         .await?;
         Ok(())
     }
@@ -160,11 +162,12 @@ impl Store {
         plugin_id: &str,
         country: &str,
     ) -> Result<bool, StoreError> {
-        let done = sqlx::query("DELETE FROM plugin_markets WHERE organisation_id = $1 AND plugin_id = $2 AND country = $3")
+        let done = self.execute_write(
+sqlx::query("DELETE FROM plugin_markets WHERE organisation_id = $1 AND plugin_id = $2 AND country = $3")
             .bind(organisation_id)
             .bind(plugin_id)
             .bind(country)
-            .execute(self.pool())
+            )
             .await?;
         Ok(done.rows_affected() == 1)
     }

@@ -233,7 +233,7 @@ impl Store {
             }
             def.check(value)?;
         }
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.write().await?;
         for (key, value) in values {
             sqlx::query(
                 "INSERT INTO settings (organisation_id, department_id, key, value, updated_at) VALUES ($1, $2, $3, $4, $5) \
@@ -244,7 +244,7 @@ impl Store {
             .bind(key)
             .bind(value.to_string())
             .bind(now_ms())
-            .execute(&mut *tx)
+            .execute(&mut *tx.tx)
             .await?;
         }
         tx.commit().await?;

@@ -203,7 +203,8 @@ impl Store {
     ) -> Result<Department, StoreError> {
         let mut department = new.validate()?;
         department.organisation_id = organisation_id.to_owned();
-        sqlx::query(
+        self.execute_write(
+            sqlx::query(
             "INSERT INTO departments (id, organisation_id, name, country, currency, time_zone, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
@@ -213,8 +214,8 @@ impl Store {
         .bind(&department.country)
         .bind(&department.currency)
         .bind(&department.time_zone)
-        .bind(now_ms())
-        .execute(self.pool())
+        .bind(now_ms()),
+        )
         .await?;
         Ok(department)
     }

@@ -18,6 +18,7 @@ pub async fn serve(store: Store) -> String {
         store,
         RuntimeConfig {
             compiled_cache_dir: Some(std::env::temp_dir().join("vetpay-test-compiled-cache")),
+            network: loopback(),
             ..RuntimeConfig::default()
         },
         Default::default(),
@@ -40,16 +41,22 @@ pub fn keyring() -> vetpay::vault::Keyring {
     vetpay::vault::Keyring::new(key, Vec::new())
 }
 
+/// The simulators listen on loopback: the suites allow it as an operator would.
+pub fn loopback() -> vetpay::plugin::NetworkPolicy {
+    vetpay::plugin::NetworkPolicy::with_loopback()
+}
+
 const DEFAULT_POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/test";
 
 /// The PostgreSQL to test against, or `None` where none is configured or running.
-async fn postgres() -> Option<(String, Store)> {
+/// Its public schema is left alone: every store gets a schema of its own.
+async fn postgres() -> Option<String> {
     let (url, required) = match std::env::var("VETPAY_TEST_POSTGRES_URL") {
         Ok(url) => (url, true),
         Err(_) => (DEFAULT_POSTGRES.to_owned(), false),
     };
-    match Store::connect(&url, keyring()).await {
-        Ok(store) => Some((url, store)),
+    match Store::execute_on(&url, "SELECT 1").await {
+        Ok(()) => Some(url),
         Err(e) if required => panic!("VETPAY_TEST_POSTGRES_URL={url} is not usable: {e}"),
         Err(e) => {
             eprintln!(
@@ -79,13 +86,12 @@ pub async fn databases() -> Vec<(String, Store)> {
     assert_eq!(sqlite.backend(), Backend::Sqlite);
     let sqlite_url = format!("sqlite://{}?mode=rwc", dir.join("vetpay.db").display());
 
-    let Some((base, admin)) = postgres().await else {
+    let Some(base) = postgres().await else {
         return vec![(sqlite_url, sqlite)];
     };
     // A schema of its own, so that concurrent tests never see each other's rows.
     let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
-    admin
-        .execute_raw(&format!("CREATE SCHEMA {schema}"))
+    Store::execute_on(&base, &format!("CREATE SCHEMA {schema}"))
         .await
         .unwrap();
     let separator = if base.contains('?') { '&' } else { '?' };
@@ -132,37 +138,64 @@ pub async fn clinic_api_billing_every(
     store: Store,
     every: Option<std::time::Duration>,
 ) -> ClinicApi {
+    serve_seeded(store, every, None).await
+}
+
+/// As [`clinic_api`], with the operator's network policy `network` (which
+/// special addresses plugins may reach).
+pub async fn clinic_api_configured(
+    store: Store,
+    every: Option<std::time::Duration>,
+    network: vetpay::plugin::NetworkPolicy,
+) -> ClinicApi {
+    serve_seeded(store, every, Some(network)).await
+}
+
+/// Seeds the demo and serves it; with `network`, the host under test has that
+/// policy while the seed (whose End of Day reaches the Nets simulator on
+/// loopback) runs on a host of its own that allows loopback.
+async fn serve_seeded(
+    store: Store,
+    every: Option<std::time::Duration>,
+    network: Option<vetpay::plugin::NetworkPolicy>,
+) -> ClinicApi {
     use std::time::Duration;
     let deadlines = vetpay::plugin::Deadlines {
         process: Duration::from_secs(4),
         status: Duration::from_secs(2),
         ..vetpay::plugin::Deadlines::default()
     };
-    let clinic = vetpay::server::clinic(
-        store,
-        RuntimeConfig {
-            compiled_cache_dir: Some(std::env::temp_dir().join("vetpay-test-compiled-cache")),
-            deadlines,
-            ..RuntimeConfig::default()
+    let runtime = |network| RuntimeConfig {
+        compiled_cache_dir: Some(std::env::temp_dir().join("vetpay-test-compiled-cache")),
+        deadlines: deadlines.clone(),
+        network,
+        ..RuntimeConfig::default()
+    };
+    let config = vetpay::service::ClinicConfig {
+        recovery: vetpay::service::RecoveryConfig {
+            poll_every: Duration::from_millis(100),
+            first_delay: Duration::from_millis(300),
+            max_delay: Duration::from_secs(1),
+            max_attempts: 40,
+            batch: 50,
         },
-        vetpay::service::ClinicConfig {
-            recovery: vetpay::service::RecoveryConfig {
-                poll_every: Duration::from_millis(100),
-                first_delay: Duration::from_millis(300),
-                max_delay: Duration::from_secs(1),
-                max_attempts: 40,
-                batch: 50,
-            },
-            billing: vetpay::service::BillingConfig {
-                every,
-                ..Default::default()
-            },
+        billing: vetpay::service::BillingConfig {
+            every,
+            ..Default::default()
         },
-    )
-    .expect("the plugin runtime starts");
-    let demo = vetpay::demo::seed(&clinic, vetpay::demo::DemoOptions::default())
+    };
+    let host = |network| {
+        vetpay::server::clinic(store.clone(), runtime(network), config.clone())
+            .expect("the plugin runtime starts")
+    };
+    let seeder = host(loopback());
+    let demo = vetpay::demo::seed(&seeder, vetpay::demo::DemoOptions::default())
         .await
         .expect("the demo seeds");
+    let clinic = match network {
+        Some(network) => host(network),
+        None => seeder,
+    };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let served = clinic.clone();

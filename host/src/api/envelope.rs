@@ -1,0 +1,73 @@
+//! Every error answer carries the JSON envelope, including the ones axum makes
+//! itself before a handler runs: a body over the limit (413), a query string
+//! or path that does not parse (400), a method the route does not have (405).
+//! Their text is kept as the message; the code follows the status.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use super::ApiError;
+
+/// Plain-text error bodies are short; anything longer is not one of axum's.
+const MAX_REWRAPPED_BYTES: usize = 16 * 1024;
+
+fn code_of(status: StatusCode) -> &'static str {
+    match status {
+        StatusCode::BAD_REQUEST => "bad_request",
+        StatusCode::UNAUTHORIZED => "unauthorized",
+        StatusCode::FORBIDDEN => "forbidden",
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::PAYLOAD_TOO_LARGE => "too_large",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        StatusCode::UNPROCESSABLE_ENTITY => "invalid",
+        s if s.is_server_error() => "internal",
+        _ => "error",
+    }
+}
+
+fn hint(status: StatusCode) -> &'static str {
+    match status {
+        StatusCode::METHOD_NOT_ALLOWED => {
+            "this route does not take that method; GET /openapi.json lists each route's methods"
+        }
+        StatusCode::PAYLOAD_TOO_LARGE => "the request body is too large; send a smaller one",
+        StatusCode::NOT_FOUND => "no such route; GET /openapi.json lists every route",
+        _ => "the request could not be handled",
+    }
+}
+
+/// Rewrites an error answer that is not JSON into the envelope.
+pub async fn json_errors(response: Response) -> Response {
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, MAX_REWRAPPED_BYTES)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_owned())
+        .unwrap_or_default();
+    let message = if text.is_empty() {
+        hint(status).to_owned()
+    } else {
+        format!("{text} ({})", hint(status))
+    };
+    let mut wrapped = ApiError::new(status, code_of(status), message).into_response();
+    // Keep what the original answer said beside its body (Allow on a 405, say).
+    for (name, value) in parts.headers.iter() {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            wrapped.headers_mut().append(name.clone(), value.clone());
+        }
+    }
+    wrapped.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    wrapped
+}
