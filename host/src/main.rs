@@ -36,6 +36,11 @@ enum Command {
         #[command(subcommand)]
         command: OrgCommand,
     },
+    /// Manage API keys.
+    Key {
+        #[command(subcommand)]
+        command: KeyCommand,
+    },
     /// Health-plan billing.
     Billing {
         #[command(subcommand)]
@@ -239,6 +244,42 @@ enum OrgCommand {
 }
 
 #[derive(Subcommand)]
+enum KeyCommand {
+    /// Make an API key and print its secret (shown only this once).
+    Create {
+        /// What it may do: admin (plugins, settings, terminals, keys) or staff.
+        #[arg(long, value_parser = ["admin", "staff"])]
+        role: String,
+        /// What the key is for, such as "front desk".
+        #[arg(long)]
+        name: String,
+        /// The organisation; may be left out when the database holds only one.
+        #[arg(long)]
+        organisation: Option<String>,
+        /// Days until the key stops working; it does not expire by default.
+        #[arg(long)]
+        expires_in_days: Option<i64>,
+        #[command(flatten)]
+        database: Database,
+    },
+    /// List an organisation's keys (never their secrets).
+    List {
+        /// The organisation; may be left out when the database holds only one.
+        #[arg(long)]
+        organisation: Option<String>,
+        #[command(flatten)]
+        database: Database,
+    },
+    /// Revoke a key at once, on every host.
+    Revoke {
+        /// The key's id (from `vetpay key list`).
+        id: String,
+        #[command(flatten)]
+        database: Database,
+    },
+}
+
+#[derive(Subcommand)]
 enum PluginCommand {
     /// Print a plugin's manifest and the contract version it exports, after
     /// checking that this host can load it.
@@ -274,6 +315,7 @@ fn main() -> ExitCode {
         Command::Org {
             command: OrgCommand::Create { name, database },
         } => create_org(&name, &database),
+        Command::Key { command } => key_command(command),
         Command::Serve {
             database,
             listen,
@@ -369,6 +411,131 @@ fn create_org(name: &str, database: &Database) -> Result<(), String> {
         println!("keep the key: it is shown only this once");
         Ok(())
     })
+}
+
+/// The organisation given, or the only one the database holds.
+async fn organisation_or_only(store: &Store, given: Option<String>) -> Result<String, String> {
+    if let Some(id) = given {
+        return Ok(id);
+    }
+    let all = store.organisation_ids().await.map_err(|e| e.to_string())?;
+    match all.as_slice() {
+        [one] => Ok(one.clone()),
+        [] => Err("the database holds no organisation; make one with `vetpay org create`".into()),
+        _ => Err("the database holds several organisations: say which with --organisation".into()),
+    }
+}
+
+fn key_command(command: KeyCommand) -> Result<(), String> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start: {e}"))?;
+    runtime.block_on(async {
+        match command {
+            KeyCommand::Create {
+                role,
+                name,
+                organisation,
+                expires_in_days,
+                database,
+            } => key_create(&database, organisation, &role, &name, expires_in_days).await,
+            KeyCommand::List {
+                organisation,
+                database,
+            } => key_list(&database, organisation).await,
+            KeyCommand::Revoke { id, database } => key_revoke(&database, &id).await,
+        }
+    })
+}
+
+async fn key_create(
+    database: &Database,
+    organisation: Option<String>,
+    role: &str,
+    name: &str,
+    expires_in_days: Option<i64>,
+) -> Result<(), String> {
+    use vetpay::store::{Actor, MAX_KEY_DAYS, Role};
+    let role = Role::parse(role).ok_or("--role is admin or staff")?;
+    let expires_at = match expires_in_days {
+        Some(days) if (1..=MAX_KEY_DAYS).contains(&days) => {
+            Some(jiff::Timestamp::now().as_millisecond() + days * 86_400_000)
+        }
+        Some(_) => return Err(format!("--expires-in-days takes 1 to {MAX_KEY_DAYS}")),
+        None => None,
+    };
+    let store = database.open().await?;
+    let organisation = organisation_or_only(&store, organisation).await?;
+    let key = store
+        .create_api_key_by(&organisation, role, name, expires_at, &Actor::operator())
+        .await
+        .map_err(|e| format!("cannot create the key: {e}"))?;
+    println!("key id       {}", key.info.id);
+    println!("{} key    {}", role.as_str(), key.key);
+    println!("keep the key: it is shown only this once");
+    Ok(())
+}
+
+/// Unix milliseconds as an RFC 3339 time, or "-".
+fn shown_time(ms: Option<i64>) -> String {
+    ms.and_then(|ms| jiff::Timestamp::from_millisecond(ms).ok())
+        .map(|t| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string())
+        .unwrap_or_else(|| "-".into())
+}
+
+async fn key_list(database: &Database, organisation: Option<String>) -> Result<(), String> {
+    let store = database.open().await?;
+    let organisation = organisation_or_only(&store, organisation).await?;
+    let keys = store
+        .api_keys(&organisation)
+        .await
+        .map_err(|e| e.to_string())?;
+    println!(
+        "{:<36}  {:<5}  {:<8}  {:<20}  {:<20}  {:<20}  name",
+        "id", "role", "state", "created", "last used", "expires"
+    );
+    let now = jiff::Timestamp::now().as_millisecond();
+    for k in keys {
+        let state = if k.revoked_at.is_some() {
+            "revoked"
+        } else if k.expires_at.is_some_and(|at| at <= now) {
+            "expired"
+        } else {
+            "active"
+        };
+        println!(
+            "{:<36}  {:<5}  {:<8}  {:<20}  {:<20}  {:<20}  {}",
+            k.id,
+            k.role.as_str(),
+            state,
+            shown_time(Some(k.created_at)),
+            shown_time(k.last_used_at),
+            shown_time(k.expires_at),
+            k.name
+        );
+    }
+    Ok(())
+}
+
+async fn key_revoke(database: &Database, id: &str) -> Result<(), String> {
+    use vetpay::store::{Actor, Revoked};
+    let store = database.open().await?;
+    let organisation = store
+        .api_key_organisation(id)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("no API key {id} in this database (see `vetpay key list`)"))?;
+    match store
+        .revoke_api_key_by(&organisation, id, &Actor::operator())
+        .await
+        .map_err(|e| e.to_string())?
+    {
+        Revoked::Now(k) => println!("revoked key {} ({})", k.id, k.name),
+        Revoked::Already(k) => println!("key {} ({}) was already revoked", k.id, k.name),
+        Revoked::NotFound => return Err(format!("no API key {id} in this database")),
+    }
+    Ok(())
 }
 
 fn multi_thread() -> Result<tokio::runtime::Runtime, String> {

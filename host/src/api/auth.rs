@@ -1,5 +1,7 @@
-//! `Authorization: Bearer KEY`: every request under `/v1` acts for the key's
-//! organisation, with the key's role.
+//! `Authorization: Bearer KEY` (the scheme in any case): every request under
+//! `/v1` acts for the key's organisation, with the key's role. The key is
+//! looked up on every request (no cache), so a revoke is seen at once by
+//! every host of the database.
 
 use axum::extract::FromRequestParts;
 use axum::http::StatusCode;
@@ -7,16 +9,24 @@ use axum::http::request::Parts;
 
 use super::AppState;
 use super::error::ApiError;
-use crate::store::Role;
+use crate::store::{Actor, Role};
 
 /// Who is calling.
 #[derive(Debug, Clone)]
 pub struct Caller {
     pub organisation_id: String,
     pub role: Role,
+    /// The API key's id and name, as the audit trail records them.
+    pub key_id: String,
+    pub key_name: String,
 }
 
 impl Caller {
+    /// The caller as the audit trail records it.
+    pub fn actor(&self) -> Actor {
+        Actor::key(&self.key_id, &self.key_name)
+    }
+
     /// Admin-only routes: plugins, settings, terminals, keys.
     pub fn require_admin(&self) -> Result<(), ApiError> {
         if self.role == Role::Admin {
@@ -41,17 +51,38 @@ impl FromRequestParts<AppState> for Caller {
             .get(axum::http::header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .ok_or_else(|| unauthorised("send your API key as `Authorization: Bearer KEY`"))?;
-        let key = header
-            .strip_prefix("Bearer ")
+        let key = bearer(header)
             .ok_or_else(|| unauthorised("the Authorization header must read `Bearer KEY`"))?;
-        let found = state
-            .store
-            .authenticate(key.trim())
-            .await?
-            .ok_or_else(|| unauthorised("unknown or revoked API key"))?;
+        let found = state.store.authenticate(key).await?.ok_or_else(|| {
+            unauthorised("unknown, expired or revoked API key; an admin makes a new one at POST /v1/api-keys")
+        })?;
         Ok(Caller {
             organisation_id: found.organisation_id,
             role: found.role,
+            key_id: found.id,
+            key_name: found.name,
         })
+    }
+}
+
+/// The key of `Bearer KEY`; the scheme is case-insensitive (RFC 9110 11.1).
+fn bearer(header: &str) -> Option<&str> {
+    let (scheme, key) = header.trim().split_once(' ')?;
+    let key = key.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !key.is_empty()).then_some(key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bearer;
+
+    #[test]
+    fn the_scheme_is_case_insensitive_and_the_key_required() {
+        assert_eq!(bearer("Bearer abc"), Some("abc"));
+        assert_eq!(bearer("bearer abc"), Some("abc"));
+        assert_eq!(bearer("BEARER  abc "), Some("abc"));
+        assert_eq!(bearer("Basic abc"), None);
+        assert_eq!(bearer("Bearer "), None);
+        assert_eq!(bearer("Bearerabc"), None);
     }
 }

@@ -2,6 +2,8 @@
 //! `/healthz` and `/openapi.json` do not. Every route is listed in
 //! [`openapi::ROUTES`], which `/openapi.json` is built from.
 
+mod api_keys;
+mod audit;
 mod auth;
 mod body;
 mod clients;
@@ -129,6 +131,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/payments/{id}", get(payments::get))
         .route("/v1/payments/{id}/events", get(payments::events))
         .route("/v1/payments/{id}/abort", post(payments::abort))
+        .route("/v1/payments/{id}/resolve", post(payments::resolve))
         .route(
             "/v1/payments/{id}/refunds",
             get(payments::refunds).post(payments::refund),
@@ -157,6 +160,10 @@ pub fn router(state: AppState) -> Router {
             get(health_plans::runs).post(health_plans::start_run),
         )
         .route("/v1/billing-runs/{id}", get(health_plans::run))
+        .route("/v1/api-keys", get(api_keys::list).post(api_keys::create))
+        .route("/v1/api-keys/{id}", delete(api_keys::revoke))
+        .route("/v1/api-keys/{id}/rotate", post(api_keys::rotate))
+        .route("/v1/audit-events", get(audit::list))
         .fallback(|| async {
             ApiError::new(
                 axum::http::StatusCode::NOT_FOUND,

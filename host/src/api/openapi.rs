@@ -9,12 +9,14 @@ use utoipa::openapi::request_body::RequestBodyBuilder;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, HttpMethod, Ref, Required, ResponseBuilder};
 
-use super::{clients, departments, health_plans, invoices, payments, plugin_config, terminals};
+use super::{
+    api_keys, clients, departments, health_plans, invoices, payments, plugin_config, terminals,
+};
 use crate::service::PaymentEvent;
 use crate::store::{
-    BillingRun, Card, Client, Department, Invoice, InvoiceKind, InvoiceLine, InvoiceStatus,
-    ItemBalance, Method, Patient, Payment, PaymentKind, PaymentOption, PaymentStatus, Plan,
-    PlanItem, Subscription, SubscriptionStatus, Terminal,
+    ApiKey, AuditAction, AuditEvent, AuditPage, BillingRun, Card, Client, Department, Invoice,
+    InvoiceKind, InvoiceLine, InvoiceStatus, ItemBalance, Method, Patient, Payment, PaymentKind,
+    PaymentOption, PaymentStatus, Plan, PlanItem, Role, Subscription, SubscriptionStatus, Terminal,
 };
 
 /// Who may call a route.
@@ -476,6 +478,15 @@ pub const ROUTES: &[Route] = &[
         200,
         "[Payment]",
     ),
+    r(
+        "POST",
+        "/v1/payments/{id}/resolve",
+        Admin,
+        "Settle an unknown or needs_review payment by hand (succeeded or failed, with a note), booked as if the provider had answered",
+        Some("ResolvePayment"),
+        200,
+        "Payment",
+    ),
     money(r(
         "POST",
         "/v1/payments/{id}/refunds",
@@ -593,6 +604,51 @@ pub const ROUTES: &[Route] = &[
         200,
         "BillingRun",
     ),
+    r(
+        "GET",
+        "/v1/api-keys",
+        Admin,
+        "The organisation's API keys: name, role, created, last used, expiry, revocation and rotation; never a secret",
+        None,
+        200,
+        "[ApiKey]",
+    ),
+    r(
+        "POST",
+        "/v1/api-keys",
+        Admin,
+        "Make an API key (role, name, optional expires_at RFC 3339 or expires_in_days); the secret is shown only in this answer",
+        Some("CreateApiKey"),
+        201,
+        "CreatedApiKey",
+    ),
+    r(
+        "DELETE",
+        "/v1/api-keys/{id}",
+        Admin,
+        "Revoke a key at once, on every host (not the key making the request: 409 revoking_own_key)",
+        None,
+        204,
+        "",
+    ),
+    r(
+        "POST",
+        "/v1/api-keys/{id}/rotate",
+        Admin,
+        "A new secret for a key; the old one works for grace_seconds (default 86400, at most 604800, 0 ends it at once)",
+        Some("RotateApiKey"),
+        200,
+        "CreatedApiKey",
+    ),
+    r(
+        "GET",
+        "/v1/audit-events",
+        Admin,
+        "The audit trail, newest first (?action=, ?target_id=, ?actor_key_id=, ?since=, ?until= as Unix ms or RFC 3339, ?limit= up to 500, ?cursor=)",
+        None,
+        200,
+        "AuditPage",
+    ),
 ];
 
 /// The error body every 4xx and 5xx carries.
@@ -663,7 +719,16 @@ pub struct ErrorDetail {
         health_plans::Subscribe,
         health_plans::Cancel,
         health_plans::PeriodRequest,
-        health_plans::Cancelled
+        health_plans::Cancelled,
+        payments::ResolvePayment,
+        ApiKey,
+        Role,
+        api_keys::CreateApiKey,
+        api_keys::RotateApiKey,
+        api_keys::CreatedApiKey,
+        AuditPage,
+        AuditEvent,
+        AuditAction
     ))
 )]
 struct Schemas;

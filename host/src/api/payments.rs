@@ -16,7 +16,10 @@ use tokio::sync::broadcast;
 use super::body::{idempotency, json, started};
 use super::{ApiError, AppState, Caller};
 use crate::service::{PaymentEvent, PaymentOrder};
-use crate::store::{Method, Payment, PaymentKind};
+use crate::store::{
+    AuditAction, Method, NewAuditEvent, Payment, PaymentKind, PaymentStatus, Started,
+};
+use serde_json::json;
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -51,11 +54,28 @@ pub async fn abort(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<(axum::http::StatusCode, Json<Payment>), ApiError> {
-    let payment = state
+    let result = state
         .clinic
         .abort_payment(&caller.organisation_id, &id)
-        .await?;
-    Ok((axum::http::StatusCode::ACCEPTED, Json(payment)))
+        .await;
+    // The abort is asked once the payment is marked; a plugin error after that
+    // is recorded with it.
+    let outcome = match &result {
+        Ok(p) => Some(json!({ "outcome": "requested", "status": p.status })),
+        Err(crate::service::ServiceError::Plugin(e)) => {
+            Some(json!({ "outcome": "plugin_error", "error": e.to_string() }))
+        }
+        Err(_) => None,
+    };
+    if let Some(details) = outcome {
+        super::audit::record(
+            &state,
+            &caller,
+            NewAuditEvent::new(AuditAction::PaymentAbortRequested, "payment", &id, details),
+        )
+        .await;
+    }
+    Ok((axum::http::StatusCode::ACCEPTED, Json(result?)))
 }
 
 pub async fn refunds(
@@ -81,23 +101,81 @@ pub async fn refund(
     let idem = idempotency(&headers, "POST", uri.path(), &body)?;
     let req: RefundRequest = json(&body)?;
     let order = PaymentOrder {
-        original_payment_id: Some(id),
+        original_payment_id: Some(id.clone()),
         amount: req.amount,
         terminal_id: req.terminal_id,
         method: req.method,
         ..PaymentOrder::default()
     };
-    Ok(started(
-        state
-            .clinic
-            .start_payment(
-                &caller.organisation_id,
-                PaymentKind::Refund,
-                order,
-                Some(&idem),
-            )
-            .await?,
-    ))
+    let result = state
+        .clinic
+        .start_payment(
+            &caller.organisation_id,
+            PaymentKind::Refund,
+            order,
+            Some(&idem),
+        )
+        .await?;
+    // A repeat is the first answer again: it was recorded then.
+    if let Started::Fresh(refund) = &result {
+        super::audit::record(
+            &state,
+            &caller,
+            NewAuditEvent::new(
+                AuditAction::RefundCreated,
+                "payment",
+                &refund.id,
+                json!({
+                    "original_payment_id": id,
+                    "amount": refund.amount,
+                    "currency": refund.currency,
+                    "method": refund.method,
+                    "status": refund.status,
+                }),
+            ),
+        )
+        .await;
+    }
+    Ok(started(result))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResolvePayment {
+    /// "succeeded" or "failed": what the provider's records show.
+    status: PaymentStatus,
+    /// What was checked, for the audit trail (1 to 1000 characters).
+    note: String,
+}
+
+/// Settles an `unknown` or `needs_review` payment by hand (admin), booked as
+/// if the provider had answered; recorded in the audit trail.
+pub async fn resolve(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Json<Payment>, ApiError> {
+    caller.require_admin()?;
+    let req: ResolvePayment = json(&body)?;
+    let payment = state
+        .store
+        .resolve_payment(
+            &caller.organisation_id,
+            &id,
+            req.status,
+            &req.note,
+            &caller.actor(),
+        )
+        .await?
+        .ok_or_else(|| ApiError::not_found("payment"))?;
+    state.clinic.events().publish(
+        &id,
+        PaymentEvent::Status {
+            payment: Box::new(payment.clone()),
+        },
+    );
+    Ok(Json(payment))
 }
 
 /// How often a watcher re-reads the payment, for attempts running on another host.

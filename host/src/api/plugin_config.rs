@@ -11,7 +11,7 @@ use super::body::json;
 use super::departments::own_department;
 use super::{ApiError, AppState, Caller};
 use crate::plugin::Destination;
-use crate::store::{InstalledPlugin, PluginSettingValue};
+use crate::store::{AuditAction, InstalledPlugin, NewAuditEvent, PluginSettingValue};
 
 type Settings = Json<Vec<PluginSettingValue>>;
 
@@ -66,6 +66,29 @@ async fn write(
         .await?;
     // Keys only: values may be secrets.
     tracing::info!(plugin = %plugin.id, keys = ?values.keys().collect::<Vec<_>>(), "plugin settings changed");
+    let keys = |removed: bool| -> Vec<&String> {
+        values
+            .iter()
+            .filter(|(_, v)| v.is_null() == removed)
+            .map(|(k, _)| k)
+            .collect()
+    };
+    let (set, removed) = (keys(false), keys(true));
+    super::audit::record(
+        state,
+        caller,
+        NewAuditEvent::new(
+            AuditAction::PluginSettingsChanged,
+            "plugin",
+            &plugin.id,
+            serde_json::json!({
+                "department_id": department_id,
+                "set": set,
+                "removed": removed,
+            }),
+        ),
+    )
+    .await;
     read(state, caller, plugin, department_id).await
 }
 
@@ -145,12 +168,22 @@ pub async fn set_allowed_hosts(
     installed(&state, &caller, &id).await?;
     let hosts: AllowedHosts = json(&body)?;
     refuse_special_addresses(&state, &hosts.hosts)?;
-    Ok(Json(
-        state
-            .store
-            .set_plugin_allowed_hosts(&caller.organisation_id, &id, &hosts.hosts)
-            .await?,
-    ))
+    let saved = state
+        .store
+        .set_plugin_allowed_hosts(&caller.organisation_id, &id, &hosts.hosts)
+        .await?;
+    super::audit::record(
+        &state,
+        &caller,
+        NewAuditEvent::new(
+            AuditAction::AllowedHostsChanged,
+            "plugin",
+            &id,
+            serde_json::json!({ "hosts": saved.iter().map(|d| d.to_string()).collect::<Vec<_>>() }),
+        ),
+    )
+    .await;
+    Ok(Json(saved))
 }
 
 /// An organisation admin may name public destinations only: a loopback,

@@ -7,7 +7,8 @@ use axum::http::StatusCode;
 
 use super::{ApiError, AppState, Caller};
 use crate::plugin;
-use crate::store::InstalledPlugin;
+use crate::store::{AuditAction, InstalledPlugin, NewAuditEvent};
+use serde_json::json;
 
 fn invalid_plugin(message: String) -> ApiError {
     ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_plugin", message)
@@ -45,6 +46,17 @@ pub async fn install(
         .plugin(&caller.organisation_id, &info.manifest.id)
         .await?
         .ok_or_else(|| ApiError::not_found("plugin"))?;
+    super::audit::record(
+        &state,
+        &caller,
+        NewAuditEvent::new(
+            AuditAction::PluginInstalled,
+            "plugin",
+            &info.manifest.id,
+            json!({ "version": info.manifest.version.to_string(), "sha256": info.sha256 }),
+        ),
+    )
+    .await;
     Ok((StatusCode::CREATED, Json(installed)))
 }
 
@@ -70,6 +82,17 @@ pub async fn enable_market(
         .store
         .enable_plugin_market(&caller.organisation_id, &plugin, &country)
         .await?;
+    super::audit::record(
+        &state,
+        &caller,
+        NewAuditEvent::new(
+            AuditAction::MarketEnabled,
+            "plugin",
+            &id,
+            json!({ "country": country }),
+        ),
+    )
+    .await;
     let updated = state.store.plugin(&caller.organisation_id, &id).await?;
     updated
         .map(Json)
@@ -87,6 +110,17 @@ pub async fn disable_market(
         .disable_plugin_market(&caller.organisation_id, &id, &country)
         .await?
     {
+        super::audit::record(
+            &state,
+            &caller,
+            NewAuditEvent::new(
+                AuditAction::MarketDisabled,
+                "plugin",
+                &id,
+                json!({ "country": country }),
+            ),
+        )
+        .await;
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::new(

@@ -10,7 +10,8 @@ use super::body::json;
 use super::departments::own_department;
 use super::{ApiError, AppState, Caller};
 use crate::plugin::Capability;
-use crate::store::{NewTerminal, Terminal};
+use crate::store::{AuditAction, NewAuditEvent, NewTerminal, Terminal};
+use serde_json::json;
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -80,6 +81,22 @@ pub async fn create(
             },
         )
         .await?;
+    super::audit::record(
+        &state,
+        &caller,
+        NewAuditEvent::new(
+            AuditAction::TerminalCreated,
+            "terminal",
+            &terminal.id,
+            json!({
+                "department_id": terminal.department_id,
+                "plugin_id": terminal.plugin_id,
+                "provider_terminal_id": terminal.provider_terminal_id,
+                "name": terminal.name,
+            }),
+        ),
+    )
+    .await;
     Ok((StatusCode::CREATED, Json(terminal)))
 }
 
@@ -90,7 +107,25 @@ pub async fn reconcile(
     Path(id): Path<String>,
 ) -> Result<Json<ReconcileReport>, ApiError> {
     caller.require_admin()?;
-    let report = state.clinic.reconcile(&caller.organisation_id, &id).await?;
+    let result = state.clinic.reconcile(&caller.organisation_id, &id).await;
+    // Recorded with its outcome: an End of Day that failed at the provider
+    // may still have closed the batch.
+    let outcome = match &result {
+        Ok(r) => json!({ "outcome": "done", "reference": r.reference }),
+        Err(crate::service::ServiceError::Plugin(e)) => {
+            json!({ "outcome": "failed", "error": e.to_string() })
+        }
+        Err(_) => serde_json::Value::Null,
+    };
+    if !outcome.is_null() {
+        super::audit::record(
+            &state,
+            &caller,
+            NewAuditEvent::new(AuditAction::TerminalReconciled, "terminal", &id, outcome),
+        )
+        .await;
+    }
+    let report = result?;
     Ok(Json(ReconcileReport {
         terminal_id: id,
         reference: report.reference,

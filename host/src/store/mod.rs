@@ -5,6 +5,8 @@
 
 #[macro_use]
 mod text_enum;
+mod api_keys;
+mod audit;
 mod billing;
 mod clients;
 mod idempotency;
@@ -31,6 +33,13 @@ use tokio::sync::{Mutex, OwnedMutexGuard};
 use crate::money::{AmountLimits, Currency};
 use crate::vault::Keyring;
 
+pub use api_keys::{
+    DEFAULT_ROTATION_GRACE_SECONDS, LAST_USED_EVERY_MS, MAX_KEY_DAYS, MAX_ROTATION_GRACE_SECONDS,
+    Revoked,
+};
+pub use audit::{
+    Actor, AuditAction, AuditEvent, AuditFilter, AuditPage, MAX_AUDIT_PAGE, NewAuditEvent,
+};
 pub use billing::{BillingRun, ClaimedPeriod, PeriodOutcome};
 pub use clients::{Card, Client, NewCard, NewClient, NewPatient, Patient};
 pub use idempotency::{Idempotency, StoredAnswer};

@@ -707,6 +707,76 @@ impl Store {
         Ok(Some(p))
     }
 
+    /// Settles an `unknown` or `needs_review` attempt by hand, as a person who
+    /// checked the provider's records found it: the same booking as a status
+    /// answer from the provider (the invoice's paid sum moves on success), with
+    /// the audit row in the same transaction. A conflict if the payment is in
+    /// any other state; `None` if the organisation has no such payment.
+    pub async fn resolve_payment(
+        &self,
+        organisation_id: &str,
+        id: &str,
+        status: PaymentStatus,
+        note: &str,
+        actor: &super::Actor,
+    ) -> Result<Option<Payment>, StoreError> {
+        if !matches!(status, PaymentStatus::Succeeded | PaymentStatus::Failed) {
+            return Err(invalid("status", "give \"succeeded\" or \"failed\""));
+        }
+        let note = note.trim();
+        if note.is_empty() || note.chars().count() > 1000 {
+            return Err(invalid(
+                "note",
+                "say in 1 to 1000 characters what the provider's records show",
+            ));
+        }
+        let mut tx = self.write().await?;
+        let Some(mut p) = self
+            .payment_in(&mut tx.tx, Some(organisation_id), id, true)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let before = p.status;
+        if !matches!(before, PaymentStatus::Unknown | PaymentStatus::NeedsReview) {
+            return Err(conflict(format!(
+                "the payment is {}; only an unknown or needs_review payment is resolved by hand",
+                before.as_str()
+            )));
+        }
+        self.settle(
+            &mut tx.tx,
+            &mut p,
+            Settlement {
+                status: Some(status),
+                message: Some(format!("resolved by hand: {note}")),
+                ..Settlement::default()
+            },
+        )
+        .await?;
+        super::audit::record_in(
+            &mut tx.tx,
+            organisation_id,
+            actor,
+            &super::NewAuditEvent::new(
+                super::AuditAction::PaymentResolved,
+                "payment",
+                id,
+                serde_json::json!({
+                    "from": before.as_str(),
+                    "to": status.as_str(),
+                    "note": note,
+                    "amount": p.amount,
+                    "currency": p.currency,
+                    "invoice_id": p.invoice_id,
+                }),
+            ),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Some(p))
+    }
+
     /// Records the stage a plugin reported for a running attempt.
     pub async fn set_payment_stage(&self, id: &str, stage: &str) -> Result<(), StoreError> {
         let mut tx = self.write().await?;

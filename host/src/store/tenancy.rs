@@ -8,7 +8,7 @@ use vetpay_money::Currency;
 use super::{Store, StoreError, invalid, now_ms};
 
 /// What an API key may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// Plugins, settings, terminals and keys.
@@ -18,14 +18,14 @@ pub enum Role {
 }
 
 impl Role {
-    fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             Role::Admin => "admin",
             Role::Staff => "staff",
         }
     }
 
-    fn parse(s: &str) -> Option<Role> {
+    pub fn parse(s: &str) -> Option<Role> {
         match s {
             "admin" => Some(Role::Admin),
             "staff" => Some(Role::Staff),
@@ -40,16 +40,28 @@ pub struct Organisation {
     pub name: String,
 }
 
-/// A key as stored: never the key itself.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// A key as stored: never the key itself, nor its hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ApiKey {
     pub id: String,
+    #[serde(skip)]
     pub organisation_id: String,
     pub role: Role,
-    pub label: String,
+    pub name: String,
+    /// Unix milliseconds, as every time here.
+    pub created_at: i64,
+    /// The last use, to the minute.
+    pub last_used_at: Option<i64>,
+    /// After this the key is refused; null if it does not expire.
+    pub expires_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+    /// The last rotation.
+    pub rotated_at: Option<i64>,
+    /// Until then the secret from before the last rotation still works.
+    pub previous_valid_until: Option<i64>,
 }
 
-/// A key just made: `key` is shown this once.
+/// A key just made (or rotated): `key` is shown this once.
 #[derive(Debug, Clone)]
 pub struct NewKey {
     pub key: String,
@@ -79,16 +91,18 @@ pub struct NewDepartment {
     pub time_zone: String,
 }
 
-fn hash_key(key: &str) -> String {
+/// The plain SHA-256 keys were stored under before the keyed hash (0008):
+/// such a row authenticates once more and is then re-hashed.
+pub(super) fn legacy_hash(key: &str) -> String {
     use sha2::Digest;
     hex::encode(sha2::Sha256::digest(key.as_bytes()))
 }
 
-fn new_id() -> String {
+pub(super) fn new_id() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 
-fn check_name(field: &str, name: &str) -> Result<String, StoreError> {
+pub(super) fn check_name(field: &str, name: &str) -> Result<String, StoreError> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 200 {
         return Err(invalid(field, "give a name of 1 to 200 characters"));
@@ -150,39 +164,25 @@ impl Store {
             id: new_id(),
             name: check_name("name", name)?,
         };
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.write().await?;
         sqlx::query("INSERT INTO organisations (id, name, created_at) VALUES ($1, $2, $3)")
             .bind(&org.id)
             .bind(&org.name)
             .bind(now_ms())
-            .execute(&mut *tx)
+            .execute(&mut *tx.tx)
             .await?;
-        let key = insert_key(&mut tx, &org.id, Role::Admin, "first admin key").await?;
+        let key = super::api_keys::insert_key(
+            &mut tx.tx,
+            self.keyring(),
+            &org.id,
+            Role::Admin,
+            "first admin key",
+            None,
+            &super::audit::Actor::operator(),
+        )
+        .await?;
         tx.commit().await?;
         Ok((org, key))
-    }
-
-    /// Makes another key for `organisation_id`.
-    /// Registers a key chosen by the caller (a script driving the demo); it
-    /// must be long enough not to be guessed.
-    pub async fn create_api_key_with(
-        &self,
-        organisation_id: &str,
-        role: Role,
-        label: &str,
-        key: &str,
-    ) -> Result<NewKey, StoreError> {
-        if key.len() < 16 || !key.chars().all(|c| c.is_ascii_graphic()) {
-            return Err(invalid(
-                "key",
-                "an API key is at least 16 visible ASCII characters",
-            ));
-        }
-        let label = check_name("label", label)?;
-        let mut tx = self.pool().begin().await?;
-        let key = insert_given_key(&mut tx, organisation_id, role, &label, key.to_owned()).await?;
-        tx.commit().await?;
-        Ok(key)
     }
 
     /// Every organisation's id, for jobs that serve them all.
@@ -194,54 +194,6 @@ impl Store {
             .iter()
             .map(|r| r.try_get("id"))
             .collect::<Result<_, _>>()?)
-    }
-
-    pub async fn create_api_key(
-        &self,
-        organisation_id: &str,
-        role: Role,
-        label: &str,
-    ) -> Result<NewKey, StoreError> {
-        let label = check_name("label", label)?;
-        let mut tx = self.pool().begin().await?;
-        let key = insert_key(&mut tx, organisation_id, role, &label).await?;
-        tx.commit().await?;
-        Ok(key)
-    }
-
-    /// The key's organisation and role, unless it is unknown or revoked.
-    pub async fn authenticate(&self, key: &str) -> Result<Option<ApiKey>, StoreError> {
-        let row = sqlx::query(
-            "SELECT id, organisation_id, role, label FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL",
-        )
-        .bind(hash_key(key))
-        .fetch_optional(self.pool())
-        .await?;
-        let Some(row) = row else { return Ok(None) };
-        let role: String = row.try_get("role")?;
-        Ok(Role::parse(&role).map(|role| ApiKey {
-            id: row.try_get("id").unwrap_or_default(),
-            organisation_id: row.try_get("organisation_id").unwrap_or_default(),
-            role,
-            label: row.try_get("label").unwrap_or_default(),
-        }))
-    }
-
-    /// Revokes a key of `organisation_id`; false if it has no such key.
-    pub async fn revoke_api_key(
-        &self,
-        organisation_id: &str,
-        key_id: &str,
-    ) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND organisation_id = $3 AND revoked_at IS NULL",
-        )
-        .bind(now_ms())
-        .bind(key_id)
-        .bind(organisation_id)
-        .execute(self.pool())
-        .await?;
-        Ok(done.rows_affected() == 1)
     }
 
     pub async fn create_department(
@@ -296,47 +248,4 @@ impl Store {
         .await?;
         Ok(row.as_ref().map(department_of).transpose()?)
     }
-}
-
-async fn insert_key(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    organisation_id: &str,
-    role: Role,
-    label: &str,
-) -> Result<NewKey, StoreError> {
-    // 256 random bits; the prefix says what it is when it turns up in a config file.
-    let key = format!(
-        "vpk_{}_{}{}",
-        role.as_str(),
-        uuid::Uuid::new_v4().simple(),
-        uuid::Uuid::new_v4().simple()
-    );
-    insert_given_key(tx, organisation_id, role, label, key).await
-}
-
-async fn insert_given_key(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    organisation_id: &str,
-    role: Role,
-    label: &str,
-    key: String,
-) -> Result<NewKey, StoreError> {
-    let info = ApiKey {
-        id: new_id(),
-        organisation_id: organisation_id.to_owned(),
-        role,
-        label: label.to_owned(),
-    };
-    sqlx::query(
-        "INSERT INTO api_keys (id, organisation_id, role, key_hash, label, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
-    )
-    .bind(&info.id)
-    .bind(organisation_id)
-    .bind(role.as_str())
-    .bind(hash_key(&key))
-    .bind(label)
-    .bind(now_ms())
-    .execute(&mut **tx)
-    .await?;
-    Ok(NewKey { key, info })
 }

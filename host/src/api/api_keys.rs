@@ -1,0 +1,160 @@
+//! `/v1/api-keys` (admin): list, create, revoke and rotate the organisation's
+//! keys. A secret is shown once, in the answer that makes it; lists show
+//! neither secrets nor hashes.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+
+use super::body::json;
+use super::{ApiError, AppState, Caller};
+use crate::store::{
+    ApiKey, DEFAULT_ROTATION_GRACE_SECONDS, MAX_KEY_DAYS, NewKey, Revoked, Role, invalid, now_ms,
+};
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateApiKey {
+    role: Role,
+    /// What the key is for, such as "front desk" (1 to 200 characters).
+    name: String,
+    /// When the key stops working (RFC 3339, such as "2027-01-31T00:00:00Z").
+    expires_at: Option<String>,
+    /// Or: days from now until the key stops working (1 to 3650).
+    expires_in_days: Option<i64>,
+}
+
+#[derive(Deserialize, Default, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RotateApiKey {
+    /// How long the old secret keeps working: 0 to 604800 seconds (7 days),
+    /// 86400 (24 h) by default.
+    grace_seconds: Option<i64>,
+}
+
+/// A key with its secret: the only time the secret is shown.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct CreatedApiKey {
+    #[serde(flatten)]
+    info: ApiKey,
+    /// Send as `Authorization: Bearer SECRET`; it is not shown again.
+    secret: String,
+}
+
+impl From<NewKey> for CreatedApiKey {
+    fn from(k: NewKey) -> Self {
+        CreatedApiKey {
+            info: k.info,
+            secret: k.key,
+        }
+    }
+}
+
+/// Unix milliseconds of an expiry given either way.
+fn expiry(req: &CreateApiKey) -> Result<Option<i64>, ApiError> {
+    match (&req.expires_at, req.expires_in_days) {
+        (Some(_), Some(_)) => {
+            Err(invalid("expires_at", "give expires_at or expires_in_days, not both").into())
+        }
+        (Some(at), None) => at
+            .parse::<jiff::Timestamp>()
+            .map(|t| Some(t.as_millisecond()))
+            .map_err(|e| {
+                invalid(
+                    "expires_at",
+                    format!("'{at}' is not an RFC 3339 time such as 2027-01-31T00:00:00Z: {e}"),
+                )
+                .into()
+            }),
+        (None, Some(days)) if (1..=MAX_KEY_DAYS).contains(&days) => {
+            Ok(Some(now_ms() + days * 86_400_000))
+        }
+        (None, Some(_)) => {
+            Err(invalid("expires_in_days", format!("give 1 to {MAX_KEY_DAYS} days")).into())
+        }
+        (None, None) => Ok(None),
+    }
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Vec<ApiKey>>, ApiError> {
+    caller.require_admin()?;
+    Ok(Json(state.store.api_keys(&caller.organisation_id).await?))
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: Bytes,
+) -> Result<(StatusCode, Json<CreatedApiKey>), ApiError> {
+    caller.require_admin()?;
+    let req: CreateApiKey = json(&body)?;
+    let expires_at = expiry(&req)?;
+    let key = state
+        .store
+        .create_api_key_by(
+            &caller.organisation_id,
+            req.role,
+            &req.name,
+            expires_at,
+            &caller.actor(),
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(key.into())))
+}
+
+/// Revokes a key at once. The key making the request is not revoked (409
+/// `revoking_own_key`): use another admin key, or `vetpay key revoke`.
+/// Revoking a revoked key changes nothing (204 again).
+pub async fn revoke(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    caller.require_admin()?;
+    if id == caller.key_id {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "revoking_own_key",
+            "this is the key making the request; revoke it with another admin key (or `vetpay key revoke ID`) so that you are not locked out by mistake",
+        ));
+    }
+    match state
+        .store
+        .revoke_api_key_by(&caller.organisation_id, &id, &caller.actor())
+        .await?
+    {
+        Revoked::Now(_) | Revoked::Already(_) => Ok(StatusCode::NO_CONTENT),
+        Revoked::NotFound => Err(ApiError::not_found("API key")),
+    }
+}
+
+/// A new secret for the key; the old one works for the grace period.
+pub async fn rotate(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Json<CreatedApiKey>, ApiError> {
+    caller.require_admin()?;
+    let req: RotateApiKey = if body.is_empty() {
+        RotateApiKey::default()
+    } else {
+        json(&body)?
+    };
+    let key = state
+        .store
+        .rotate_api_key(
+            &caller.organisation_id,
+            &id,
+            req.grace_seconds.unwrap_or(DEFAULT_ROTATION_GRACE_SECONDS),
+            &caller.actor(),
+        )
+        .await?
+        .ok_or_else(|| ApiError::not_found("API key"))?;
+    Ok(Json(key.into()))
+}
