@@ -26,6 +26,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Print the API's OpenAPI 3.1 description (what GET /openapi.json serves).
+    Openapi,
     /// Work with plugin files.
     Plugin {
         #[command(subcommand)]
@@ -304,6 +306,9 @@ fn main() -> ExitCode {
         .init();
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Openapi => serde_json::to_string_pretty(&vetpay::api::openapi::document())
+            .map(|text| println!("{text}"))
+            .map_err(|e| e.to_string()),
         Command::Plugin {
             command:
                 PluginCommand::Inspect {

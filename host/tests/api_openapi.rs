@@ -64,6 +64,46 @@ async fn the_description_and_the_router_agree() {
         }
     }
 
+    // Spelled as the API speaks, every parameter typed, every failure described.
+    assert_eq!(
+        schemas["Method"]["enum"],
+        serde_json::json!([
+            "card",
+            "saved_card",
+            "cash",
+            "bank_transfer",
+            "client_credit",
+            "other"
+        ])
+    );
+    assert_eq!(schemas["PaymentStatus"]["enum"][0], "processing");
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            for p in op["parameters"].as_array().into_iter().flatten() {
+                assert_eq!(p["schema"]["type"], "string", "{method} {path} {p}");
+            }
+            assert!(op["responses"]["5XX"].is_object(), "{method} {path}");
+        }
+    }
+    for path in [
+        "/v1/settings",
+        "/v1/departments/{id}/settings",
+        "/v1/plugins/{id}/settings",
+        "/v1/departments/{id}/plugins/{plugin}/settings",
+    ] {
+        let body = &doc["paths"][path]["put"]["requestBody"]["content"]["application/json"];
+        assert_eq!(
+            body["schema"]["$ref"], "#/components/schemas/SettingValues",
+            "{path}"
+        );
+    }
+    assert!(
+        doc["paths"]["/v1/plugins"]["post"]["requestBody"]["content"]["application/wasm"]
+            .is_object()
+    );
+    let events = &doc["paths"]["/v1/payments/{id}/events"]["get"]["responses"]["200"]["content"];
+    assert_eq!(events["text/event-stream"]["schema"]["type"], "string");
+
     // And the router serves nothing that is not described: its source lists the paths.
     let source = include_str!("../src/api/mod.rs");
     let routed: BTreeSet<&str> = source

@@ -117,3 +117,19 @@ fn org_create_prints_a_working_admin_key() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("name: give a name"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn openapi_prints_the_served_description() {
+    let out = vetpay(&["openapi"]);
+    assert!(out.status.success());
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["openapi"], "3.1.0");
+    for route in vetpay::api::openapi::ROUTES {
+        assert!(
+            doc["paths"][route.path][route.method.to_lowercase()].is_object(),
+            "{} {}",
+            route.method,
+            route.path
+        );
+    }
+}

@@ -19,6 +19,31 @@ use crate::store::{
     PaymentOption, PaymentStatus, Plan, PlanItem, Role, Subscription, SubscriptionStatus, Terminal,
 };
 
+/// The request schema of a route whose body is a WebAssembly file.
+pub const WASM_BODY: &str = "WasmFile";
+
+/// A plugin's `.wasm` file, sent as the raw body.
+pub struct WasmFile;
+
+impl utoipa::PartialSchema for WasmFile {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::schema::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .content_media_type("application/wasm")
+            .description(Some(
+                "A WebAssembly component with a vetpay:manifest section",
+            ))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for WasmFile {}
+
+/// A settings body: setting keys with their values (`null` removes one).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct SettingValues(std::collections::BTreeMap<String, serde_json::Value>);
+
 /// Who may call a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
@@ -132,7 +157,7 @@ pub const ROUTES: &[Route] = &[
         "/v1/settings",
         Admin,
         "Set organisation settings (all checked before any is written)",
-        None,
+        Some("SettingValues"),
         200,
         "",
     ),
@@ -150,7 +175,7 @@ pub const ROUTES: &[Route] = &[
         "/v1/departments/{id}/settings",
         Admin,
         "Set department settings",
-        None,
+        Some("SettingValues"),
         200,
         "",
     ),
@@ -168,7 +193,7 @@ pub const ROUTES: &[Route] = &[
         "/v1/plugins",
         Admin,
         "Install a plugin: the .wasm as the body (application/wasm)",
-        None,
+        Some(WASM_BODY),
         201,
         "",
     ),
@@ -204,7 +229,7 @@ pub const ROUTES: &[Route] = &[
         "/v1/plugins/{id}/settings",
         Admin,
         "Set a plugin's organisation-level settings (null removes one); secrets are write-only",
-        None,
+        Some("SettingValues"),
         200,
         "",
     ),
@@ -240,7 +265,7 @@ pub const ROUTES: &[Route] = &[
         "/v1/departments/{id}/plugins/{plugin}/settings",
         Admin,
         "Set a plugin's department-level settings",
-        None,
+        Some("SettingValues"),
         200,
         "",
     ),
@@ -728,7 +753,9 @@ pub struct ErrorDetail {
         api_keys::CreatedApiKey,
         AuditPage,
         AuditEvent,
-        AuditAction
+        AuditAction,
+        SettingValues,
+        WasmFile
     ))
 )]
 struct Schemas;
@@ -745,6 +772,12 @@ fn json_content(schema: &str) -> utoipa::openapi::Content {
             .build(),
         None => builder.schema(Some(Ref::from_schema_name(schema))).build(),
     }
+}
+
+fn string_schema() -> utoipa::openapi::schema::Object {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .build()
 }
 
 fn method(m: &str) -> HttpMethod {
@@ -789,6 +822,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
                         .name(name)
                         .parameter_in(ParameterIn::Path)
                         .required(Required::True)
+                        .schema(Some(string_schema()))
                         .build(),
                 );
             }
@@ -799,17 +833,31 @@ pub fn document() -> utoipa::openapi::OpenApi {
                     .name("Idempotency-Key")
                     .parameter_in(ParameterIn::Header)
                     .required(Required::True)
+                    .schema(Some(
+                        utoipa::openapi::schema::ObjectBuilder::new()
+                            .schema_type(utoipa::openapi::schema::Type::String)
+                            .min_length(Some(1))
+                            .max_length(Some(255))
+                            .build(),
+                    ))
                     .description(Some("A new key per payment, the same key to retry it: a repeat returns the first answer and moves nothing."))
                     .build(),
             );
         }
         if let Some(request) = route.request {
-            op = op.request_body(Some(
-                RequestBodyBuilder::new()
-                    .content("application/json", json_content(request))
-                    .required(Some(Required::True))
-                    .build(),
-            ));
+            let body = if request == WASM_BODY {
+                let file = utoipa::openapi::schema::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::String)
+                    .content_media_type("application/wasm")
+                    .build();
+                RequestBodyBuilder::new().content(
+                    "application/wasm",
+                    ContentBuilder::new().schema(Some(file)).build(),
+                )
+            } else {
+                RequestBodyBuilder::new().content("application/json", json_content(request))
+            };
+            op = op.request_body(Some(body.required(Some(Required::True)).build()));
         }
         let content_type = if route.path.ends_with("/events") {
             "text/event-stream"
@@ -820,13 +868,34 @@ pub fn document() -> utoipa::openapi::OpenApi {
             Access::Admin => "Success (admin key)",
             _ => "Success",
         });
-        if !route.response.is_empty() {
+        if content_type == "text/event-stream" {
+            // A stream, not one JSON document: each event's `data` is a PaymentEvent.
+            let stream = utoipa::openapi::schema::ObjectBuilder::new()
+                .schema_type(utoipa::openapi::schema::Type::String)
+                .description(Some(
+                    "Server-sent events: `event: stage` or `event: status`, each with `data:` a \
+                     PaymentEvent (#/components/schemas/PaymentEvent) as JSON; the current status \
+                     comes first and the stream ends after a final status",
+                ))
+                .build();
+            ok = ok.content(
+                content_type,
+                ContentBuilder::new().schema(Some(stream)).build(),
+            );
+        } else if !route.response.is_empty() {
             ok = ok.content(content_type, json_content(route.response));
         }
         op = op.response(route.status.to_string(), ok.build()).response(
             "4XX",
             ResponseBuilder::new()
                 .description("What was wrong and how to fix it; nothing was changed")
+                .content("application/json", json_content("ErrorBody"))
+                .build(),
+        )
+        .response(
+            "5XX",
+            ResponseBuilder::new()
+                .description("The host failed or a provider could not be reached; the body says whether to retry")
                 .content("application/json", json_content("ErrorBody"))
                 .build(),
         );
