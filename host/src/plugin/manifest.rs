@@ -8,7 +8,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use vetpay_money::Currency;
 
-use super::contract::ContractVersion;
+use super::contract_version::ContractVersion;
 use super::egress::Destination;
 
 /// Name of the custom section that holds the manifest.

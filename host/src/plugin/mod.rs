@@ -9,10 +9,12 @@
 pub mod bindings;
 pub mod compiled_cache;
 pub mod contract;
+pub mod contract_version;
 pub mod egress;
 pub mod engine;
 pub mod error;
 pub mod http_client;
+pub mod http_limits;
 pub mod kv;
 pub mod manifest;
 pub mod network;

@@ -11,7 +11,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use super::bindings::vetpay::terminal::{cache, log, progress, timer, types};
 use super::egress::EgressPolicy;
-use super::http_client::HttpLimits;
+use super::http_limits::HttpLimits;
 use super::kv::{self, PluginCache};
 use super::network::NetworkPolicy;
 use super::secrets::SecretVault;
