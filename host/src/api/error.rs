@@ -9,7 +9,7 @@ use serde_json::json;
 use crate::plugin::CallError;
 use crate::plugin::bindings::PluginError;
 use crate::service::ServiceError;
-use crate::store::StoreError;
+use crate::store::{Conflict, StoreError};
 
 #[derive(Debug)]
 pub struct ApiError {
@@ -25,6 +25,14 @@ impl ApiError {
             code,
             message: message.into(),
         }
+    }
+
+    fn internal() -> Self {
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "the request could not be completed; nothing was changed, try again",
+        )
     }
 
     pub fn not_found(what: &str) -> Self {
@@ -51,13 +59,27 @@ impl From<StoreError> for ApiError {
                 "invalid",
                 format!("{field}: {message}"),
             ),
-            StoreError::Conflict(message) => {
-                let code = if message.starts_with("terminal busy") {
-                    "terminal_busy"
-                } else {
-                    "conflict"
+            StoreError::Conflict(c) => {
+                let code = match c {
+                    Conflict::TerminalBusy { .. } => "terminal_busy",
+                    _ => "conflict",
+                };
+                let message = match how_to_fix(&c) {
+                    Some(hint) => format!("{c}{hint}"),
+                    None => c.to_string(),
                 };
                 Self::new(StatusCode::CONFLICT, code, message)
+            }
+            // Never the caller's fault: the log names the row, the caller
+            // learns only that it failed.
+            StoreError::Corrupt {
+                table,
+                column,
+                row,
+                value,
+            } => {
+                tracing::error!(table, column, row = %row, value = %value, "corrupt stored value");
+                Self::internal()
             }
             // A plugin secret that does not open with this host's keys: the
             // operator must start it with the right key. The message names the
@@ -73,14 +95,26 @@ impl From<StoreError> for ApiError {
             other => {
                 // The details stay in the log; the caller learns only that it failed.
                 tracing::error!(error = %other, "store failure");
-                Self::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal",
-                    "the request could not be completed; nothing was changed, try again",
-                )
+                Self::internal()
             }
         }
     }
+}
+
+/// The route that resolves a conflict, where one does: the store speaks of
+/// rules, the API of how to move on.
+fn how_to_fix(c: &Conflict) -> Option<String> {
+    Some(match c {
+        Conflict::InvoiceBeingPaid { payment_id } => format!(" (GET /v1/payments/{payment_id})"),
+        Conflict::InvoiceIsDraft => " (POST /v1/invoices/{id}/finalise)".to_owned(),
+        Conflict::KeyRevoked | Conflict::KeyExpired => {
+            "; make a new one with POST /v1/api-keys".to_owned()
+        }
+        Conflict::PluginNotEnabled {
+            plugin_id, market, ..
+        } => format!("; an admin enables it with PUT /v1/plugins/{plugin_id}/markets/{market}"),
+        _ => return None,
+    })
 }
 
 /// JSON bodies that do not parse get a 400 that says why, not axum's plain text.
