@@ -9,6 +9,7 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 
 use super::body::json;
+use super::error::ErrorCode;
 use super::{ApiError, AppState, Caller};
 use crate::store::{
     ApiKey, DEFAULT_ROTATION_GRACE_SECONDS, MAX_KEY_DAYS, NewKey, Revoked, Role, invalid, now_ms,
@@ -118,8 +119,7 @@ pub async fn revoke(
     caller.require_admin()?;
     if id == caller.key_id {
         return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "revoking_own_key",
+            ErrorCode::RevokingOwnKey,
             "this is the key making the request; revoke it with another admin key (or `vetpay key revoke ID`) so that you are not locked out by mistake",
         ));
     }

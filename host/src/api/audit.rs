@@ -5,6 +5,7 @@ use axum::Json;
 use axum::extract::{Query, State};
 use serde::Deserialize;
 
+use super::error::ErrorCode;
 use super::{ApiError, AppState, Caller};
 use crate::store::{AuditAction, AuditFilter, AuditPage, MAX_AUDIT_PAGE, invalid};
 
@@ -49,13 +50,7 @@ pub async fn list(
     query: Result<Query<AuditQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<AuditPage>, ApiError> {
     caller.require_admin()?;
-    let Query(q) = query.map_err(|e| {
-        ApiError::new(
-            axum::http::StatusCode::BAD_REQUEST,
-            "bad_request",
-            e.body_text(),
-        )
-    })?;
+    let Query(q) = query.map_err(|e| ApiError::new(ErrorCode::BadRequest, e.body_text()))?;
     let filter = AuditFilter {
         action: q.action.as_deref().map(AuditAction::parse).transpose()?,
         target_id: q.target_id,

@@ -4,11 +4,10 @@
 //! every host of the database.
 
 use axum::extract::FromRequestParts;
-use axum::http::StatusCode;
 use axum::http::request::Parts;
 
 use super::AppState;
-use super::error::ApiError;
+use super::error::{ApiError, ErrorCode};
 use crate::store::{Actor, Role};
 
 /// Who is calling.
@@ -33,8 +32,7 @@ impl Caller {
             Ok(())
         } else {
             Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "forbidden",
+                ErrorCode::Forbidden,
                 "this needs an admin API key; staff keys manage clients, invoices and payments",
             ))
         }
@@ -45,7 +43,7 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let unauthorised = |m: &str| ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", m);
+        let unauthorised = |m: &str| ApiError::new(ErrorCode::Unauthorized, m);
         let header = parts
             .headers
             .get(axum::http::header::AUTHORIZATION)

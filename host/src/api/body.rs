@@ -9,12 +9,13 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::ApiError;
+use super::error::ErrorCode;
 use crate::store::{Idempotency, Payment, Started};
 
 pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
 
 fn bad_request(message: impl Into<String>) -> ApiError {
-    ApiError::new(StatusCode::BAD_REQUEST, "bad_request", message)
+    ApiError::new(ErrorCode::BadRequest, message)
 }
 
 /// Parses a JSON body; serde's message names the field and what it expected.
@@ -71,8 +72,7 @@ fn within_limits(value: &Value, path: &mut String) -> Result<(), ApiError> {
             };
             if text.chars().count() > max {
                 return Err(ApiError::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "invalid",
+                    ErrorCode::Invalid,
                     format!("{path}: is longer than {max} characters; shorten it"),
                 ));
             }
@@ -80,8 +80,7 @@ fn within_limits(value: &Value, path: &mut String) -> Result<(), ApiError> {
         Value::Array(items) => {
             if items.len() > MAX_ITEMS {
                 return Err(ApiError::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "invalid",
+                    ErrorCode::Invalid,
                     format!("{path}: has more than {MAX_ITEMS} items; send fewer"),
                 ));
             }
@@ -96,8 +95,7 @@ fn within_limits(value: &Value, path: &mut String) -> Result<(), ApiError> {
             for (key, item) in fields {
                 if key.chars().count() > MAX_NAME_CHARS {
                     return Err(ApiError::new(
-                        StatusCode::UNPROCESSABLE_ENTITY,
-                        "invalid",
+                        ErrorCode::Invalid,
                         format!("{path}: a key is longer than {MAX_NAME_CHARS} characters"),
                     ));
                 }
@@ -120,8 +118,7 @@ pub fn decimal(field: &str, value: &Value) -> Result<Decimal, ApiError> {
         Value::String(s) => s.trim().to_owned(),
         _ => {
             return Err(ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid",
+                ErrorCode::Invalid,
                 format!("{field}: expects a decimal number such as 2.5 or \"2.5\""),
             ));
         }
@@ -130,8 +127,7 @@ pub fn decimal(field: &str, value: &Value) -> Result<Decimal, ApiError> {
         .or_else(|_| Decimal::from_scientific(&text))
         .map_err(|_| {
             ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid",
+                ErrorCode::Invalid,
                 format!("{field}: '{text}' is not a decimal number"),
             )
         })

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::body::{idempotency, json, started};
 use super::departments::own_department;
+use super::error::ErrorCode;
 use super::{ApiError, AppState, Caller};
 use crate::service::PaymentOrder;
 use crate::store::{Card, Client, Method, NewClient, NewPatient, Patient, Payment, PaymentKind};
@@ -168,8 +169,7 @@ pub async fn cards(
     own_client(&state, &caller, &id).await?;
     let department_id = q.department_id.ok_or_else(|| {
         ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "bad_request",
+            ErrorCode::BadRequest,
             "say which department's billing view this is: ?department_id=...",
         )
     })?;

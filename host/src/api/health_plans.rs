@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::body::{decimal, json};
+use super::error::ErrorCode;
 use super::{ApiError, AppState, Caller};
 use crate::plugin::Capability;
 use crate::store::{
@@ -110,8 +111,7 @@ async fn addon(state: &AppState, caller: &Caller) -> Result<(), ApiError> {
         Ok(())
     } else {
         Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "health_plans_disabled",
+            ErrorCode::HealthPlansDisabled,
             "health plans are an add-on that is off for your organisation; an admin switches it on with PUT /v1/settings {\"health-plans-enabled\": true}",
         ))
     }
@@ -158,8 +158,7 @@ pub async fn create_plan(
         .await?
         .ok_or_else(|| {
             ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid",
+                ErrorCode::Invalid,
                 "main_department_id: no department with this id in your organisation",
             )
         })?;
@@ -240,13 +239,10 @@ pub async fn subscribe(
     addon(&state, &caller).await?;
     let req: Subscribe = json(&body)?;
     let org = &caller.organisation_id;
-    let plan = state.store.plan(org, &req.plan_id).await?.ok_or_else(|| {
-        ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid",
-            "plan_id: no health plan with this id",
-        )
-    })?;
+    let plan =
+        state.store.plan(org, &req.plan_id).await?.ok_or_else(|| {
+            ApiError::new(ErrorCode::Invalid, "plan_id: no health plan with this id")
+        })?;
     let department = state
         .store
         .department(org, &plan.main_department_id)
@@ -255,8 +251,7 @@ pub async fn subscribe(
     if req.payment_option == PaymentOption::SavedCard {
         let card_id = req.card_id.as_deref().ok_or_else(|| {
             ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid",
+                ErrorCode::Invalid,
                 "card_id: a saved_card plan needs the client's saved card",
             )
         })?;
@@ -266,8 +261,7 @@ pub async fn subscribe(
             .await?
             .ok_or_else(|| {
                 ApiError::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "invalid",
+                    ErrorCode::Invalid,
                     "card_id: the client has no saved card with this id",
                 )
             })?;
@@ -278,8 +272,7 @@ pub async fn subscribe(
                 .await?;
             if !allowed {
                 return Err(ApiError::new(
-                    StatusCode::CONFLICT,
-                    "conflict",
+                    ErrorCode::Conflict,
                     format!(
                         "department '{}' does not allow gravity payment for recurring payment; an admin sets gravity-recurring-payments at /v1/departments/{}/settings, or choose another payment option",
                         department.name, department.id
@@ -293,8 +286,7 @@ pub async fn subscribe(
             .await?;
     } else if req.card_id.is_some() {
         return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid",
+            ErrorCode::Invalid,
             "card_id: only a saved_card plan takes a card",
         ));
     }

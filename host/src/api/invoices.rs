@@ -9,6 +9,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::body::{decimal, idempotency, json, started};
+use super::error::ErrorCode;
 use super::{ApiError, AppState, Caller};
 use crate::service::PaymentOrder;
 use crate::store::{Invoice, InvoiceKind, Method, NewInvoice, NewLine, Payment, PaymentKind};
@@ -119,8 +120,7 @@ pub async fn create(
         .await?
         .ok_or_else(|| {
             ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid",
+                ErrorCode::Invalid,
                 "department_id: no department with this id in your organisation",
             )
         })?;

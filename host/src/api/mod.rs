@@ -28,6 +28,7 @@ pub use error::ApiError;
 use crate::plugin::Runtime;
 use crate::service::Clinic;
 use crate::store::Store;
+use error::ErrorCode;
 
 /// Largest plugin upload accepted.
 const MAX_PLUGIN_BYTES: usize = 16 * 1024 * 1024;
@@ -166,8 +167,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/audit-events", get(audit::list))
         .fallback(|| async {
             ApiError::new(
-                axum::http::StatusCode::NOT_FOUND,
-                "not_found",
+                ErrorCode::NotFound,
                 "no such route; GET /openapi.json lists every route",
             )
         })

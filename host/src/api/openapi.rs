@@ -687,7 +687,7 @@ pub struct ErrorBody {
 #[allow(dead_code)]
 pub struct ErrorDetail {
     /// Machine-readable, such as "invalid", "terminal_busy", "not_found".
-    code: String,
+    code: super::error::ErrorCode,
     /// What was wrong and how to fix it.
     message: String,
 }
@@ -701,6 +701,7 @@ pub struct ErrorDetail {
     components(schemas(
         ErrorBody,
         ErrorDetail,
+        super::error::ErrorCode,
         Department,
         departments::CreateDepartment,
         Client,

@@ -9,6 +9,7 @@ use serde_json::{Map, Value};
 
 use super::body::json;
 use super::departments::own_department;
+use super::error::ErrorCode;
 use super::{ApiError, AppState, Caller};
 use crate::plugin::Destination;
 use crate::store::{AuditAction, InstalledPlugin, NewAuditEvent, PluginSettingValue};
@@ -198,8 +199,7 @@ fn refuse_special_addresses(state: &AppState, hosts: &[String]) -> Result<(), Ap
         };
         if let Err(refused) = network.check_host(&destination.host) {
             return Err(ApiError::new(
-                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-                "destination_refused",
+                ErrorCode::DestinationRefused,
                 format!("hosts[{i}]: '{destination}': {refused}"),
             ));
         }

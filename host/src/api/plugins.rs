@@ -5,13 +5,14 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 
+use super::error::ErrorCode;
 use super::{ApiError, AppState, Caller};
 use crate::plugin;
 use crate::store::{AuditAction, InstalledPlugin, NewAuditEvent};
 use serde_json::json;
 
 fn invalid_plugin(message: String) -> ApiError {
-    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_plugin", message)
+    ApiError::new(ErrorCode::InvalidPlugin, message)
 }
 
 /// Uploads a plugin `.wasm` (the request body). The manifest is checked, and
@@ -24,8 +25,7 @@ pub async fn install(
     caller.require_admin()?;
     if body.is_empty() {
         return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "bad_request",
+            ErrorCode::BadRequest,
             "send the plugin's .wasm file as the request body (Content-Type: application/wasm)",
         ));
     }
@@ -124,8 +124,7 @@ pub async fn disable_market(
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
+            ErrorCode::NotFound,
             format!("plugin '{id}' is not enabled for '{country}' in your organisation"),
         ))
     }

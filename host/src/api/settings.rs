@@ -3,10 +3,10 @@
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use serde_json::{Map, Value};
 
 use super::departments::own_department;
+use super::error::ErrorCode;
 use super::{ApiError, AppState, Caller};
 use crate::store::SettingValue;
 
@@ -16,8 +16,7 @@ fn object(body: Result<Json<Value>, JsonRejection>) -> Result<Map<String, Value>
     match body?.0 {
         Value::Object(map) => Ok(map),
         _ => Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "bad_request",
+            ErrorCode::BadRequest,
             "send a JSON object of setting keys and values, such as {\"invoice-due-days\": 30}",
         )),
     }

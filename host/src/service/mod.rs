@@ -21,7 +21,7 @@ pub use registry::PluginRegistry;
 use crate::plugin::bindings::{Outcome, Reconciliation, SaveCardRequest};
 use crate::plugin::{CallEnv, CallError, Capability, Plugin, ProgressSink, Runtime};
 use crate::store::{
-    Card, Department, Idempotency, Method, NewCard, NewPayment, Payment, PaymentKind,
+    Card, Conflict, Department, Idempotency, Method, NewCard, NewPayment, Payment, PaymentKind,
     PaymentStatus, Started, Store, StoreError, Terminal,
 };
 
@@ -50,8 +50,8 @@ fn invalid(field: &str, message: impl Into<String>) -> ServiceError {
     })
 }
 
-fn conflict(message: impl Into<String>) -> ServiceError {
-    ServiceError::Store(StoreError::Conflict(message.into()))
+fn conflict(c: Conflict) -> ServiceError {
+    ServiceError::Store(StoreError::Conflict(c))
 }
 
 /// What the API asks to pay, deposit or refund.
@@ -159,17 +159,18 @@ impl Clinic {
             .plugin_enabled_for(organisation_id, plugin_id, &department.country)
             .await?
         {
-            return Err(conflict(format!(
-                "plugin '{plugin_id}' is not enabled for market {} (department '{}'); an admin enables it with PUT /v1/plugins/{plugin_id}/markets/{}",
-                department.country, department.name, department.country
-            )));
+            return Err(conflict(Conflict::PluginNotEnabled {
+                plugin_id: plugin_id.to_owned(),
+                market: department.country.clone(),
+                department: department.name.clone(),
+            }));
         }
         let plugin = self.plugin(organisation_id, plugin_id).await?;
         if !plugin.manifest().supports(capability) {
-            return Err(conflict(format!(
-                "plugin '{plugin_id}' cannot {}",
-                capability.export_name()
-            )));
+            return Err(conflict(Conflict::PluginCannot {
+                plugin_id: plugin_id.to_owned(),
+                export: capability.export_name(),
+            }));
         }
         if !plugin
             .manifest()
@@ -177,10 +178,11 @@ impl Clinic {
             .iter()
             .any(|c| c.code() == department.currency)
         {
-            return Err(conflict(format!(
-                "plugin '{plugin_id}' does not handle {}, the currency of department '{}'",
-                department.currency, department.name
-            )));
+            return Err(conflict(Conflict::PluginCurrency {
+                plugin_id: plugin_id.to_owned(),
+                currency: department.currency.clone(),
+                department: department.name.clone(),
+            }));
         }
         Ok(plugin)
     }
@@ -414,13 +416,12 @@ impl Clinic {
             })?;
         let (Some(terminal_id), Some(plugin_id)) = (&payment.terminal_id, &payment.plugin_id)
         else {
-            return Err(conflict("only a card payment on a terminal can be aborted"));
+            return Err(conflict(Conflict::NotAbortable { status: None }));
         };
         if !self.store().request_abort(organisation_id, id).await? {
-            return Err(conflict(format!(
-                "the payment is {}; only a processing payment can be aborted",
-                payment.status.as_str()
-            )));
+            return Err(conflict(Conflict::NotAbortable {
+                status: Some(payment.status),
+            }));
         }
         let terminal = self.terminal(organisation_id, terminal_id).await?;
         let department = self

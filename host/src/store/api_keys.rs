@@ -11,7 +11,7 @@ use sqlx::{AnyConnection, Row};
 
 use super::audit::{self, Actor, AuditAction, NewAuditEvent};
 use super::tenancy::{ApiKey, NewKey, Role, check_name, legacy_hash, new_id};
-use super::{Store, StoreError, conflict, invalid, now_ms};
+use super::{Conflict, Store, StoreError, invalid, now_ms};
 use crate::vault::Keyring;
 
 /// How often at most the last use of one key is written.
@@ -432,14 +432,10 @@ impl Store {
         };
         let now = now_ms();
         if key.revoked_at.is_some() {
-            return Err(conflict(
-                "this API key is revoked; make a new one with POST /v1/api-keys",
-            ));
+            return Err(Conflict::KeyRevoked.into());
         }
         if key.expired(now) {
-            return Err(conflict(
-                "this API key has expired; make a new one with POST /v1/api-keys",
-            ));
+            return Err(Conflict::KeyExpired.into());
         }
         let secret = new_secret(key.role);
         let until = (grace_seconds > 0).then_some(now + grace_seconds * 1000);

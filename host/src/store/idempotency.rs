@@ -4,7 +4,7 @@
 
 use sqlx::{AnyConnection, Row};
 
-use super::{StoreError, conflict, invalid, now_ms};
+use super::{Conflict, StoreError, invalid, now_ms};
 
 /// A request's key and a hash of what it asked.
 #[derive(Debug, Clone)]
@@ -58,9 +58,7 @@ pub(crate) async fn claim(
     }
     let status: i64 = row.try_get("status_code")?;
     if status == 0 {
-        return Err(conflict(
-            "a request with this Idempotency-Key is still being handled; retry in a moment",
-        ));
+        return Err(Conflict::IdempotencyInFlight.into());
     }
     Ok(Some(StoredAnswer {
         status: status as u16,

@@ -8,7 +8,7 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
 use super::invoice_math::line_amounts;
-use super::{Store, StoreError, conflict, invalid, new_id, now_ms};
+use super::{Conflict, Store, StoreError, invalid, new_id, now_ms};
 
 text_enum! {
     /// What an invoice is for.
@@ -360,7 +360,7 @@ impl Store {
             let patient = patient_id
                 .ok_or_else(|| invalid(&field, "a plan item needs the invoice's patient_id"))?;
             let row = sqlx::query(&format!(
-                "SELECT s.id AS id, i.quantity AS quantity, i.discount_percent AS discount FROM subscriptions s \
+                "SELECT s.id AS id, i.plan_id AS plan_id, i.quantity AS quantity, i.discount_percent AS discount FROM subscriptions s \
                  JOIN plan_items i ON i.plan_id = s.plan_id \
                  WHERE s.organisation_id = $1 AND s.patient_id = $2 AND s.status = 'active' AND i.code = $3{lock}"
             ))
@@ -373,14 +373,19 @@ impl Store {
                 invalid(&field, format!("the patient has no active health plan that includes '{code}'"))
             })?;
             let subscription_id: String = row.try_get("id")?;
-            let included_total: Decimal = row
-                .try_get::<String, _>("quantity")?
-                .parse()
-                .unwrap_or_default();
-            let discount: Decimal = row
-                .try_get::<String, _>("discount")?
-                .parse()
-                .unwrap_or_default();
+            let item_row = format!("{}:{code}", row.try_get::<String, _>("plan_id")?);
+            let included_total = super::stored_decimal(
+                "plan_items",
+                "quantity",
+                &item_row,
+                &row.try_get::<String, _>("quantity")?,
+            )?;
+            let discount = super::stored_decimal(
+                "plan_items",
+                "discount_percent",
+                &item_row,
+                &row.try_get::<String, _>("discount")?,
+            )?;
             let earlier: Decimal = super::plans::used_units(conn, &subscription_id, invoice_id)
                 .await?
                 .into_iter()
@@ -511,11 +516,11 @@ impl Store {
         let mut tx = self.write().await?;
         let current = self.locked_invoice(&mut tx.tx, organisation_id, id).await?;
         if current.status != InvoiceStatus::Draft {
-            return Err(conflict(format!(
-                "invoice {} is {}; only a draft's lines can change (credit it with a credit note instead)",
-                current.number.unwrap_or_default(),
-                current.status.as_str()
-            )));
+            return Err(Conflict::NotDraft {
+                number: current.number.unwrap_or_default(),
+                status: current.status,
+            }
+            .into());
         }
         self.check_unit_prices(lines, &current.currency)?;
         computed(lines)?;
@@ -551,11 +556,11 @@ impl Store {
         let mut tx = self.write().await?;
         let current = self.locked_invoice(&mut tx.tx, organisation_id, id).await?;
         if current.status != InvoiceStatus::Draft {
-            return Err(conflict(format!(
-                "invoice {} is already {}",
-                current.number.unwrap_or_default(),
-                current.status.as_str()
-            )));
+            return Err(Conflict::AlreadyFinalised {
+                number: current.number.unwrap_or_default(),
+                status: current.status,
+            }
+            .into());
         }
         if current.lines.is_empty() {
             return Err(invalid(
@@ -590,9 +595,7 @@ impl Store {
         let mut tx = self.write().await?;
         let original = self.locked_invoice(&mut tx.tx, organisation_id, id).await?;
         if original.status == InvoiceStatus::Draft || original.kind == InvoiceKind::CreditNote {
-            return Err(conflict(
-                "only a finalised invoice can be credited; a draft can simply be changed",
-            ));
+            return Err(Conflict::NotCreditable.into());
         }
         let already = sqlx::query(
             "SELECT l.position AS position FROM invoice_lines l JOIN invoices i ON i.id = l.invoice_id \
@@ -622,10 +625,10 @@ impl Store {
             None => original.lines.iter().collect(),
         };
         if let Some(l) = chosen.iter().find(|l| credited.contains(&l.position)) {
-            return Err(conflict(format!(
-                "line {} of this invoice is already credited",
-                l.position
-            )));
+            return Err(Conflict::AlreadyCredited {
+                position: l.position,
+            }
+            .into());
         }
         if chosen.is_empty() {
             return Err(invalid("lines", "choose at least one line to credit"));

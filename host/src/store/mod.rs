@@ -75,13 +75,149 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error("migrating the database: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
-    /// The request conflicts with the current state; the message says why.
+    /// The request conflicts with the current state; the variant says which
+    /// rule (the API maps it to 409 and its code, `api/error.rs`).
     #[error("{0}")]
-    Conflict(String),
+    Conflict(Conflict),
     #[error("unsupported database URL '{0}': use sqlite://PATH or postgres://...")]
     UnsupportedUrl(String),
     #[error(transparent)]
     Vault(#[from] crate::vault::VaultError),
+    /// A stored value does not parse: the database was altered outside vetpay
+    /// or by a bug. Never the caller's fault, never read as zero.
+    #[error("corrupt value in {table}.{column} of row {row}: '{value}'")]
+    Corrupt {
+        table: &'static str,
+        column: &'static str,
+        row: String,
+        value: String,
+    },
+}
+
+/// Which rule a request ran into. The texts say what is wrong in the
+/// domain's words; the API adds how to fix it (routes are its business).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Conflict {
+    /// Another attempt is running (or unknown) on the terminal; `None` when
+    /// the database's unique index caught a concurrent start.
+    #[error("terminal busy: {}", match (.payment_id, .status) {
+        (Some(id), Some(status)) => format!("payment {id} is {} on it; wait for it to finish{}", status.as_str(),
+            if *status == PaymentStatus::Unknown { " (an unknown payment keeps its terminal until the provider confirms what happened)" } else { ", or abort it" }),
+        _ => "another payment is running on this terminal".to_owned(),
+    })]
+    TerminalBusy {
+        payment_id: Option<String>,
+        status: Option<PaymentStatus>,
+    },
+    /// A card attempt on the invoice has an unknown outcome.
+    #[error(
+        "payment {payment_id} on this invoice has an unknown outcome; no new card payment can start until it is resolved"
+    )]
+    InvoiceBeingPaid { payment_id: String },
+    #[error("a credit note is not paid; refund the credited invoice's payment instead")]
+    CreditNoteNotPaid,
+    #[error("the invoice is a draft; finalise it first")]
+    InvoiceIsDraft,
+    /// Lines change only on a draft.
+    #[error("invoice {number} is {}; only a draft's lines can change (credit it with a credit note instead)", .status.as_str())]
+    NotDraft { number: i64, status: InvoiceStatus },
+    #[error("invoice {number} is already {}", .status.as_str())]
+    AlreadyFinalised { number: i64, status: InvoiceStatus },
+    #[error("only a finalised invoice can be credited; a draft can simply be changed")]
+    NotCreditable,
+    #[error("line {position} of this invoice is already credited")]
+    AlreadyCredited { position: i64 },
+    #[error("only a succeeded payment can be refunded; this one is {} {}", .kind.as_str(), .status.as_str())]
+    NotRefundable {
+        kind: PaymentKind,
+        status: PaymentStatus,
+    },
+    #[error("the payment is {}; only an unknown or needs_review payment is resolved by hand", .status.as_str())]
+    AlreadyFinal { status: PaymentStatus },
+    /// `status` is `None` for a payment that is not a card on a terminal.
+    #[error("{}", match .status {
+        Some(s) => format!("the payment is {}; only a processing payment can be aborted", s.as_str()),
+        None => "only a card payment on a terminal can be aborted".to_owned(),
+    })]
+    NotAbortable { status: Option<PaymentStatus> },
+    #[error(
+        "terminal '{provider_terminal_id}' of plugin '{plugin_id}' is already registered in your organisation"
+    )]
+    TerminalRegistered {
+        provider_terminal_id: String,
+        plugin_id: String,
+    },
+    #[error("a request with this Idempotency-Key is still being handled; retry in a moment")]
+    IdempotencyInFlight,
+    #[error("this API key is revoked")]
+    KeyRevoked,
+    #[error("this API key has expired")]
+    KeyExpired,
+    #[error("plugin '{plugin_id}' is not enabled for market {market} (department '{department}')")]
+    PluginNotEnabled {
+        plugin_id: String,
+        market: String,
+        department: String,
+    },
+    #[error("plugin '{plugin_id}' cannot {export}")]
+    PluginCannot {
+        plugin_id: String,
+        export: &'static str,
+    },
+    #[error(
+        "plugin '{plugin_id}' does not handle {currency}, the currency of department '{department}'"
+    )]
+    PluginCurrency {
+        plugin_id: String,
+        currency: String,
+        department: String,
+    },
+    #[error("plan '{plan}' is on sale from {from}")]
+    NotOnSaleYet {
+        plan: String,
+        from: jiff::civil::Date,
+    },
+    #[error("plan '{plan}' was on sale until {until}")]
+    SaleOver {
+        plan: String,
+        until: jiff::civil::Date,
+    },
+    /// The patient has an open subscription; `None` when the database's
+    /// unique index caught a concurrent sign-up.
+    #[error("the patient already has {}; cancel it first", match .subscription_id {
+        Some(id) => format!("plan subscription {id}"),
+        None => "an open plan subscription".to_owned(),
+    })]
+    OpenSubscription { subscription_id: Option<String> },
+    #[error("the subscription is {}; only an applied one can be activated", .status.as_str())]
+    NotApplied { status: SubscriptionStatus },
+    #[error("this subscription is paid by {}; only 'manual' ones get invoices made by hand", .option.as_str())]
+    NotManual { option: PaymentOption },
+    #[error("the subscription is {}", .status.as_str())]
+    SubscriptionNotRunning { status: SubscriptionStatus },
+    #[error("the subscription is already {}", .status.as_str())]
+    SubscriptionClosed { status: SubscriptionStatus },
+}
+
+impl From<Conflict> for StoreError {
+    fn from(c: Conflict) -> Self {
+        StoreError::Conflict(c)
+    }
+}
+
+/// A decimal stored as text, or [`StoreError::Corrupt`] naming the row.
+pub(crate) fn stored_decimal(
+    table: &'static str,
+    column: &'static str,
+    row: &str,
+    text: &str,
+) -> Result<rust_decimal::Decimal, StoreError> {
+    text.parse().map_err(|_| StoreError::Corrupt {
+        table,
+        column,
+        row: row.to_owned(),
+        value: text.to_owned(),
+    })
 }
 
 pub(crate) fn invalid(field: &str, message: impl Into<String>) -> StoreError {
@@ -284,10 +420,6 @@ pub(crate) fn now_ms() -> i64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0)
-}
-
-pub(crate) fn conflict(message: impl Into<String>) -> StoreError {
-    StoreError::Conflict(message.into())
 }
 
 pub(crate) fn new_id() -> String {

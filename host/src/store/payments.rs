@@ -9,7 +9,7 @@ use sqlx::{AnyConnection, Row};
 
 use super::idempotency::{self, Idempotency, StoredAnswer};
 use super::invoices::{InvoiceKind, InvoiceStatus};
-use super::{Store, StoreError, conflict, flag, invalid, new_id, now_ms};
+use super::{Conflict, Store, StoreError, flag, invalid, new_id, now_ms};
 
 text_enum! {
     pub enum PaymentKind {
@@ -369,7 +369,11 @@ impl Store {
                 .as_database_error()
                 .is_some_and(|d| d.is_unique_violation());
             return Err(if unique {
-                conflict("terminal busy: another payment is running on this terminal")
+                Conflict::TerminalBusy {
+                    payment_id: None,
+                    status: None,
+                }
+                .into()
             } else {
                 e.into()
             });
@@ -424,16 +428,11 @@ impl Store {
             .fetch_optional(&mut *conn)
             .await?;
             if let Some(row) = running {
-                let other: String = row.try_get("id")?;
-                let status: String = row.try_get("status")?;
-                return Err(conflict(format!(
-                    "terminal busy: payment {other} is {status} on it; wait for it to finish{}",
-                    if status == "unknown" {
-                        " (an unknown payment keeps its terminal until the provider confirms what happened)"
-                    } else {
-                        ", or abort it"
-                    }
-                )));
+                return Err(Conflict::TerminalBusy {
+                    payment_id: Some(row.try_get("id")?),
+                    status: Some(PaymentStatus::parse(&row.try_get::<String, _>("status")?)?),
+                }
+                .into());
             }
         }
         match new.kind {
@@ -465,14 +464,10 @@ impl Store {
             .locked_invoice(conn, organisation_id, invoice_id)
             .await?;
         if invoice.kind == InvoiceKind::CreditNote {
-            return Err(conflict(
-                "a credit note is not paid; refund the credited invoice's payment instead",
-            ));
+            return Err(Conflict::CreditNoteNotPaid.into());
         }
         if invoice.status == InvoiceStatus::Draft {
-            return Err(conflict(
-                "the invoice is a draft; finalise it first (POST /v1/invoices/{id}/finalise)",
-            ));
+            return Err(Conflict::InvoiceIsDraft.into());
         }
         if invoice.currency != new.currency {
             return Err(invalid(
@@ -491,10 +486,10 @@ impl Store {
             .fetch_optional(&mut *conn)
             .await?;
             if let Some(row) = unknown {
-                let other: String = row.try_get("id")?;
-                return Err(conflict(format!(
-                    "payment {other} on this invoice has an unknown outcome; no new card payment can start until it is resolved (GET /v1/payments/{other})"
-                )));
+                return Err(Conflict::InvoiceBeingPaid {
+                    payment_id: row.try_get("id")?,
+                }
+                .into());
             }
         }
         let in_flight = sum(
@@ -566,11 +561,11 @@ impl Store {
             .await?
             .ok_or_else(|| invalid("payment", "no payment with this id in your organisation"))?;
         if original.status != PaymentStatus::Succeeded || original.amount <= 0 {
-            return Err(conflict(format!(
-                "only a succeeded payment can be refunded; this one is {} {}",
-                original.kind.as_str(),
-                original.status.as_str()
-            )));
+            return Err(Conflict::NotRefundable {
+                kind: original.kind,
+                status: original.status,
+            }
+            .into());
         }
         let refunded = sum(
             conn,
@@ -739,10 +734,7 @@ impl Store {
         };
         let before = p.status;
         if !matches!(before, PaymentStatus::Unknown | PaymentStatus::NeedsReview) {
-            return Err(conflict(format!(
-                "the payment is {}; only an unknown or needs_review payment is resolved by hand",
-                before.as_str()
-            )));
+            return Err(Conflict::AlreadyFinal { status: before }.into());
         }
         self.settle(
             &mut tx.tx,

@@ -7,7 +7,7 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
 use super::period::Period;
-use super::{Store, StoreError, conflict, flag, invalid, new_id, now_ms};
+use super::{Conflict, Store, StoreError, flag, invalid, new_id, now_ms, stored_decimal};
 
 text_enum! {
     /// How a subscription is paid, chosen at sign-up.
@@ -208,8 +208,18 @@ pub(crate) fn subscription(row: &AnyRow) -> Result<Subscription, StoreError> {
     })
 }
 
-fn dec(text: &str) -> Decimal {
-    text.parse().unwrap_or_default()
+/// A decimal column of an `invoice_lines` row (selected with `invoice_id`
+/// and `position`), or [`StoreError::Corrupt`] naming the line.
+pub(crate) fn line_decimal(row: &AnyRow, column: &'static str) -> Result<Decimal, StoreError> {
+    let text: String = row.try_get(column)?;
+    let invoice: String = row.try_get("invoice_id")?;
+    let position: i64 = row.try_get("position")?;
+    stored_decimal(
+        "invoice_lines",
+        column,
+        &format!("{invoice}:{position}"),
+        &text,
+    )
 }
 
 /// Units of each item a subscription has used, from its invoice lines
@@ -220,7 +230,7 @@ pub(crate) async fn used_units(
     except_invoice: &str,
 ) -> Result<Vec<(String, Decimal)>, StoreError> {
     let rows = sqlx::query(
-        "SELECT plan_item_code, included_quantity FROM invoice_lines WHERE subscription_id = $1 AND invoice_id <> $2 AND included_quantity IS NOT NULL",
+        "SELECT invoice_id, position, plan_item_code, included_quantity FROM invoice_lines WHERE subscription_id = $1 AND invoice_id <> $2 AND included_quantity IS NOT NULL",
     )
     .bind(subscription_id)
     .bind(except_invoice)
@@ -229,7 +239,7 @@ pub(crate) async fn used_units(
     let mut used: Vec<(String, Decimal)> = Vec::new();
     for row in rows {
         let code: String = row.try_get("plan_item_code")?;
-        let qty = dec(&row.try_get::<String, _>("included_quantity")?);
+        let qty = line_decimal(&row, "included_quantity")?;
         match used.iter_mut().find(|(c, _)| *c == code) {
             Some((_, total)) => *total += qty,
             None => used.push((code, qty)),
@@ -407,18 +417,20 @@ impl Store {
         if let Some(from) = date("sale_from", &plan.sale_from)?
             && today < from
         {
-            return Err(conflict(format!(
-                "plan '{}' is on sale from {from}",
-                plan.name
-            )));
+            return Err(Conflict::NotOnSaleYet {
+                plan: plan.name,
+                from,
+            }
+            .into());
         }
         if let Some(until) = date("sale_until", &plan.sale_until)?
             && today > until
         {
-            return Err(conflict(format!(
-                "plan '{}' was on sale until {until}",
-                plan.name
-            )));
+            return Err(Conflict::SaleOver {
+                plan: plan.name,
+                until,
+            }
+            .into());
         }
         let patient = sqlx::query(
             "SELECT species, birth_date FROM patients WHERE organisation_id = $1 AND id = $2 AND client_id = $3",
@@ -469,23 +481,26 @@ impl Store {
                 ));
             }
         }
+        let id = new_id();
+        let end = new.start_period.plus_months(plan.contract_months);
+        let mut tx = self.write().await?;
+        // Checked in the write transaction; the unique index
+        // `subscriptions_one_open_per_patient` catches a concurrent sign-up
+        // that passed this check at the same time.
         let open = sqlx::query(
             "SELECT id FROM subscriptions WHERE organisation_id = $1 AND patient_id = $2 AND status IN ('applied', 'active', 'suspended')",
         )
         .bind(organisation_id)
         .bind(&new.patient_id)
-        .fetch_optional(self.pool())
+        .fetch_optional(&mut *tx.tx)
         .await?;
         if let Some(row) = open {
-            let other: String = row.try_get("id")?;
-            return Err(conflict(format!(
-                "the patient already has plan subscription {other}; cancel it first"
-            )));
+            return Err(Conflict::OpenSubscription {
+                subscription_id: Some(row.try_get("id")?),
+            }
+            .into());
         }
-        let id = new_id();
-        let end = new.start_period.plus_months(plan.contract_months);
-        let mut tx = self.write().await?;
-        sqlx::query(
+        let inserted = sqlx::query(
             "INSERT INTO subscriptions (id, organisation_id, plan_id, client_id, patient_id, department_id, payment_option, card_id, status, \
              start_period, end_period, failed_charges, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'applied', $9, $10, 0, $11)",
         )
@@ -501,7 +516,20 @@ impl Store {
         .bind(end.to_string())
         .bind(now_ms())
         .execute(&mut *tx.tx)
-        .await?;
+        .await;
+        if let Err(e) = inserted {
+            let unique = e
+                .as_database_error()
+                .is_some_and(|d| d.is_unique_violation());
+            return Err(if unique {
+                Conflict::OpenSubscription {
+                    subscription_id: None,
+                }
+                .into()
+            } else {
+                e.into()
+            });
+        }
         tx.commit().await?;
         self.require_subscription(organisation_id, &id).await
     }
@@ -547,21 +575,26 @@ impl Store {
             .items
             .iter()
             .map(|it| {
-                let included = dec(&it.quantity);
+                let included = stored_decimal(
+                    "plan_items",
+                    "quantity",
+                    &format!("{}:{}", plan.id, it.code),
+                    &it.quantity,
+                )?;
                 let u = used
                     .iter()
                     .find(|(c, _)| *c == it.code)
                     .map(|(_, q)| *q)
                     .unwrap_or_default();
-                ItemBalance {
+                Ok(ItemBalance {
                     code: it.code.clone(),
                     description: it.description.clone(),
                     included: it.quantity.clone(),
                     used: u.normalize().to_string(),
                     remaining: (included - u).max(Decimal::ZERO).normalize().to_string(),
-                }
+                })
             })
-            .collect();
+            .collect::<Result<_, StoreError>>()?;
         Ok(Some(s))
     }
 
@@ -720,10 +753,7 @@ impl Store {
     ) -> Result<Subscription, StoreError> {
         let s = self.require_subscription(organisation_id, id).await?;
         if s.status != SubscriptionStatus::Applied {
-            return Err(conflict(format!(
-                "the subscription is {}; only an applied one can be activated",
-                s.status.as_str()
-            )));
+            return Err(Conflict::NotApplied { status: s.status }.into());
         }
         let plan = self
             .plan(organisation_id, &s.plan_id)
@@ -769,19 +799,16 @@ impl Store {
     ) -> Result<String, StoreError> {
         let s = self.require_subscription(organisation_id, id).await?;
         if s.payment_option != PaymentOption::Manual {
-            return Err(conflict(format!(
-                "this subscription is paid by {}; only 'manual' ones get invoices made by hand",
-                s.payment_option.as_str()
-            )));
+            return Err(Conflict::NotManual {
+                option: s.payment_option,
+            }
+            .into());
         }
         if !matches!(
             s.status,
             SubscriptionStatus::Active | SubscriptionStatus::Suspended
         ) {
-            return Err(conflict(format!(
-                "the subscription is {}",
-                s.status.as_str()
-            )));
+            return Err(Conflict::SubscriptionNotRunning { status: s.status }.into());
         }
         let p = period.to_string();
         if p < s.start_period || p >= s.end_period {
@@ -855,10 +882,7 @@ impl Store {
                 | SubscriptionStatus::Active
                 | SubscriptionStatus::Suspended
         ) {
-            return Err(conflict(format!(
-                "the subscription is already {}",
-                s.status.as_str()
-            )));
+            return Err(Conflict::SubscriptionClosed { status: s.status }.into());
         }
         let plan = self
             .plan(organisation_id, &s.plan_id)
@@ -867,16 +891,16 @@ impl Store {
         let mut tx = self.write().await?;
         // The benefit of each used item: its price times the plan's discount.
         let used = sqlx::query(
-            "SELECT included_quantity, unit_price, discount_percent FROM invoice_lines WHERE subscription_id = $1 AND included_quantity IS NOT NULL",
+            "SELECT invoice_id, position, included_quantity, unit_price, discount_percent FROM invoice_lines WHERE subscription_id = $1 AND included_quantity IS NOT NULL",
         )
         .bind(&s.id)
         .fetch_all(&mut *tx.tx)
         .await?;
         let mut value = Decimal::ZERO;
         for row in &used {
-            let qty = dec(&row.try_get::<String, _>("included_quantity")?);
+            let qty = line_decimal(row, "included_quantity")?;
             let price = Decimal::from(row.try_get::<i64, _>("unit_price")?);
-            let discount = dec(&row.try_get::<String, _>("discount_percent")?);
+            let discount = line_decimal(row, "discount_percent")?;
             let benefit = qty
                 .checked_mul(price)
                 .and_then(|v| v.checked_mul(discount))

@@ -83,10 +83,11 @@ impl Store {
         .fetch_optional(self.pool())
         .await?;
         if taken.is_some() {
-            return Err(super::conflict(format!(
-                "terminal '{}' of plugin '{}' is already registered in your organisation",
-                new.provider_terminal_id, new.plugin_id
-            )));
+            return Err(super::Conflict::TerminalRegistered {
+                provider_terminal_id: new.provider_terminal_id.clone(),
+                plugin_id: new.plugin_id.clone(),
+            }
+            .into());
         }
         let id = new_id();
         let mut tx = self.write().await?;
