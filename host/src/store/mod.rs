@@ -205,6 +205,18 @@ impl From<Conflict> for StoreError {
     }
 }
 
+/// `conflict` where a unique index refused the write (a concurrent writer won
+/// the race the rule was checked for), the database error otherwise.
+pub(crate) fn unique_or(e: sqlx::Error, conflict: Conflict) -> StoreError {
+    if e.as_database_error()
+        .is_some_and(|d| d.is_unique_violation())
+    {
+        conflict.into()
+    } else {
+        e.into()
+    }
+}
+
 /// A decimal stored as text, or [`StoreError::Corrupt`] naming the row.
 pub(crate) fn stored_decimal(
     table: &'static str,

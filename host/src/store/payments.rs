@@ -9,7 +9,7 @@ use sqlx::{AnyConnection, Row};
 
 use super::idempotency::{self, Idempotency, StoredAnswer};
 use super::invoices::{InvoiceKind, InvoiceStatus};
-use super::{Conflict, Store, StoreError, flag, invalid, new_id, now_ms};
+use super::{Conflict, Store, StoreError, flag, invalid, new_id, now_ms, unique_or};
 
 text_enum! {
     pub enum PaymentKind {
@@ -364,20 +364,15 @@ impl Store {
         .bind(now)
         .execute(&mut *tx.tx)
         .await;
-        if let Err(e) = inserted {
-            let unique = e
-                .as_database_error()
-                .is_some_and(|d| d.is_unique_violation());
-            return Err(if unique {
+        inserted.map_err(|e| {
+            unique_or(
+                e,
                 Conflict::TerminalBusy {
                     payment_id: None,
                     status: None,
-                }
-                .into()
-            } else {
-                e.into()
-            });
-        }
+                },
+            )
+        })?;
         let mut started = self
             .payment_in(&mut tx.tx, None, &id, false)
             .await?

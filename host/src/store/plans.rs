@@ -7,7 +7,9 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
 use super::period::Period;
-use super::{Conflict, Store, StoreError, flag, invalid, new_id, now_ms, stored_decimal};
+use super::{
+    Conflict, Store, StoreError, flag, invalid, new_id, now_ms, stored_decimal, unique_or,
+};
 
 text_enum! {
     /// How a subscription is paid, chosen at sign-up.
@@ -517,19 +519,14 @@ impl Store {
         .bind(now_ms())
         .execute(&mut *tx.tx)
         .await;
-        if let Err(e) = inserted {
-            let unique = e
-                .as_database_error()
-                .is_some_and(|d| d.is_unique_violation());
-            return Err(if unique {
+        inserted.map_err(|e| {
+            unique_or(
+                e,
                 Conflict::OpenSubscription {
                     subscription_id: None,
-                }
-                .into()
-            } else {
-                e.into()
-            });
-        }
+                },
+            )
+        })?;
         tx.commit().await?;
         self.require_subscription(organisation_id, &id).await
     }
