@@ -263,11 +263,16 @@ impl NetworkPolicy {
         if let Ok(ip) = bare.parse::<IpAddr>() {
             return self.check_ip(ip);
         }
-        match special_name(bare) {
-            // A special name is allowed only where its usual addresses are.
+        self.check_name(bare, host)
+    }
+
+    /// Refuses a name that always means this machine or an internal network,
+    /// unless its usual addresses are allowed; `shown` is what the refusal names.
+    fn check_name(&self, name: &str, shown: &str) -> Result<(), Refused> {
+        match special_name(name) {
             Some(AddressKind::Loopback) if self.allows(IpAddr::V4(Ipv4Addr::LOCALHOST)) => Ok(()),
             Some(kind) => Err(Refused {
-                target: host.to_owned(),
+                target: shown.to_owned(),
                 kind,
             }),
             None => Ok(()),
@@ -280,15 +285,7 @@ impl NetworkPolicy {
         let found: Vec<IpAddr> = match self.inner.names.get(&key) {
             Some(addrs) => addrs.clone(),
             None => {
-                if let Some(kind) = special_name(&key)
-                    && !(kind == AddressKind::Loopback
-                        && self.allows(IpAddr::V4(Ipv4Addr::LOCALHOST)))
-                {
-                    return Err(ResolveError::Refused(Refused {
-                        target: name.to_owned(),
-                        kind,
-                    }));
-                }
+                self.check_name(&key, name).map_err(ResolveError::Refused)?;
                 tokio::net::lookup_host((key.as_str(), 0))
                     .await
                     .map_err(|e| ResolveError::Lookup(name.to_owned(), e.kind()))?
