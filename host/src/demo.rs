@@ -59,18 +59,22 @@ fn settings(pairs: &[(&str, &str)]) -> Map<String, Value> {
 }
 
 /// Installs a bundled plugin from its built component.
-async fn install(clinic: &Clinic, organisation_id: &str, path: &str) -> Result<String, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("reading {path}: {e}"))?;
-    let info = inspect(&bytes).map_err(|e| format!("{path}: {e}"))?;
+async fn install(
+    clinic: &Clinic,
+    organisation_id: &str,
+    name: &str,
+    bytes: &[u8],
+) -> Result<String, String> {
+    let info = inspect(bytes).map_err(|e| format!("{name}: {e}"))?;
     let plugin = clinic
         .runtime()
-        .load(bytes.clone())
+        .load(bytes.to_vec())
         .await
-        .map_err(|e| format!("loading {path}: {e}"))?;
-    clinic.plugins().insert(plugin);
+        .map_err(|e| format!("loading {name}: {e}"))?;
+    clinic.plugins().insert(std::sync::Arc::new(plugin));
     clinic
         .store()
-        .install_plugin(organisation_id, &info, &bytes)
+        .install_plugin(organisation_id, &info, bytes)
         .await
         .map_err(fail("installing"))?;
     Ok(info.manifest.id)
@@ -135,8 +139,10 @@ pub async fn seed(clinic: &Clinic, options: DemoOptions) -> Result<Demo, String>
         .await
         .map_err(fail("creating the Danish clinic"))?;
 
-    let gravity_id = install(clinic, &org.id, vetpay_plugin_artifacts::GRAVITY).await?;
-    let nets_id = install(clinic, &org.id, vetpay_plugin_artifacts::NETS).await?;
+    // The shipped plugins are embedded in the binary: the demo needs no file
+    // from the build directory.
+    let gravity_id = install(clinic, &org.id, "gravity", vetpay_bundled_plugins::GRAVITY).await?;
+    let nets_id = install(clinic, &org.id, "nets", vetpay_bundled_plugins::NETS).await?;
     let plugins = store
         .plugins(&org.id)
         .await

@@ -63,6 +63,7 @@ enum Command {
     },
     /// Run a demo: embedded SQLite, both provider simulators on loopback, the
     /// bundled plugins installed, and a US (Gravity) and a Danish (Nets) clinic.
+    #[cfg(feature = "demo")]
     Demo {
         /// Use this admin API key (at least 16 characters) instead of a generated one.
         #[arg(long)]
@@ -353,6 +354,7 @@ fn main() -> ExitCode {
             code_cache,
             network,
         }),
+        #[cfg(feature = "demo")]
         Command::Demo {
             admin_key,
             port,
@@ -673,6 +675,7 @@ fn billing_run(args: BillingArgs) -> Result<(), String> {
     })
 }
 
+#[cfg(feature = "demo")]
 fn demo(admin_key: Option<String>, port: u16, data_dir: Option<PathBuf>) -> Result<(), String> {
     multi_thread()?.block_on(async {
         let dir = data_dir.unwrap_or_else(|| {

@@ -39,7 +39,7 @@ pub mod progress;
 pub mod bindings {
     wit_bindgen::generate!({
         world: "payment-terminal",
-        path: "../wit",
+        path: "../wit/since_v0.1.0",
         pub_export_macro: true,
         default_bindings_module: "vetpay_sdk::bindings",
     });
@@ -155,9 +155,19 @@ pub fn sleep(duration: Duration) {
 #[macro_export]
 macro_rules! export_plugin {
     ($plugin:ty) => {
+        // The exports exist only in the component: built for the host (as in
+        // `cargo build --workspace`) the crate would otherwise export the
+        // canonical-ABI symbols and fail to link.
         #[doc(hidden)]
+        #[cfg(target_arch = "wasm32")]
         type __VetpayPluginExport = $crate::Export<$plugin>;
+        #[cfg(target_arch = "wasm32")]
         $crate::bindings::export!(__VetpayPluginExport with_types_in $crate::bindings);
+        // Keeps the plugin type used on the host, where nothing exports it.
+        #[cfg(not(target_arch = "wasm32"))]
+        const _: fn() = || {
+            let _ = ::core::marker::PhantomData::<$crate::Export<$plugin>>;
+        };
 
         #[doc(hidden)]
         #[used]

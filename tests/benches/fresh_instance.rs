@@ -7,7 +7,7 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use vetpay::plugin::bindings::{CallContext, Setting, TerminalInfo};
+use vetpay::plugin::types::{CallContext, Setting, TerminalInfo};
 use vetpay::plugin::validate;
 use vetpay::plugin::{AllocatorKind, CallEnv, Runtime, RuntimeConfig};
 use vetpay_tests::fixtures::{compiled_cache_dir, fault_env};

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use vetpay::plugin::bindings::{Outcome, SaveCardRequest, TokenCharge};
+use vetpay::plugin::types::{Outcome, SaveCardRequest, TokenCharge};
 use vetpay::plugin::{CallEnv, Runtime, RuntimeConfig};
 use vetpay_tests::fixtures::{compiled_cache_dir, usd};
 use vetpay_tests::gravity_sim::GravitySim;

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use vetpay::plugin::bindings::{Money, Outcome, PaymentRequest, TransactionKind};
+use vetpay::plugin::types::{Money, Outcome, PaymentRequest, TransactionKind};
 use vetpay::plugin::{CallEnv, Runtime, RuntimeConfig};
 use vetpay_tests::fixtures::compiled_cache_dir;
 use vetpay_tests::nets_sim::NetsSim;

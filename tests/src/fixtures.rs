@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use tokio::task::JoinHandle;
-use vetpay::plugin::bindings::{AbortRequest, Money, Outcome, PaymentRequest, TransactionKind};
-use vetpay::plugin::{CallEnv, CallError, Plugin, Runtime, RuntimeConfig};
+use vetpay::plugin::types::{AbortRequest, Money, Outcome, PaymentRequest, TransactionKind};
+use vetpay::plugin::{CallEnv, CallError, Runtime, RuntimeConfig, WasmPlugin};
 
 use crate::fault_server::FaultServer;
 
@@ -28,7 +28,7 @@ pub fn config() -> RuntimeConfig {
     }
 }
 
-pub async fn fault_plugin(runtime: &Runtime) -> Plugin {
+pub async fn fault_plugin(runtime: &Runtime) -> WasmPlugin {
     runtime
         .load_file(vetpay_plugin_artifacts::FAULT_INJECTION)
         .await
@@ -76,7 +76,7 @@ pub fn purchase(request_id: &str, amount: Money) -> PaymentRequest {
 /// Starts `process` in the background, as a payment dialog does, and checks
 /// that it is still blocked on the terminal after a moment.
 pub async fn start_blocking_process(
-    plugin: &Plugin,
+    plugin: &WasmPlugin,
     env: &CallEnv,
     request: PaymentRequest,
 ) -> JoinHandle<Result<Outcome, CallError>> {
@@ -92,7 +92,7 @@ pub async fn start_blocking_process(
 
 /// Aborts `running` from another instance and returns what `process` ended with.
 pub async fn abort_and_wait(
-    plugin: &Plugin,
+    plugin: &WasmPlugin,
     env: &CallEnv,
     running: JoinHandle<Result<Outcome, CallError>>,
     request_id: &str,

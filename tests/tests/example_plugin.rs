@@ -2,7 +2,7 @@
 //! fictional provider, through the real runtime: JSON over the host's HTTP,
 //! secret injection, idempotency and error mapping.
 
-use vetpay::plugin::bindings::{
+use vetpay::plugin::types::{
     Money, Outcome, PluginError, StatusQuery, TokenCharge, TransactionKind,
 };
 use vetpay::plugin::{CallError, Disposition, Runtime};

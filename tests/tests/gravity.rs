@@ -3,18 +3,18 @@
 
 use std::time::Duration;
 
-use vetpay::plugin::bindings::{
+use vetpay::plugin::types::{
     Outcome, PaymentRequest, PluginError, SaveCardRequest, Stage, StatusQuery, TokenCharge,
     TokenRefund, TransactionKind,
 };
-use vetpay::plugin::{CallEnv, CallError, Disposition, Plugin, Runtime};
+use vetpay::plugin::{CallEnv, CallError, Disposition, Runtime, WasmPlugin};
 use vetpay_tests::fixtures::{abort_and_wait, config, start_blocking_process, usd};
 use vetpay_tests::gravity_sim::{Behaviour, GravitySim, LedgerEntry};
 
 const OID: &str = "1234567";
 const TOKEN: &str = "gp_auth_7f3e9a1c-5b2d-4e8f";
 
-async fn setup() -> (GravitySim, Plugin, Runtime) {
+async fn setup() -> (GravitySim, WasmPlugin, Runtime) {
     let sim = GravitySim::start(OID, TOKEN).await;
     let rt = Runtime::new(config()).unwrap();
     let plugin = rt
@@ -60,7 +60,7 @@ fn sale(id: &str, kind: TransactionKind, cents: i64) -> PaymentRequest {
     }
 }
 
-fn approved(out: &Outcome) -> &vetpay::plugin::bindings::Approval {
+fn approved(out: &Outcome) -> &vetpay::plugin::types::Approval {
     match out {
         Outcome::Approved(a) => a,
         other => panic!("expected an approval, got {other:?}"),
@@ -223,7 +223,7 @@ async fn a_saved_card_is_charged_and_refunded_without_a_terminal() {
     assert!(matches!(out, Outcome::Declined(_)), "{out:?}");
 }
 
-async fn saved_token(sim: &GravitySim, plugin: &Plugin) -> String {
+async fn saved_token(sim: &GravitySim, plugin: &WasmPlugin) -> String {
     let saved = plugin
         .save_card(
             &env(sim),

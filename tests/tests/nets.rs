@@ -3,17 +3,17 @@
 
 use std::time::Duration;
 
-use vetpay::plugin::bindings::{
+use vetpay::plugin::types::{
     Money, Outcome, PaymentRequest, PluginError, StatusQuery, TerminalProblem, TransactionKind,
 };
-use vetpay::plugin::{CallEnv, CallError, Disposition, Plugin, Runtime};
+use vetpay::plugin::{CallEnv, CallError, Disposition, Runtime, WasmPlugin};
 use vetpay_tests::fixtures::{abort_and_wait, config, start_blocking_process};
 use vetpay_tests::nets_sim::{Behaviour, Fault, NetsSim, RESULT_99_VISIBLE_AFTER};
 
 const USER: &str = "clinic-dk";
 const PASSWORD: &str = "Nets-P4ssw0rd!";
 
-async fn setup() -> (NetsSim, Plugin, Runtime) {
+async fn setup() -> (NetsSim, WasmPlugin, Runtime) {
     let sim = NetsSim::start().await;
     sim.add_account(USER, PASSWORD);
     sim.add_terminal(USER, "T-100", "Lane3000", true);
@@ -56,7 +56,7 @@ fn dkk(id: &str, kind: TransactionKind, minor: i64, terminal: &str) -> PaymentRe
     }
 }
 
-fn approved(out: &Outcome) -> &vetpay::plugin::bindings::Approval {
+fn approved(out: &Outcome) -> &vetpay::plugin::types::Approval {
     match out {
         Outcome::Approved(a) => a,
         other => panic!("expected an approval, got {other:?}"),

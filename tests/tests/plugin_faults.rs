@@ -4,15 +4,15 @@
 
 use std::time::{Duration, Instant};
 
-use vetpay::plugin::bindings::{Outcome, PluginError};
-use vetpay::plugin::{CallError, Deadlines, Disposition, Plugin, Runtime, RuntimeConfig};
+use vetpay::plugin::types::{Outcome, PluginError};
+use vetpay::plugin::{CallError, Deadlines, Disposition, Runtime, RuntimeConfig, WasmPlugin};
 use vetpay_tests::fault_server::FaultServer;
 use vetpay_tests::fixtures::{
     abort_and_wait, config, fault_env, fault_plugin, purchase, start_blocking_process, usd,
 };
 
 /// The plugin still serves: a well-behaved call right after a fault.
-async fn still_serves(plugin: &Plugin) {
+async fn still_serves(plugin: &WasmPlugin) {
     let out = plugin
         .process(&fault_env("well", None), purchase("after", usd(500)))
         .await
@@ -22,7 +22,7 @@ async fn still_serves(plugin: &Plugin) {
 
 /// Runs `process` in `mode` (request id `r-<mode>`); the call must fail.
 async fn failure(
-    plugin: &Plugin,
+    plugin: &WasmPlugin,
     mode: &str,
     server: Option<&FaultServer>,
     amount: i64,
@@ -36,7 +36,7 @@ async fn failure(
         .expect_err("the fault must fail the call")
 }
 
-async fn runtime_with(edit: impl FnOnce(&mut RuntimeConfig)) -> (Runtime, Plugin) {
+async fn runtime_with(edit: impl FnOnce(&mut RuntimeConfig)) -> (Runtime, WasmPlugin) {
     let mut cfg = config();
     edit(&mut cfg);
     let rt = Runtime::new(cfg).unwrap();
@@ -64,7 +64,7 @@ async fn a_well_behaved_call_is_approved_with_card_details_and_progress() {
     assert_eq!(event.plugin, "fault-injection");
     assert!(matches!(
         event.stage,
-        vetpay::plugin::bindings::Stage::Connecting
+        vetpay::plugin::types::Stage::Connecting
     ));
 }
 
@@ -226,7 +226,7 @@ async fn a_wrong_amount_is_detected_and_never_booked() {
     let err = plugin
         .charge_token(
             &fault_env("wrong-amount", None),
-            vetpay::plugin::bindings::TokenCharge {
+            vetpay::plugin::types::TokenCharge {
                 request_id: "r-lie-2".into(),
                 card_token: "tok".into(),
                 amount: usd(250),
@@ -341,7 +341,7 @@ async fn markets_and_currencies_outside_the_manifest_are_refused_before_any_call
             .contains("does not serve market 'SE' (its manifest lists US, DK)"),
         "{err}"
     );
-    let eur = vetpay::plugin::bindings::Money {
+    let eur = vetpay::plugin::types::Money {
         minor_units: 100,
         currency: "EUR".into(),
     };
@@ -363,7 +363,7 @@ async fn markets_and_currencies_outside_the_manifest_are_refused_before_any_call
 
 #[tokio::test]
 async fn every_export_reaches_the_plugin_with_its_own_arguments() {
-    use vetpay::plugin::bindings::{SaveCardRequest, StatusQuery, TokenRefund, TransactionKind};
+    use vetpay::plugin::types::{SaveCardRequest, StatusQuery, TokenRefund, TransactionKind};
     let (_rt, plugin) = runtime_with(|_| {}).await;
     let env = fault_env("well", None);
     let status = plugin

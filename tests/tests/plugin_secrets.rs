@@ -6,7 +6,7 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use vetpay::plugin::Runtime;
-use vetpay::plugin::bindings::Outcome;
+use vetpay::plugin::types::Outcome;
 use vetpay_tests::fault_server::FaultServer;
 use vetpay_tests::fixtures::{SECRET_TOKEN, config, fault_env, fault_plugin, purchase, usd};
 

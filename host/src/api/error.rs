@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use crate::plugin::CallError;
-use crate::plugin::bindings::PluginError;
+use crate::plugin::types::PluginError;
 use crate::service::ServiceError;
 use crate::store::{Conflict, StoreError};
 

@@ -36,7 +36,7 @@ pub async fn install(
         .load(body.to_vec())
         .await
         .map_err(|e| invalid_plugin(format!("the plugin cannot run on this host: {e}")))?;
-    state.clinic.plugins().insert(loaded);
+    state.clinic.plugins().insert(std::sync::Arc::new(loaded));
     state
         .store
         .install_plugin(&caller.organisation_id, &info, &body)

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use vetpay_money::Money;
 
-use super::bindings::{Approval, PluginError, TerminalProblem};
 use super::contract::FileError;
+use super::types::{Approval, PluginError, TerminalProblem};
 
 /// What a failed call means for the payment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]

@@ -10,11 +10,13 @@ use std::time::{Duration, Instant};
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
-use super::bindings::vetpay::terminal::http::{self, Denied, Error as HttpError, Method};
+// The `http` import speaks 0.1.0's types; a later contract version converts its
+// own to these in its module.
 use super::egress::{Denial, Destination};
 use super::network::{self, GuardedResolver, NetworkPolicy, Refused};
 use super::secrets::Encoding;
 use super::state::{CallScope, CallState};
+use super::wit::since_v0_1_0::http::{self, Denied, Error as HttpError, Method};
 
 pub use super::http_limits::HttpLimits;
 
@@ -71,8 +73,11 @@ fn body_encoding(headers: &[(String, String)]) -> Encoding {
     }
 }
 
-impl http::Host for CallState {
-    async fn send(&mut self, request: http::Request) -> Result<http::Response, HttpError> {
+impl CallState {
+    pub(crate) async fn http_send(
+        &mut self,
+        request: http::Request,
+    ) -> Result<http::Response, HttpError> {
         let started = Instant::now();
         let method = method_of(request.method);
         // The URL as the plugin wrote it, placeholders and all: safe to log.

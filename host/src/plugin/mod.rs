@@ -1,12 +1,14 @@
 //! The sandboxed plugin runtime: payment providers as WebAssembly components
 //! behind the `vetpay:terminal` contract (see `wit/` and docs/PLUGIN-CONTRACT.md).
 //!
-//! Layers, outside in: [`contract`] reads what a file says about itself;
-//! [`runtime`] loads and calls plugins under their limits; [`state`] and
+//! Layers, outside in: [`provider`] is what the service sees, a trait over the
+//! host's [`types`]; [`contract`] reads what a file says about itself;
+//! [`runtime`] loads and calls plugins under their limits, through the module
+//! of their contract version in [`wit`]; [`state`] and
 //! [`http_client`] are the host side of the imports; [`egress`] and [`secrets`]
 //! decide what may leave the host; [`validate`] decides what answers to trust.
 
-pub mod bindings;
+pub mod call_env;
 pub mod compiled_cache;
 pub mod contract;
 pub mod contract_version;
@@ -18,12 +20,15 @@ pub mod http_limits;
 pub mod kv;
 pub mod manifest;
 pub mod network;
+pub mod provider;
 pub mod runtime;
 pub mod scrub;
 pub mod secrets;
 pub mod state;
 pub mod stdio;
+pub mod types;
 pub mod validate;
+pub mod wit;
 
 pub use compiled_cache::CodeSource;
 pub use contract::{FileError, PluginFileInfo, inspect};
@@ -32,5 +37,6 @@ pub use engine::AllocatorKind;
 pub use error::{CallError, Disposition, LoadError};
 pub use manifest::{Capability, Manifest};
 pub use network::NetworkPolicy;
-pub use runtime::{CallEnv, Deadlines, Plugin, Runtime, RuntimeConfig};
+pub use provider::{PaymentProvider, Provider};
+pub use runtime::{CallEnv, Deadlines, Runtime, RuntimeConfig, WasmPlugin};
 pub use state::{ProgressEvent, ProgressSink};

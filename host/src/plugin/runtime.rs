@@ -1,7 +1,6 @@
 //! Loading plugins and calling them: one engine, an `InstancePre` per plugin, a
 //! fresh `Store` per call with its memory limit, deadline and concurrency slot.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -9,32 +8,32 @@ use std::time::{Duration, Instant};
 use futures::future::BoxFuture;
 use tokio::sync::Semaphore;
 use vetpay_money::{Currency, Money};
-use wasmtime::component::{
-    ComponentExportIndex, ComponentNamedList, HasSelf, Instance, InstancePre, Lift, Linker, Lower,
-};
-use wasmtime::{Engine, Store, Trap, UpdateDeadline};
+// `WasmStore` so that it is never confused with the database's `Store`.
+use wasmtime::Store as WasmStore;
+use wasmtime::component::{ComponentExportIndex, InstancePre, Linker};
+use wasmtime::{Engine, Trap, UpdateDeadline};
 
-use super::bindings::{
-    AbortRequest, CallContext, Outcome, PaymentRequest, PaymentTerminal, PaymentTerminalPre,
-    PluginError, Reconciliation, SaveCardRequest, Setting, StatusQuery, TerminalInfo, TokenCharge,
-    TokenRefund,
-};
+pub use super::call_env::CallEnv;
 use super::compiled_cache::{self, CodeSource};
 use super::contract::{self, PluginFileInfo};
-use super::egress::{Destination, EgressPolicy};
+use super::egress::EgressPolicy;
 use super::engine::{self, AllocatorKind, EngineConfig, EpochTicker};
 use super::error::{CallError, LoadError};
 use super::http_client::{self, HttpLimits};
 use super::kv::{MemoryCache, PluginCache};
 use super::manifest::{Capability, Manifest};
 use super::network::NetworkPolicy;
+use super::provider::PaymentProvider;
 use super::scrub::Scrub;
 use super::secrets::{self, SecretVault};
-use super::state::{
-    CallLimiter, CallScope, CallState, DeadlineExceeded, MemoryLimitExceeded, ProgressSink,
-};
+use super::state::{CallLimiter, CallScope, CallState, DeadlineExceeded, MemoryLimitExceeded};
 use super::stdio::PluginOutput;
+use super::types::{
+    AbortRequest, CallContext, Outcome, PaymentRequest, Reconciliation, SaveCardRequest, Setting,
+    StatusQuery, TerminalInfo, TokenCharge, TokenRefund,
+};
 use super::validate::{self, Expected, Invalid};
+use super::wit::{Answer, Call, Contract};
 
 /// Wall-clock deadlines per export. They cover time spent in host calls too.
 #[derive(Debug, Clone)]
@@ -179,7 +178,7 @@ impl Runtime {
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)
             .map_err(|e| RuntimeError(format!("linking WASI: {e:#}")))?;
-        PaymentTerminal::add_to_linker::<_, HasSelf<CallState>>(&mut linker, |s| s)
+        Contract::add_all_to_linker(&mut linker)
             .map_err(|e| RuntimeError(format!("linking the contract: {e:#}")))?;
         let ticker = EpochTicker::start(engine.clone(), config.epoch_tick);
         Ok(Self {
@@ -204,7 +203,7 @@ impl Runtime {
     }
 
     /// Loads a plugin from a file.
-    pub async fn load_file(&self, path: impl AsRef<Path>) -> Result<Plugin, LoadError> {
+    pub async fn load_file(&self, path: impl AsRef<Path>) -> Result<WasmPlugin, LoadError> {
         let path = path.as_ref();
         let bytes = tokio::fs::read(path)
             .await
@@ -217,7 +216,7 @@ impl Runtime {
 
     /// Validates the manifest, then compiles (or loads from the disk cache) and
     /// links the component.
-    pub async fn load(&self, bytes: Vec<u8>) -> Result<Plugin, LoadError> {
+    pub async fn load(&self, bytes: Vec<u8>) -> Result<WasmPlugin, LoadError> {
         let info = contract::inspect(&bytes)?;
         let inner = self.inner.clone();
         let sha = info.sha256.clone();
@@ -238,10 +237,17 @@ impl Runtime {
             .instantiate_pre(&component)
             .map_err(|e| LoadError::Link(format!("{e:#}")))?;
         let exports = ExportIndices::resolve(&pre, &info.exported_contract)?;
-        self.check_exports(&info.manifest.id, &pre).await?;
+        let contract = Contract::of(&info.exported_contract).ok_or_else(|| {
+            LoadError::Link(format!(
+                "this host has no bindings for contract {}",
+                info.exported_contract
+            ))
+        })?;
+        self.check_exports(&info.manifest.id, contract, &pre)
+            .await?;
         tracing::info!(plugin = %info.manifest.id, version = %info.manifest.version,
             sha256 = %info.sha256, ?source, "plugin loaded");
-        Ok(Plugin {
+        Ok(WasmPlugin {
             inner: Arc::new(PluginInner {
                 id: info.manifest.id.as_str().into(),
                 slots: Arc::new(Semaphore::new(self.inner.config.max_concurrent_calls)),
@@ -249,6 +255,7 @@ impl Runtime {
                 info,
                 pre,
                 exports,
+                contract,
                 source,
             }),
         })
@@ -260,10 +267,9 @@ impl Runtime {
     async fn check_exports(
         &self,
         plugin: &str,
+        contract: Contract,
         pre: &InstancePre<CallState>,
     ) -> Result<(), LoadError> {
-        let typed =
-            PaymentTerminalPre::new(pre.clone()).map_err(|e| LoadError::Link(format!("{e:#}")))?;
         let config = &self.inner.config;
         let id: Arc<str> = plugin.into();
         let scope = self
@@ -275,13 +281,9 @@ impl Runtime {
             PluginOutput::new(id.clone(), "stdout"),
             PluginOutput::new(id, "stderr"),
         );
-        typed
-            .instantiate_async(&mut store)
-            .await
-            .map(|_| ())
-            .map_err(|e| {
-                LoadError::Link(format!("the component does not match the contract: {e:#}"))
-            })
+        contract.check(pre, &mut store).await.map_err(|e| {
+            LoadError::Link(format!("the component does not match the contract: {e:#}"))
+        })
     }
 }
 
@@ -345,13 +347,13 @@ fn new_store(
     scope: CallScope,
     stdout: PluginOutput,
     stderr: PluginOutput,
-) -> Store<CallState> {
+) -> WasmStore<CallState> {
     let limiter = CallLimiter {
         memory_limit: rt.config.memory_limit,
         table_elements: 20_000,
     };
     let deadline = scope.deadline;
-    let mut store = Store::new(&rt.engine, CallState::new(scope, limiter, stdout, stderr));
+    let mut store = WasmStore::new(&rt.engine, CallState::new(scope, limiter, stdout, stderr));
     store.limiter(|s| &mut s.limiter);
     store.set_epoch_deadline(1);
     store.epoch_deadline_callback(move |_| {
@@ -365,83 +367,28 @@ fn new_store(
     store
 }
 
-/// Calls one export. Only this export is type-checked per call (the load
-/// checked them all once); checking all eight cost a tenth of a call.
-async fn call_typed<P, R>(
-    instance: &Instance,
-    index: &ComponentExportIndex,
-    store: &mut Store<CallState>,
-    params: P,
-) -> wasmtime::Result<R>
-where
-    P: ComponentNamedList + Lower + Send + Sync,
-    (R,): ComponentNamedList + Lift + Send + Sync,
-    R: Send + Sync + 'static,
-{
-    let func = instance.get_typed_func::<P, (R,)>(&mut *store, index)?;
-    Ok(func.call_async(&mut *store, params).await?.0)
-}
-
-/// Everything about the caller that a call needs besides its request.
-#[derive(Clone, Default)]
-pub struct CallEnv {
-    /// ISO 3166-1 alpha-2 market of the department.
-    pub market: String,
-    pub organisation_id: String,
-    pub department_id: Option<String>,
-    /// Plugin settings by key, secrets included: the runtime keeps those from the plugin.
-    pub organisation_settings: BTreeMap<String, String>,
-    pub department_settings: BTreeMap<String, String>,
-    /// Destinations an admin allowed for this plugin beyond its manifest.
-    pub extra_allowed_hosts: Vec<Destination>,
-    /// Where progress reports go.
-    pub progress: Option<ProgressSink>,
-}
-
-impl std::fmt::Debug for CallEnv {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // Setting keys only: the values include the secrets.
-        let keys = |m: &BTreeMap<String, String>| m.keys().cloned().collect::<Vec<_>>();
-        f.debug_struct("CallEnv")
-            .field("market", &self.market)
-            .field("organisation_id", &self.organisation_id)
-            .field("department_id", &self.department_id)
-            .field("organisation_settings", &keys(&self.organisation_settings))
-            .field("department_settings", &keys(&self.department_settings))
-            .field("extra_allowed_hosts", &self.extra_allowed_hosts)
-            .finish_non_exhaustive()
-    }
-}
-
 struct PluginInner {
     runtime: Arc<Inner>,
     info: PluginFileInfo,
     id: Arc<str>,
     pre: InstancePre<CallState>,
     exports: ExportIndices,
+    contract: Contract,
     slots: Arc<Semaphore>,
     source: CodeSource,
 }
 
 /// A loaded plugin. Cheap to clone; every call gets a fresh instance.
 #[derive(Clone)]
-pub struct Plugin {
+pub struct WasmPlugin {
     inner: Arc<PluginInner>,
 }
 
-/// One export call: what it needs from the instance, boxed so the runtime can
-/// drive it under its limits.
-type Invoke<R> = Box<
-    dyn for<'a> FnOnce(
-            &'a Instance,
-            &'a ComponentExportIndex,
-            &'a mut Store<CallState>,
-            &'a CallContext,
-        ) -> BoxFuture<'a, wasmtime::Result<Result<R, PluginError>>>
-        + Send,
->;
+/// One export call on a fresh instance, boxed so the runtime can drive it under
+/// its limits.
+type Invoke<R> = Box<dyn for<'a> FnOnce(Call<'a>) -> BoxFuture<'a, Answer<R>> + Send>;
 
-impl Plugin {
+impl WasmPlugin {
     pub fn manifest(&self) -> &Manifest {
         &self.inner.info.manifest
     }
@@ -474,11 +421,7 @@ impl Plugin {
             .call(
                 env,
                 Capability::Process,
-                Box::new(move |instance, index, store, ctx| {
-                    Box::pin(
-                        async move { call_typed(instance, index, store, (ctx, &request)).await },
-                    )
-                }),
+                Box::new(move |call| Box::pin(async move { call.process(&request).await })),
             )
             .await?;
         self.check_outcome(Capability::Process, out, expected)
@@ -489,9 +432,7 @@ impl Plugin {
         self.call(
             env,
             Capability::Abort,
-            Box::new(move |instance, index, store, ctx| {
-                Box::pin(async move { call_typed(instance, index, store, (ctx, &request)).await })
-            }),
+            Box::new(move |call| Box::pin(async move { call.abort(&request).await })),
         )
         .await
     }
@@ -503,9 +444,7 @@ impl Plugin {
             .call(
                 env,
                 Capability::Status,
-                Box::new(move |instance, index, store, ctx| {
-                    Box::pin(async move { call_typed(instance, index, store, (ctx, &query)).await })
-                }),
+                Box::new(move |call| Box::pin(async move { call.status(&query).await })),
             )
             .await?;
         self.check_outcome(Capability::Status, out, expected)
@@ -522,11 +461,7 @@ impl Plugin {
             .call(
                 env,
                 Capability::ChargeToken,
-                Box::new(move |instance, index, store, ctx| {
-                    Box::pin(
-                        async move { call_typed(instance, index, store, (ctx, &request)).await },
-                    )
-                }),
+                Box::new(move |call| Box::pin(async move { call.charge_token(&request).await })),
             )
             .await?;
         self.check_outcome(Capability::ChargeToken, out, expected)
@@ -543,11 +478,7 @@ impl Plugin {
             .call(
                 env,
                 Capability::RefundToken,
-                Box::new(move |instance, index, store, ctx| {
-                    Box::pin(
-                        async move { call_typed(instance, index, store, (ctx, &request)).await },
-                    )
-                }),
+                Box::new(move |call| Box::pin(async move { call.refund_token(&request).await })),
             )
             .await?;
         self.check_outcome(Capability::RefundToken, out, expected)
@@ -559,7 +490,7 @@ impl Plugin {
         env: &CallEnv,
         request: SaveCardRequest,
     ) -> Result<Outcome, CallError> {
-        let zero = super::bindings::Money {
+        let zero = super::types::Money {
             minor_units: 0,
             currency: request.currency.clone(),
         };
@@ -568,11 +499,7 @@ impl Plugin {
             .call(
                 env,
                 Capability::SaveCard,
-                Box::new(move |instance, index, store, ctx| {
-                    Box::pin(
-                        async move { call_typed(instance, index, store, (ctx, &request)).await },
-                    )
-                }),
+                Box::new(move |call| Box::pin(async move { call.save_card(&request).await })),
             )
             .await?;
         self.check_outcome(Capability::SaveCard, out, expected)
@@ -584,9 +511,7 @@ impl Plugin {
             .call(
                 env,
                 Capability::ListTerminals,
-                Box::new(move |instance, index, store, ctx| {
-                    Box::pin(async move { call_typed(instance, index, store, (ctx,)).await })
-                }),
+                Box::new(move |call| Box::pin(async move { call.list_terminals().await })),
             )
             .await?;
         validate::terminals(&list).map_err(|e| self.invalid(Capability::ListTerminals, e))?;
@@ -604,11 +529,7 @@ impl Plugin {
             .call(
                 env,
                 Capability::Reconcile,
-                Box::new(move |instance, index, store, ctx| {
-                    Box::pin(
-                        async move { call_typed(instance, index, store, (ctx, &terminal)).await },
-                    )
-                }),
+                Box::new(move |call| Box::pin(async move { call.reconcile(&terminal).await })),
             )
             .await?;
         validate::reconciliation(&report).map_err(|e| self.invalid(Capability::Reconcile, e))?;
@@ -619,7 +540,7 @@ impl Plugin {
     /// plugin handles, and not negative.
     fn expected(
         &self,
-        amount: &super::bindings::Money,
+        amount: &super::types::Money,
         zero_amount: bool,
     ) -> Result<Expected, CallError> {
         let currency = Currency::parse(&amount.currency)
@@ -786,10 +707,16 @@ impl Plugin {
             let instance = pre
                 .instantiate_async(&mut store)
                 .await
-                .map_err(Stage::Instantiate)?;
-            invoke(&instance, self.inner.exports.of(export), &mut store, &ctx)
-                .await
-                .map_err(Stage::Call)
+                .map_err(Failed::Instantiate)?;
+            invoke(Call {
+                contract: self.inner.contract,
+                instance: &instance,
+                index: self.inner.exports.of(export),
+                store: &mut store,
+                ctx: &ctx,
+            })
+            .await
+            .map_err(Failed::Call)
         };
         let result = tokio::time::timeout(budget + DEADLINE_GRACE, run).await;
         let stderr_tail = summarise_stderr(&stderr.finish());
@@ -800,11 +727,11 @@ impl Plugin {
                 export: export_name,
                 deadline: budget,
             }),
-            Ok(Err(Stage::Instantiate(e))) => Err(CallError::Instantiate {
+            Ok(Err(Failed::Instantiate(e))) => Err(CallError::Instantiate {
                 plugin,
                 message: format!("{e:#}"),
             }),
-            Ok(Err(Stage::Call(e))) => Err(classify(e, plugin, export_name, budget, stderr_tail)),
+            Ok(Err(Failed::Call(e))) => Err(classify(e, plugin, export_name, budget, stderr_tail)),
             Ok(Ok(Err(error))) => Err(CallError::Plugin { plugin, error }),
             Ok(Ok(Ok(value))) => Ok(value),
         };
@@ -817,7 +744,8 @@ impl Plugin {
     }
 }
 
-enum Stage {
+/// Where a call that did not return stopped.
+enum Failed {
     Instantiate(wasmtime::Error),
     Call(wasmtime::Error),
 }
@@ -870,29 +798,57 @@ fn join<T: std::fmt::Display>(items: impl Iterator<Item = T>) -> String {
     items.map(|i| i.to_string()).collect::<Vec<_>>().join(", ")
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+#[async_trait::async_trait]
+impl PaymentProvider for WasmPlugin {
+    fn info(&self) -> &PluginFileInfo {
+        WasmPlugin::info(self)
+    }
 
-    #[test]
-    fn a_call_env_shows_setting_keys_never_values() {
-        let mut env = CallEnv {
-            market: "US".into(),
-            organisation_id: "org".into(),
-            ..CallEnv::default()
-        };
-        env.organisation_settings
-            .insert("auth-token".into(), "T0kenValue".into());
-        env.department_settings
-            .insert("oid".into(), "0idValue".into());
-        let shown = format!("{env:?}");
-        assert!(
-            shown.contains("auth-token") && shown.contains("oid"),
-            "{shown}"
-        );
-        assert!(
-            !shown.contains("T0kenValue") && !shown.contains("0idValue"),
-            "{shown}"
-        );
+    async fn process(&self, env: &CallEnv, request: PaymentRequest) -> Result<Outcome, CallError> {
+        WasmPlugin::process(self, env, request).await
+    }
+
+    async fn abort(&self, env: &CallEnv, request: AbortRequest) -> Result<(), CallError> {
+        WasmPlugin::abort(self, env, request).await
+    }
+
+    async fn status(&self, env: &CallEnv, query: StatusQuery) -> Result<Outcome, CallError> {
+        WasmPlugin::status(self, env, query).await
+    }
+
+    async fn charge_token(
+        &self,
+        env: &CallEnv,
+        request: TokenCharge,
+    ) -> Result<Outcome, CallError> {
+        WasmPlugin::charge_token(self, env, request).await
+    }
+
+    async fn refund_token(
+        &self,
+        env: &CallEnv,
+        request: TokenRefund,
+    ) -> Result<Outcome, CallError> {
+        WasmPlugin::refund_token(self, env, request).await
+    }
+
+    async fn save_card(
+        &self,
+        env: &CallEnv,
+        request: SaveCardRequest,
+    ) -> Result<Outcome, CallError> {
+        WasmPlugin::save_card(self, env, request).await
+    }
+
+    async fn list_terminals(&self, env: &CallEnv) -> Result<Vec<TerminalInfo>, CallError> {
+        WasmPlugin::list_terminals(self, env).await
+    }
+
+    async fn reconcile(
+        &self,
+        env: &CallEnv,
+        terminal_id: &str,
+    ) -> Result<Reconciliation, CallError> {
+        WasmPlugin::reconcile(self, env, terminal_id).await
     }
 }

@@ -5,12 +5,12 @@
 //! back in a way the response scrubbing did not recognise and was then
 //! reassembled, or against a plugin that writes out what it should not.
 
-use super::bindings::{
+use super::error::CallError;
+use super::secrets::SecretVault;
+use super::types::{
     Approval, CardDetails, ConfigurationError, Decline, Outcome, PluginError, Receipt,
     Reconciliation, Stopped, TerminalInfo, TerminalProblem,
 };
-use super::error::CallError;
-use super::secrets::SecretVault;
 
 /// A value whose texts can be scrubbed of the call's secrets.
 pub trait Scrub {
@@ -182,7 +182,7 @@ mod tests {
         vault.insert("oid", "M4rker-0id");
         let mut approved: Result<Outcome, PluginError> = Ok(Outcome::Approved(Approval {
             provider_reference: "ref-M4rker-0id".into(),
-            amount: super::super::bindings::Money {
+            amount: super::super::types::Money {
                 minor_units: 100,
                 currency: "USD".into(),
             },

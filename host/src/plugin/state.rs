@@ -9,13 +9,13 @@ use wasmtime::ResourceLimiter;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
-use super::bindings::vetpay::terminal::{cache, log, progress, timer, types};
 use super::egress::EgressPolicy;
 use super::http_limits::HttpLimits;
 use super::kv::{self, PluginCache};
 use super::network::NetworkPolicy;
 use super::secrets::SecretVault;
 use super::stdio::PluginOutput;
+use super::types::Stage;
 
 /// Longest log message kept; longer ones are cut.
 const MAX_LOG_MESSAGE: usize = 8 * 1024;
@@ -27,7 +27,7 @@ const MAX_EVENTS_PER_CALL: u32 = 1000;
 #[derive(Debug, Clone)]
 pub struct ProgressEvent {
     pub plugin: String,
-    pub stage: progress::Stage,
+    pub stage: Stage,
     pub message: Option<String>,
 }
 
@@ -165,10 +165,10 @@ impl WasiView for CallState {
     }
 }
 
-impl types::Host for CallState {}
-
-impl log::Host for CallState {
-    fn log(&mut self, level: log::Level, message: String) {
+/// The host side of the imports, free of any contract version: each version's
+/// module in `plugin/wit` implements its generated traits with these.
+impl CallState {
+    pub(crate) fn log_line(&mut self, level: tracing::Level, message: String) {
         if !self.admit_event() {
             return;
         }
@@ -183,17 +183,15 @@ impl log::Host for CallState {
         }
         let plugin = &*self.scope.plugin;
         match level {
-            log::Level::Trace => tracing::trace!(target: "vetpay::plugin", plugin, "{message}"),
-            log::Level::Debug => tracing::debug!(target: "vetpay::plugin", plugin, "{message}"),
-            log::Level::Info => tracing::info!(target: "vetpay::plugin", plugin, "{message}"),
-            log::Level::Warn => tracing::warn!(target: "vetpay::plugin", plugin, "{message}"),
-            log::Level::Error => tracing::error!(target: "vetpay::plugin", plugin, "{message}"),
+            tracing::Level::TRACE => tracing::trace!(target: "vetpay::plugin", plugin, "{message}"),
+            tracing::Level::DEBUG => tracing::debug!(target: "vetpay::plugin", plugin, "{message}"),
+            tracing::Level::INFO => tracing::info!(target: "vetpay::plugin", plugin, "{message}"),
+            tracing::Level::WARN => tracing::warn!(target: "vetpay::plugin", plugin, "{message}"),
+            tracing::Level::ERROR => tracing::error!(target: "vetpay::plugin", plugin, "{message}"),
         }
     }
-}
 
-impl progress::Host for CallState {
-    fn report(&mut self, stage: progress::Stage, message: Option<String>) {
+    pub(crate) fn report_progress(&mut self, stage: Stage, message: Option<String>) {
         if !self.admit_event() {
             return;
         }
@@ -208,17 +206,15 @@ impl progress::Host for CallState {
             });
         }
     }
-}
 
-impl cache::Host for CallState {
-    async fn get(&mut self, key: String) -> Option<Vec<u8>> {
+    pub(crate) async fn cache_get(&mut self, key: String) -> Option<Vec<u8>> {
         if key.len() > kv::MAX_KEY_BYTES {
             return None;
         }
         self.scope.cache.get(&self.scope.cache_scope(), &key).await
     }
 
-    async fn set(&mut self, key: String, value: Vec<u8>, ttl_ms: u32) {
+    pub(crate) async fn cache_set(&mut self, key: String, value: Vec<u8>, ttl_ms: u32) {
         if key.len() > kv::MAX_KEY_BYTES || value.len() > kv::MAX_VALUE_BYTES {
             tracing::warn!(
                 plugin = &*self.scope.plugin,
@@ -237,16 +233,14 @@ impl cache::Host for CallState {
             .await;
     }
 
-    async fn delete(&mut self, key: String) {
+    pub(crate) async fn cache_delete(&mut self, key: String) {
         self.scope
             .cache
             .delete(&self.scope.cache_scope(), &key)
             .await;
     }
-}
 
-impl timer::Host for CallState {
-    async fn sleep(&mut self, ms: u32) {
+    pub(crate) async fn sleep_ms(&mut self, ms: u32) {
         // Never past the deadline: the epoch check then ends the call.
         let wanted = Duration::from_millis(u64::from(ms));
         tokio::time::sleep(wanted.min(self.scope.remaining())).await;

@@ -3,7 +3,7 @@
 
 use vetpay_money::{Currency, Money};
 
-use super::bindings::{Approval, CardDetails, Decline, Outcome, Receipt, Stopped, TerminalInfo};
+use super::types::{Approval, CardDetails, Decline, Outcome, Receipt, Stopped, TerminalInfo};
 
 /// Longest reference, code or short text accepted.
 const MAX_SHORT: usize = 256;
@@ -171,7 +171,7 @@ pub fn terminals(list: &[TerminalInfo]) -> Result<(), Invalid> {
 }
 
 /// Checks a reconciliation report.
-pub fn reconciliation(r: &super::bindings::Reconciliation) -> Result<(), Invalid> {
+pub fn reconciliation(r: &super::types::Reconciliation) -> Result<(), Invalid> {
     opt("reconciliation reference", &r.reference, short)?;
     text("reconciliation report", &r.report)
 }

@@ -12,8 +12,8 @@ use serde_json::Value;
 
 use super::runner::{settlement_of, settlement_of_error};
 use super::{Clinic, ServiceError};
-use crate::plugin::bindings::{Money, TokenCharge};
-use crate::plugin::{CallEnv, Capability, Plugin};
+use crate::plugin::types::{Money, TokenCharge};
+use crate::plugin::{CallEnv, Capability, Provider};
 use crate::store::now_ms;
 use crate::store::{
     BillingRun, ClaimedPeriod, PaymentOption, PaymentStatus, Period, PeriodOutcome, Settlement,
@@ -46,7 +46,7 @@ impl Default for BillingConfig {
 }
 
 /// A plugin ready to charge cards in a department, or why it cannot.
-type Charger = Result<(Plugin, CallEnv), String>;
+type Charger = Result<(Provider, CallEnv), String>;
 
 /// What a worker needs from the organisation, loaded once per run.
 struct RunContext {
@@ -200,7 +200,7 @@ impl Clinic {
         ctx: &RunContext,
         plugin_id: &str,
         department_id: &str,
-    ) -> Result<(Plugin, CallEnv), String> {
+    ) -> Result<(Provider, CallEnv), String> {
         let key = (plugin_id.to_owned(), department_id.to_owned());
         let mut chargers = ctx.chargers.lock().await;
         if let Some(found) = chargers.get(&key) {

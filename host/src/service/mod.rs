@@ -18,8 +18,8 @@ pub use events::{EventHub, PaymentEvent};
 pub use recovery::RecoveryConfig;
 pub use registry::PluginRegistry;
 
-use crate::plugin::bindings::{Outcome, Reconciliation, SaveCardRequest};
-use crate::plugin::{CallEnv, CallError, Capability, Plugin, ProgressSink, Runtime};
+use crate::plugin::types::{Outcome, Reconciliation, SaveCardRequest};
+use crate::plugin::{CallEnv, CallError, Capability, ProgressSink, Provider, Runtime};
 use crate::store::{
     Card, Conflict, Department, Idempotency, Method, NewCard, NewPayment, Payment, PaymentKind,
     PaymentStatus, Started, Store, StoreError, Terminal,
@@ -122,7 +122,7 @@ impl Clinic {
         &self.inner.plugins
     }
 
-    pub async fn plugin(&self, organisation_id: &str, id: &str) -> Result<Plugin, ServiceError> {
+    pub async fn plugin(&self, organisation_id: &str, id: &str) -> Result<Provider, ServiceError> {
         self.inner
             .plugins
             .get(&self.inner.store, &self.inner.runtime, organisation_id, id)
@@ -153,7 +153,7 @@ impl Clinic {
         plugin_id: &str,
         department: &Department,
         capability: Capability,
-    ) -> Result<Plugin, ServiceError> {
+    ) -> Result<Provider, ServiceError> {
         if !self
             .store()
             .plugin_enabled_for(organisation_id, plugin_id, &department.country)
@@ -434,7 +434,7 @@ impl Clinic {
         plugin
             .abort(
                 &env,
-                crate::plugin::bindings::AbortRequest {
+                crate::plugin::types::AbortRequest {
                     request_id: payment.id.clone(),
                     terminal_id: terminal.provider_terminal_id,
                 },

@@ -5,12 +5,12 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use super::ServiceError;
-use crate::plugin::{Plugin, Runtime};
+use crate::plugin::{Provider, Runtime};
 use crate::store::Store;
 
 #[derive(Clone, Default)]
 pub struct PluginRegistry {
-    loaded: Arc<Mutex<HashMap<String, Plugin>>>,
+    loaded: Arc<Mutex<HashMap<String, Provider>>>,
 }
 
 impl PluginRegistry {
@@ -21,7 +21,7 @@ impl PluginRegistry {
         runtime: &Runtime,
         organisation_id: &str,
         id: &str,
-    ) -> Result<Plugin, ServiceError> {
+    ) -> Result<Provider, ServiceError> {
         let sha = store
             .plugin_sha256(organisation_id, id)
             .await?
@@ -40,17 +40,18 @@ impl PluginRegistry {
         let plugin = runtime.load(code).await.map_err(|e| {
             ServiceError::Unavailable(format!("plugin '{id}' cannot be loaded: {e}"))
         })?;
+        let plugin: Provider = std::sync::Arc::new(plugin);
         self.insert(plugin.clone());
         Ok(plugin)
     }
 
-    fn cached(&self, sha: &str) -> Option<Plugin> {
+    fn cached(&self, sha: &str) -> Option<Provider> {
         let loaded = self.loaded.lock().unwrap_or_else(|p| p.into_inner());
         loaded.get(sha).cloned()
     }
 
     /// Keeps a plugin loaded elsewhere (on install).
-    pub fn insert(&self, plugin: Plugin) {
+    pub fn insert(&self, plugin: Provider) {
         let mut loaded = self.loaded.lock().unwrap_or_else(|p| p.into_inner());
         loaded.insert(plugin.sha256().to_owned(), plugin);
     }

@@ -5,10 +5,10 @@
 use std::time::Duration;
 
 use super::{Clinic, PaymentEvent, ServiceError};
-use crate::plugin::bindings::{
+use crate::plugin::types::{
     Money, Outcome, PaymentRequest, Stage, StatusQuery, TokenCharge, TokenRefund, TransactionKind,
 };
-use crate::plugin::{CallEnv, CallError, Disposition, Plugin, ProgressEvent};
+use crate::plugin::{CallEnv, CallError, Disposition, ProgressEvent, Provider};
 use crate::store::now_ms;
 use crate::store::{Method, Payment, PaymentKind, PaymentStatus, Settlement};
 
@@ -180,7 +180,7 @@ impl Clinic {
         &self,
         p: &Payment,
         progress: Option<crate::plugin::ProgressSink>,
-    ) -> Result<(Plugin, CallEnv, Option<String>), ServiceError> {
+    ) -> Result<(Provider, CallEnv, Option<String>), ServiceError> {
         let org = &p.organisation_id;
         let plugin_id = p
             .plugin_id

@@ -9,7 +9,7 @@ use serde_json::Value;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
-use super::{Store, StoreError, invalid, new_id, now_ms};
+use super::{Store, StoreError, invalid, now_ms};
 
 text_enum! {
     /// What was done.
@@ -132,7 +132,9 @@ pub(crate) async fn record_in(
         "INSERT INTO audit_events (id, organisation_id, at, actor_key_id, actor_key_name, action, target_type, target_id, details) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
-    .bind(new_id())
+    // Time-ordered ids (UUIDv7, monotonic within this process) keep events of
+    // the same millisecond in the order they happened: pages sort by (at, id).
+    .bind(uuid::Uuid::now_v7().to_string())
     .bind(organisation_id)
     .bind(now_ms())
     .bind(&actor.key_id)
