@@ -9,6 +9,8 @@ use serde_json::Value;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
+use vetpay_domain::text_enum;
+
 use super::{Store, StoreError, invalid, new_id, now_ms};
 
 text_enum! {
@@ -153,7 +155,7 @@ fn event_of(row: &AnyRow) -> Result<AuditEvent, StoreError> {
         at: row.try_get("at")?,
         actor_key_id: row.try_get("actor_key_id")?,
         actor_key_name: row.try_get("actor_key_name")?,
-        action: AuditAction::parse(&row.try_get::<String, _>("action")?)?,
+        action: super::text_enum::column(row, "audit_events", "action")?,
         target_type: row.try_get("target_type")?,
         target_id: row.try_get("target_id")?,
         details: serde_json::from_str(&details).unwrap_or(Value::String(details)),
