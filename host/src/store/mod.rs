@@ -455,8 +455,8 @@ pub(crate) fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
-/// A new row id (a random UUID): the one place ids are made.
-pub(crate) fn new_id() -> String {
+/// A new id (a random UUID): the one place ids of rows and requests are made.
+pub fn new_id() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 

@@ -758,11 +758,18 @@ impl Store {
     /// ended (its host stopped) becomes `unknown` here.
     pub async fn claim_recovery(&self, p: &Payment, lease_until: i64) -> Result<bool, StoreError> {
         let mut tx = self.write().await?;
-        let done = sqlx::query(
-            "UPDATE payments SET next_check_at = $1, recovery_attempts = recovery_attempts + 1, status = 'unknown', updated_at = $2, \
+        // A compare-and-set lease; the states it may move from are the ones
+        // the domain lets the provider's side move to unknown.
+        let done = sqlx::query(&format!(
+            "UPDATE payments SET next_check_at = $1, recovery_attempts = recovery_attempts + 1, status = '{unknown}', updated_at = $2, \
              message = CASE WHEN status = 'processing' THEN 'the call to the plugin never ended; asking the provider' ELSE message END \
-             WHERE id = $3 AND next_check_at = $4 AND status IN ('processing', 'unknown')",
-        )
+             WHERE id = $3 AND next_check_at = $4 AND status IN ({from})",
+            unknown = PaymentStatus::Unknown.as_str(),
+            from = sql_list(PaymentStatus::sources_of(
+                PaymentStatus::Unknown,
+                Decider::Provider
+            )),
+        ))
         .bind(lease_until)
         .bind(now_ms())
         .bind(&p.id)
