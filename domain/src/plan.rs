@@ -111,6 +111,12 @@ impl SubscriptionStatus {
         )
     }
 
+    /// Only an active plan covers its items in consultations (a suspended one
+    /// again once its month is paid).
+    pub fn covers_items(self) -> bool {
+        self == SubscriptionStatus::Active
+    }
+
     /// Active or suspended: its contract runs and its months are billed.
     pub fn is_running(self) -> bool {
         matches!(
@@ -767,6 +773,7 @@ mod tests {
     fn open_running_and_billed_options() {
         use SubscriptionStatus::*;
         assert!(Applied.is_open() && !Applied.is_running());
+        assert!(Active.covers_items() && !Suspended.covers_items() && !Applied.covers_items());
         assert!(Suspended.is_open() && Suspended.is_running());
         assert!(!Lapsed.is_open() && !Ended.is_running());
         assert!(PaymentOption::SavedCard.billed_by_run());

@@ -259,3 +259,36 @@ async fn corrupt_stored_enum_texts_are_server_errors_not_invalid_input() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_corrupt_stored_sale_date_is_a_server_error() {
+    for store in stores().await {
+        let api = clinic_api(store).await;
+        let plan = setup(&api).await;
+        let plan_id = plan["id"].as_str().unwrap();
+        let (client, patient) = owner(&api, "Corrupt date").await;
+        let store = api.clinic.store();
+        store
+            .execute_raw(&format!(
+                "UPDATE plans SET sale_until = 'soon' WHERE id = '{plan_id}'"
+            ))
+            .await
+            .unwrap();
+        let sign_up = || {
+            api.post(api.staff(), "/v1/subscriptions", json!({"plan_id": plan_id, "client_id": client, "patient_id": patient, "payment_option": "monthly_invoice", "start_period": "2026-01"}))
+                .send()
+        };
+        // Not the caller's date to fix: a 500, and nothing signed up.
+        let (status, code, message) = api_error(sign_up().await.unwrap()).await;
+        assert_eq!((status.as_u16(), code.as_str()), (500, "internal"));
+        assert!(!message.contains("soon"), "{message}");
+        store
+            .execute_raw(&format!(
+                "UPDATE plans SET sale_until = NULL WHERE id = '{plan_id}'"
+            ))
+            .await
+            .unwrap();
+        let r = sign_up().await.unwrap();
+        assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    }
+}

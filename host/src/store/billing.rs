@@ -282,7 +282,16 @@ impl Store {
                     &id,
                     &row.try_get::<String, _>("status")?,
                 )?,
-                end_period: Period::parse(&row.try_get::<String, _>("end_period")?)?,
+                end_period: {
+                    let text: String = row.try_get("end_period")?;
+                    // Written by vetpay as a month: anything else is corrupt.
+                    Period::parse(&text).map_err(|_| StoreError::Corrupt {
+                        table: "subscriptions",
+                        column: "end_period",
+                        row: id.clone(),
+                        value: text.clone(),
+                    })?
+                },
                 renews,
                 renew_plan: PlanId::new(renew_plan),
                 renew_contract_months: renew_months,

@@ -8,7 +8,10 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
 use vetpay_domain::plan::split_plan_line;
-use vetpay_domain::{InvoiceKind, InvoiceStatus, InvoiceSums, Money, line_amounts, settled_status};
+use vetpay_domain::{
+    InvoiceKind, InvoiceStatus, InvoiceSums, Money, SubscriptionStatus, line_amounts,
+    settled_status, sql_list,
+};
 
 use super::ledger::reserve_numbers;
 use super::rows::used_units;
@@ -316,7 +319,8 @@ impl Store {
             let row = sqlx::query(&format!(
                 "SELECT s.id AS id, i.plan_id AS plan_id, i.quantity AS quantity, i.discount_percent AS discount FROM subscriptions s \
                  JOIN plan_items i ON i.plan_id = s.plan_id \
-                 WHERE s.organisation_id = $1 AND s.patient_id = $2 AND s.status = 'active' AND i.code = $3{lock}"
+                 WHERE s.organisation_id = $1 AND s.patient_id = $2 AND s.status IN ({covering}) AND i.code = $3{lock}",
+                covering = sql_list(SubscriptionStatus::ALL.iter().copied().filter(|s| s.covers_items()))
             ))
             .bind(organisation_id)
             .bind(patient)

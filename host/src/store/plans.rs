@@ -11,7 +11,7 @@ use sqlx::{AnyConnection, Row};
 use vetpay_domain::plan::{self as rules, Candidate, Eligibility, EligibilityError, UsedItem};
 use vetpay_domain::{
     BillingPeriodId, Money, PaymentOption, Period, SubscriptionId, SubscriptionStatus,
-    settled_status,
+    settled_status, sql_list,
 };
 
 use super::ledger::reserve_numbers;
@@ -149,6 +149,28 @@ fn eligibility(e: EligibilityError) -> StoreError {
         EligibilityError::SaleOver { plan, until } => Conflict::SaleOver { plan, until }.into(),
         other => invalid("patient_id", other.to_string()),
     }
+}
+
+/// A date read back from `table.column` of row `row`: it was checked when
+/// written, so one that does not parse is corrupt, never the caller's mistake.
+fn stored_date(
+    table: &'static str,
+    column: &'static str,
+    row: &str,
+    value: &Option<String>,
+) -> Result<Option<jiff::civil::Date>, StoreError> {
+    value
+        .as_deref()
+        .map(|d| {
+            d.parse::<jiff::civil::Date>()
+                .map_err(|_| StoreError::Corrupt {
+                    table,
+                    column,
+                    row: row.to_owned(),
+                    value: d.to_owned(),
+                })
+        })
+        .transpose()
 }
 
 fn item(row: &AnyRow) -> Result<PlanItem, StoreError> {
@@ -375,8 +397,8 @@ impl Store {
             species: plan.species.clone(),
             min_age_months: plan.min_age_months,
             max_age_months: plan.max_age_months,
-            sale_from: date("sale_from", &plan.sale_from)?,
-            sale_until: date("sale_until", &plan.sale_until)?,
+            sale_from: stored_date("plans", "sale_from", &plan.id, &plan.sale_from)?,
+            sale_until: stored_date("plans", "sale_until", &plan.id, &plan.sale_until)?,
         };
         // The sale window first: a plan off sale is refused whoever the patient is.
         terms.check_on_sale(today).map_err(eligibility)?;
@@ -391,7 +413,12 @@ impl Store {
         .ok_or_else(|| invalid("patient_id", "no patient with this id belongs to the client"))?;
         let candidate = Candidate {
             species: patient.try_get("species")?,
-            birth_date: date("birth_date", &patient.try_get("birth_date")?)?,
+            birth_date: stored_date(
+                "patients",
+                "birth_date",
+                &new.patient_id,
+                &patient.try_get("birth_date")?,
+            )?,
         };
         terms
             .check_patient(&candidate, today)
@@ -403,7 +430,10 @@ impl Store {
         // `subscriptions_one_open_per_patient` catches a concurrent sign-up
         // that passed this check at the same time.
         let open = sqlx::query(
-            "SELECT id FROM subscriptions WHERE organisation_id = $1 AND patient_id = $2 AND status IN ('applied', 'active', 'suspended')",
+            &format!(
+                "SELECT id FROM subscriptions WHERE organisation_id = $1 AND patient_id = $2 AND status IN ({})",
+                sql_list(SubscriptionStatus::ALL.iter().copied().filter(|s| s.is_open()))
+            ),
         )
         .bind(organisation_id)
         .bind(&new.patient_id)
