@@ -610,7 +610,8 @@ fn billing_run(args: BillingArgs) -> Result<(), String> {
             }
         };
         let period = match &args.period {
-            Some(p) => vetpay::store::Period::parse(p).map_err(|e| e.to_string())?,
+            Some(p) => vetpay::store::Period::parse(p)
+                .map_err(|e| vetpay::store::StoreError::from(e).to_string())?,
             None => vetpay::store::Period::current("UTC"),
         };
         let mut runtime = runtime_config(args.code_cache, args.network.policy()?);

@@ -1,6 +1,7 @@
 //! Health-plan rules the database must hold, over HTTP on SQLite and
 //! PostgreSQL: one open subscription per patient when sign-ups race, and
-//! corrupt stored decimals answered as server errors, never priced as zero.
+//! corrupt stored decimals answered as server errors, never priced as zero;
+//! corrupt stored enum texts are server errors too, never invalid input.
 
 mod support;
 
@@ -197,5 +198,97 @@ async fn corrupt_stored_decimals_are_server_errors_not_zero() {
         let now = api.read(&format!("/v1/subscriptions/{sid}")).await;
         assert_eq!(now["status"], "active", "{now}");
         assert_eq!(now["items"][0]["used"], "1", "{now}");
+    }
+}
+
+#[tokio::test]
+async fn corrupt_stored_enum_texts_are_server_errors_not_invalid_input() {
+    for store in stores().await {
+        let api = clinic_api(store).await;
+        // Something in the audit trail, whose action column has no CHECK
+        // constraint that would keep a corrupt text out.
+        let r = api
+            .post(
+                api.admin(),
+                "/v1/api-keys",
+                json!({"role": "staff", "name": "front desk"}),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+        let store = api.clinic.store();
+        store
+            .execute_raw(
+                "UPDATE audit_events SET action = 'api_key.weird' WHERE action = 'api_key.create'",
+            )
+            .await
+            .unwrap();
+        // The caller did nothing wrong: a 500 `internal` (not a 422 naming a
+        // field), and the value stays in the log.
+        let r = api
+            .get(api.admin(), "/v1/audit-events")
+            .send()
+            .await
+            .unwrap();
+        let (status, code, message) = api_error(r).await;
+        assert_eq!((status.as_u16(), code.as_str()), (500, "internal"));
+        assert!(!message.contains("weird"), "{message}");
+
+        // Repaired, it reads again.
+        store
+            .execute_raw(
+                "UPDATE audit_events SET action = 'api_key.create' WHERE action = 'api_key.weird'",
+            )
+            .await
+            .unwrap();
+        let r = api
+            .get(api.admin(), "/v1/audit-events")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let events: Value = r.json().await.unwrap();
+        assert!(
+            events["events"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["action"] == "api_key.create"),
+            "{events}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_corrupt_stored_sale_date_is_a_server_error() {
+    for store in stores().await {
+        let api = clinic_api(store).await;
+        let plan = setup(&api).await;
+        let plan_id = plan["id"].as_str().unwrap();
+        let (client, patient) = owner(&api, "Corrupt date").await;
+        let store = api.clinic.store();
+        store
+            .execute_raw(&format!(
+                "UPDATE plans SET sale_until = 'soon' WHERE id = '{plan_id}'"
+            ))
+            .await
+            .unwrap();
+        let sign_up = || {
+            api.post(api.staff(), "/v1/subscriptions", json!({"plan_id": plan_id, "client_id": client, "patient_id": patient, "payment_option": "monthly_invoice", "start_period": "2026-01"}))
+                .send()
+        };
+        // Not the caller's date to fix: a 500, and nothing signed up.
+        let (status, code, message) = api_error(sign_up().await.unwrap()).await;
+        assert_eq!((status.as_u16(), code.as_str()), (500, "internal"));
+        assert!(!message.contains("soon"), "{message}");
+        store
+            .execute_raw(&format!(
+                "UPDATE plans SET sale_until = NULL WHERE id = '{plan_id}'"
+            ))
+            .await
+            .unwrap();
+        let r = sign_up().await.unwrap();
+        assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
     }
 }

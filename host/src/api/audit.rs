@@ -7,7 +7,7 @@ use serde::Deserialize;
 
 use super::error::ErrorCode;
 use super::{ApiError, AppState, Caller};
-use crate::store::{AuditAction, AuditFilter, AuditPage, MAX_AUDIT_PAGE, invalid};
+use crate::store::{AuditAction, AuditFilter, AuditPage, MAX_AUDIT_PAGE, invalid, parse_input};
 
 /// What the trail is filtered by (query parameters).
 #[derive(Deserialize, Default)]
@@ -52,7 +52,11 @@ pub async fn list(
     caller.require_admin()?;
     let Query(q) = query.map_err(|e| ApiError::new(ErrorCode::BadRequest, e.body_text()))?;
     let filter = AuditFilter {
-        action: q.action.as_deref().map(AuditAction::parse).transpose()?,
+        action: q
+            .action
+            .as_deref()
+            .map(parse_input::<AuditAction>)
+            .transpose()?,
         target_id: q.target_id,
         actor_key_id: q.actor_key_id,
         since: q.since.as_deref().map(|t| time("since", t)).transpose()?,

@@ -119,7 +119,7 @@ async fn addon(state: &AppState, caller: &Caller) -> Result<(), ApiError> {
 
 fn period_or_now(text: Option<&str>, time_zone: &str) -> Result<Period, ApiError> {
     match text {
-        Some(t) => Ok(Period::parse(t)?),
+        Some(t) => Ok(Period::parse(t).map_err(crate::store::StoreError::from)?),
         None => Ok(Period::current(time_zone)),
     }
 }

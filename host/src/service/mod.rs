@@ -473,7 +473,7 @@ impl Clinic {
             .save_card(
                 &env,
                 SaveCardRequest {
-                    request_id: uuid::Uuid::new_v4().to_string(),
+                    request_id: crate::store::new_id(),
                     terminal_id: terminal.provider_terminal_id.clone(),
                     currency: department.currency.clone(),
                 },

@@ -10,8 +10,8 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
 use super::audit::{self, Actor, AuditAction, NewAuditEvent};
-use super::tenancy::{ApiKey, NewKey, Role, check_name, legacy_hash, new_id};
-use super::{Conflict, Store, StoreError, invalid, now_ms};
+use super::tenancy::{ApiKey, NewKey, Organisation, Role, check_name, legacy_hash};
+use super::{Conflict, Store, StoreError, invalid, new_id, now_ms};
 use crate::vault::Keyring;
 
 /// How often at most the last use of one key is written.
@@ -42,7 +42,12 @@ fn key_of(row: &AnyRow) -> Result<ApiKey, StoreError> {
     Ok(ApiKey {
         id: row.try_get("id")?,
         organisation_id: row.try_get("organisation_id")?,
-        role: Role::parse(&role).ok_or_else(|| invalid("role", format!("stored '{role}'")))?,
+        role: Role::parse(&role).ok_or_else(|| StoreError::Corrupt {
+            table: "api_keys",
+            column: "role",
+            row: row.try_get::<String, _>("id").unwrap_or_default(),
+            value: role.clone(),
+        })?,
         name: row.try_get("name")?,
         created_at: row.try_get("created_at")?,
         last_used_at: row.try_get("last_used_at")?,
@@ -162,6 +167,37 @@ fn placeholders(first: usize, n: usize) -> String {
 }
 
 impl Store {
+    /// Creates an organisation and its first admin key (here rather than in
+    /// `tenancy`, which this module builds on: the two import no ring).
+    pub async fn create_organisation(
+        &self,
+        name: &str,
+    ) -> Result<(Organisation, NewKey), StoreError> {
+        let org = Organisation {
+            id: new_id(),
+            name: check_name("name", name)?,
+        };
+        let mut tx = self.write().await?;
+        sqlx::query("INSERT INTO organisations (id, name, created_at) VALUES ($1, $2, $3)")
+            .bind(&org.id)
+            .bind(&org.name)
+            .bind(now_ms())
+            .execute(&mut *tx.tx)
+            .await?;
+        let key = insert_key(
+            &mut tx.tx,
+            self.keyring(),
+            &org.id,
+            Role::Admin,
+            "first admin key",
+            None,
+            &Actor::operator(),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok((org, key))
+    }
+
     /// Makes a key for `organisation_id`, recorded as made by the operator.
     pub async fn create_api_key(
         &self,

@@ -9,6 +9,8 @@ use serde_json::Value;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
+use vetpay_domain::text_enum;
+
 use super::{Store, StoreError, invalid, now_ms};
 
 text_enum! {
@@ -150,15 +152,23 @@ pub(crate) async fn record_in(
 
 fn event_of(row: &AnyRow) -> Result<AuditEvent, StoreError> {
     let details: String = row.try_get("details")?;
+    let id: String = row.try_get("id")?;
+    // Written as JSON by `record_in`: text that is not is corrupt, not a string.
+    let details: Value = serde_json::from_str(&details).map_err(|_| StoreError::Corrupt {
+        table: "audit_events",
+        column: "details",
+        row: id.clone(),
+        value: details.clone(),
+    })?;
     Ok(AuditEvent {
-        id: row.try_get("id")?,
+        id,
         at: row.try_get("at")?,
         actor_key_id: row.try_get("actor_key_id")?,
         actor_key_name: row.try_get("actor_key_name")?,
-        action: AuditAction::parse(&row.try_get::<String, _>("action")?)?,
+        action: super::text_enum::column(row, "audit_events", "action")?,
         target_type: row.try_get("target_type")?,
         target_id: row.try_get("target_id")?,
-        details: serde_json::from_str(&details).unwrap_or(Value::String(details)),
+        details,
     })
 }
 

@@ -5,14 +5,20 @@
 //! charges a month twice. Rows are leased (`FOR UPDATE SKIP LOCKED` on
 //! PostgreSQL); a lease that runs out hands the row to the next run.
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
+use vetpay_domain::{
+    Contract, Decider, InvoiceSums, Money, MonthStatus, PaymentOption, PaymentStatus, Period,
+    PlanId, SubscriptionStatus, settled_status, sql_list,
+};
 
-use super::payments::{PaymentStatus, Settlement};
-use super::period::Period;
-use super::plans::{PaymentOption, SubscriptionStatus};
-use super::{Backend, Store, StoreError, invalid, new_id, now_ms};
+use super::ledger::{reserve_numbers, standing};
+use super::payments::Settlement;
+use super::text_enum::stored;
+use super::{Backend, Store, StoreError, invalid, new_id, now_ms, stored_currency};
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct BillingRun {
@@ -61,18 +67,27 @@ pub struct ClaimedPeriod {
 impl ClaimedPeriod {
     fn from_row(row: &AnyRow) -> Result<Self, StoreError> {
         let deleted: Option<i64> = row.try_get("card_deleted")?;
+        let subscription_id: String = row.try_get("subscription_id")?;
         Ok(Self {
             id: row.try_get("id")?,
-            subscription_id: row.try_get("subscription_id")?,
             period: row.try_get("period")?,
             status: row.try_get("status")?,
             invoice_id: row.try_get("invoice_id")?,
             payment_id: row.try_get("payment_id")?,
             attempts: row.try_get("attempts")?,
-            option: PaymentOption::parse(&row.try_get::<String, _>("payment_option")?)?,
-            subscription_status: SubscriptionStatus::parse(
+            option: stored(
+                "subscriptions",
+                "payment_option",
+                &subscription_id,
+                &row.try_get::<String, _>("payment_option")?,
+            )?,
+            subscription_status: stored(
+                "subscriptions",
+                "status",
+                &subscription_id,
                 &row.try_get::<String, _>("sub_status")?,
             )?,
+            subscription_id,
             department_id: row.try_get("department_id")?,
             client_id: row.try_get("client_id")?,
             patient_id: row.try_get("patient_id")?,
@@ -164,29 +179,27 @@ fn text(s: &str) -> Val {
     Val::Text(Some(s.to_owned()))
 }
 
-/// Marks a plan invoice's month settled once the invoice is paid, however it
-/// was paid, and brings a suspended subscription back.
-pub(crate) async fn period_paid(
+/// Runs `sql`, whose `{}` is replaced by `$1, $2, …` for `ids`, in chunks;
+/// returns every row selected.
+async fn select_in(
     conn: &mut AnyConnection,
-    subscription_id: &str,
-    invoice_id: &str,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        "UPDATE billing_periods SET status = CASE WHEN status = 'charging' THEN 'charged' ELSE 'paid' END, \
-         lease_until = NULL, lease_owner = NULL, next_attempt_at = NULL, updated_at = $1 \
-         WHERE invoice_id = $2 AND status IN ('pending', 'charging', 'invoiced', 'failed')",
-    )
-    .bind(now_ms())
-    .bind(invoice_id)
-    .execute(&mut *conn)
-    .await?;
-    sqlx::query(
-        "UPDATE subscriptions SET failed_charges = 0, status = CASE WHEN status = 'suspended' THEN 'active' ELSE status END WHERE id = $1",
-    )
-    .bind(subscription_id)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
+    sql: &str,
+    ids: &[String],
+) -> Result<Vec<AnyRow>, StoreError> {
+    let mut out = Vec::new();
+    for chunk in ids.chunks(500) {
+        let params = (1..=chunk.len())
+            .map(|n| format!("${n}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let statement = sql.replacen("{}", &params, 1);
+        let mut q = sqlx::query(&statement);
+        for id in chunk {
+            q = q.bind(id.clone());
+        }
+        out.extend(q.fetch_all(&mut *conn).await?);
+    }
+    Ok(out)
 }
 
 fn run(row: &AnyRow) -> Result<BillingRun, StoreError> {
@@ -206,12 +219,17 @@ fn run(row: &AnyRow) -> Result<BillingRun, StoreError> {
     })
 }
 
-/// The rows a run may work on: billable months up to its period whose lease
-/// is free and whose retry time has come.
+/// The rows a run may work on: months up to its period in a state the domain
+/// calls workable, whose lease is free and whose retry time has come.
 /// Rows a run touched carry a later `updated_at` than its start (`$4`), so a run
 /// takes each row at most once, however soon its retry is due.
-const WORKABLE: &str = "organisation_id = $1 AND period <= $2 AND status IN ('pending', 'charging', 'failed') \
-     AND (lease_until IS NULL OR lease_until < $3) AND (next_attempt_at IS NULL OR next_attempt_at <= $3) AND updated_at < $4";
+fn workable() -> String {
+    let statuses = sql_list(MonthStatus::ALL.iter().copied().filter(|s| s.is_workable()));
+    format!(
+        "organisation_id = $1 AND period <= $2 AND status IN ({statuses}) \
+         AND (lease_until IS NULL OR lease_until < $3) AND (next_attempt_at IS NULL OR next_attempt_at <= $3) AND updated_at < $4"
+    )
+}
 
 impl Store {
     /// Ends subscriptions whose contract is over by `period` (renewing those
@@ -225,59 +243,116 @@ impl Store {
         let p = period.to_string();
         let now = now_ms();
         let mut tx = self.write().await?;
-        let over = sqlx::query(
-            "SELECT s.*, p.renews AS renews, COALESCE(p.next_plan_id, p.id) AS renew_plan, p.contract_months AS months FROM subscriptions s \
-             JOIN plans p ON p.id = s.plan_id WHERE s.organisation_id = $1 AND s.status IN ('active', 'suspended') AND s.end_period <= $2",
-        )
+        let running = sql_list(
+            SubscriptionStatus::ALL
+                .iter()
+                .copied()
+                .filter(|s| s.is_running()),
+        );
+        let lock = match self.backend() {
+            Backend::Postgres => " FOR UPDATE OF s",
+            Backend::Sqlite => "",
+        };
+        // Candidates: running contracts ending by this month; the domain decides
+        // what becomes of each.
+        let over = sqlx::query(&format!(
+            "SELECT s.id AS id, s.status AS status, s.end_period AS end_period, s.client_id AS client_id, s.patient_id AS patient_id, \
+             s.department_id AS department_id, s.payment_option AS payment_option, s.card_id AS card_id, \
+             p.renews AS renews, n.id AS renew_plan, n.contract_months AS renew_months FROM subscriptions s \
+             JOIN plans p ON p.id = s.plan_id LEFT JOIN plans n ON n.id = COALESCE(p.next_plan_id, p.id) \
+             WHERE s.organisation_id = $1 AND s.status IN ({running}) AND s.end_period <= $2{lock}"
+        ))
         .bind(organisation_id)
         .bind(&p)
         .fetch_all(&mut *tx.tx)
         .await?;
         for row in &over {
-            let old = super::plans::subscription(row)?;
-            sqlx::query("UPDATE subscriptions SET status = 'ended', closed_at = $1, close_reason = 'contract over' WHERE id = $2")
-                .bind(now)
-                .bind(&old.id)
-                .execute(&mut *tx.tx)
-                .await?;
-            if row.try_get::<i64, _>("renews")? == 1 {
-                let plan: String = row.try_get("renew_plan")?;
-                let months: i64 = sqlx::query("SELECT contract_months FROM plans WHERE id = $1")
-                    .bind(&plan)
-                    .fetch_one(&mut *tx.tx)
-                    .await?
-                    .try_get("contract_months")?;
-                let start = Period::parse(&old.end_period)?;
+            let id: String = row.try_get("id")?;
+            let renews = row.try_get::<i64, _>("renews")? == 1;
+            let renew_months: Option<i64> = row.try_get("renew_months")?;
+            let renew_plan: Option<String> = row.try_get("renew_plan")?;
+            let (Some(renew_months), Some(renew_plan)) = (renew_months, renew_plan) else {
+                // The plan a renewal would start is gone: nothing sane to do.
+                return Err(sqlx::Error::RowNotFound.into());
+            };
+            let contract = Contract {
+                status: stored(
+                    "subscriptions",
+                    "status",
+                    &id,
+                    &row.try_get::<String, _>("status")?,
+                )?,
+                end_period: {
+                    let text: String = row.try_get("end_period")?;
+                    // Written by vetpay as a month: anything else is corrupt.
+                    Period::parse(&text).map_err(|_| StoreError::Corrupt {
+                        table: "subscriptions",
+                        column: "end_period",
+                        row: id.clone(),
+                        value: text.clone(),
+                    })?
+                },
+                renews,
+                renew_plan: PlanId::new(renew_plan),
+                renew_contract_months: renew_months,
+            };
+            let Some(end) = contract.end(period) else {
+                continue;
+            };
+            sqlx::query(
+                "UPDATE subscriptions SET status = $1, closed_at = $2, close_reason = $3 WHERE id = $4",
+            )
+            .bind(end.status.as_str())
+            .bind(now)
+            .bind(end.reason)
+            .bind(&id)
+            .execute(&mut *tx.tx)
+            .await?;
+            if let Some(next) = end.renewal {
+                let option: PaymentOption = stored(
+                    "subscriptions",
+                    "payment_option",
+                    &id,
+                    &row.try_get::<String, _>("payment_option")?,
+                )?;
                 sqlx::query(
                     "INSERT INTO subscriptions (id, organisation_id, plan_id, client_id, patient_id, department_id, payment_option, card_id, status, \
                      start_period, end_period, failed_charges, renewed_from, created_at, activated_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'active', $9, $10, 0, $11, $12, $12)",
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, $12, $13, $13)",
                 )
                 .bind(new_id())
                 .bind(organisation_id)
-                .bind(&plan)
-                .bind(&old.client_id)
-                .bind(&old.patient_id)
-                .bind(&old.department_id)
-                .bind(old.payment_option.as_str())
-                .bind(&old.card_id)
-                .bind(start.to_string())
-                .bind(start.plus_months(months).to_string())
-                .bind(&old.id)
+                .bind(next.plan_id.as_str())
+                .bind(row.try_get::<String, _>("client_id")?)
+                .bind(row.try_get::<String, _>("patient_id")?)
+                .bind(row.try_get::<String, _>("department_id")?)
+                .bind(option.as_str())
+                .bind(row.try_get::<Option<String>, _>("card_id")?)
+                .bind(next.status.as_str())
+                .bind(next.start_period.to_string())
+                .bind(next.end_period.to_string())
+                .bind(&id)
                 .bind(now)
                 .execute(&mut *tx.tx)
                 .await?;
             }
         }
+        let billed = sql_list(
+            PaymentOption::ALL
+                .iter()
+                .copied()
+                .filter(|o| o.billed_by_run()),
+        );
         // No conflict target: a concurrent run's insert of the same month may hit
         // either unique index first (id, or subscription and period).
-        sqlx::query(
+        sqlx::query(&format!(
             "INSERT INTO billing_periods (id, organisation_id, subscription_id, period, status, attempts, updated_at) \
-             SELECT s.id || ':' || $2, s.organisation_id, s.id, $2, 'pending', 0, $3 FROM subscriptions s \
-             WHERE s.organisation_id = $1 AND s.status IN ('active', 'suspended') AND s.payment_option IN ('monthly_invoice', 'saved_card') \
+             SELECT s.id || ':' || $2, s.organisation_id, s.id, $2, '{pending}', 0, $3 FROM subscriptions s \
+             WHERE s.organisation_id = $1 AND s.status IN ({running}) AND s.payment_option IN ({billed}) \
              AND s.start_period <= $2 AND s.end_period > $2 \
              ON CONFLICT DO NOTHING",
-        )
+            pending = MonthStatus::Pending.as_str(),
+        ))
         .bind(organisation_id)
         .bind(&p)
         // Untouched (0): any run, this one or one started at the same moment on
@@ -286,7 +361,8 @@ impl Store {
         .execute(&mut *tx.tx)
         .await?;
         let total: i64 = sqlx::query(&format!(
-            "SELECT COUNT(*) AS n FROM billing_periods WHERE {WORKABLE}"
+            "SELECT COUNT(*) AS n FROM billing_periods WHERE {}",
+            workable()
         ))
         .bind(organisation_id)
         .bind(&p)
@@ -350,7 +426,8 @@ impl Store {
         let mut tx = self.write().await?;
         sqlx::query(&format!(
             "UPDATE billing_periods SET lease_until = $5, lease_owner = $6 WHERE id IN \
-             (SELECT id FROM billing_periods WHERE {WORKABLE} LIMIT $7{skip})"
+             (SELECT id FROM billing_periods WHERE {} LIMIT $7{skip})",
+            workable()
         ))
         .bind(organisation_id)
         .bind(&run.period)
@@ -394,9 +471,7 @@ impl Store {
             .filter(|i| batch[*i].invoice_id.is_none())
             .collect();
         if !need.is_empty() {
-            let first =
-                super::invoices::reserve_numbers(&mut tx.tx, organisation_id, need.len() as i64)
-                    .await?;
+            let first = reserve_numbers(&mut tx.tx, organisation_id, need.len() as i64).await?;
             let mut invoices = Vec::with_capacity(need.len());
             let mut lines = Vec::with_capacity(need.len());
             for (k, i) in need.iter().enumerate() {
@@ -410,7 +485,7 @@ impl Store {
                     text(&row.client_id),
                     text(&row.patient_id),
                     Val::Int(Some(first + k as i64)),
-                    text(if price == 0 { "paid" } else { "finalised" }),
+                    text(settled_status(price, 0, 0).as_str()),
                     text(&row.currency),
                     Val::Int(Some(price)),
                     Val::Int(Some(price)),
@@ -499,7 +574,7 @@ impl Store {
                     Val::Text(row.invoice_id.clone()),
                     Val::Text(row.payment_id.clone()),
                     text(if *charge {
-                        "charging"
+                        MonthStatus::Charging.as_str()
                     } else {
                         row.status.as_str()
                     }),
@@ -535,16 +610,18 @@ impl Store {
             .book_approved_charges(&mut tx.tx, outcomes, now, &mut counts)
             .await?;
         for (row, outcome) in outcomes {
-            let (status, id, next, message) = match outcome {
+            let (status, next, message) = match outcome {
                 PeriodOutcome::Invoiced => {
                     counts.0 += 1;
-                    ("invoiced".to_owned(), row.id.clone(), None, None)
+                    (MonthStatus::Invoiced, None, None)
                 }
                 // Looked at again by the next run: the reason (a setting, a
                 // missing card) may be gone by then.
-                PeriodOutcome::Skipped(why) => {
-                    (row.status.clone(), row.id.clone(), None, Some(why))
-                }
+                PeriodOutcome::Skipped(why) => (
+                    stored("billing_periods", "status", &row.id, &row.status)?,
+                    None,
+                    Some(why),
+                ),
                 PeriodOutcome::Charge(settlement) => {
                     let Some(payment_id) = &row.payment_id else {
                         continue;
@@ -553,19 +630,21 @@ impl Store {
                         .payment_in(&mut tx.tx, None, payment_id, true)
                         .await?
                         .ok_or_else(|| invalid("payment", "vanished"))?;
-                    if !p.status.is_final() {
-                        self.settle(&mut tx.tx, &mut p, settlement).await?;
+                    let to = settlement.status.unwrap_or(PaymentStatus::Unknown);
+                    // A payment settled meanwhile (by recovery, by hand) keeps its state.
+                    if p.status.can_move_to(to, Decider::Provider) {
+                        self.settle(&mut tx.tx, &mut p, settlement, Decider::Provider)
+                            .await?;
                     }
                     match p.status {
                         PaymentStatus::Succeeded => {
                             counts.1 += 1;
                             counts.2 += p.amount;
                             // `settle` marked the month charged through the paid invoice.
-                            ("charged".to_owned(), row.id.clone(), None, None)
+                            (MonthStatus::Charged, None, None)
                         }
                         PaymentStatus::Processing | PaymentStatus::Unknown => (
-                            "charging".to_owned(),
-                            row.id.clone(),
+                            MonthStatus::Charging,
                             Some(now + retry_after_ms.min(60_000)),
                             Some("the provider's answer is not known yet".to_owned()),
                         ),
@@ -573,21 +652,25 @@ impl Store {
                         | PaymentStatus::Cancelled
                         | PaymentStatus::NeedsReview => {
                             counts.3 += 1;
-                            sqlx::query(
-                                "UPDATE subscriptions SET failed_charges = failed_charges + 1, \
-                                 status = CASE WHEN status = 'active' AND failed_charges + 1 >= $1 THEN 'suspended' ELSE status END WHERE id = $2",
-                            )
-                            .bind(suspend_after)
-                            .bind(&row.subscription_id)
-                            .execute(&mut *tx.tx)
-                            .await?;
+                            if let Some(before) = self
+                                .locked_standing(&mut tx.tx, &row.subscription_id)
+                                .await?
+                            {
+                                let after = before.after_failed_charge(suspend_after);
+                                Self::write_standing(
+                                    &mut tx.tx,
+                                    &row.subscription_id,
+                                    before,
+                                    after,
+                                )
+                                .await?;
+                            }
                             sqlx::query("UPDATE billing_periods SET payment_id = NULL, attempts = attempts + 1 WHERE id = $1")
                                 .bind(&row.id)
                                 .execute(&mut *tx.tx)
                                 .await?;
                             (
-                                "failed".to_owned(),
-                                row.id.clone(),
+                                MonthStatus::Failed,
                                 Some(now + retry_after_ms),
                                 p.message.clone(),
                             )
@@ -595,15 +678,31 @@ impl Store {
                     }
                 }
             };
+            let current = sqlx::query(&format!(
+                "SELECT status FROM billing_periods WHERE id = $1{}",
+                self.for_update()
+            ))
+            .bind(&row.id)
+            .fetch_optional(&mut *tx.tx)
+            .await?;
+            let Some(current) = current else {
+                continue;
+            };
+            let current: MonthStatus = stored(
+                "billing_periods",
+                "status",
+                &row.id,
+                &current.try_get::<String, _>("status")?,
+            )?;
             sqlx::query(
-                "UPDATE billing_periods SET status = CASE WHEN status IN ('charged', 'paid') THEN status ELSE $1 END, \
+                "UPDATE billing_periods SET status = $1, \
                  lease_until = NULL, lease_owner = NULL, next_attempt_at = $2, message = $3, updated_at = $4 WHERE id = $5",
             )
-            .bind(&status)
+            .bind(current.after_outcome(status).as_str())
             .bind(next)
             .bind(&message)
             .bind(now)
-            .bind(&id)
+            .bind(&row.id)
             .execute(&mut *tx.tx)
             .await?;
         }
@@ -645,18 +744,25 @@ impl Store {
                 ]
             })
             .collect();
+        let from = sql_list(PaymentStatus::sources_of(
+            PaymentStatus::Succeeded,
+            Decider::Provider,
+        ));
         let moved = with_values(
             conn,
             &format!(
-                "UPDATE payments SET status = 'succeeded', provider_reference = v.column2, authorization_code = v.column3, \
+                "UPDATE payments SET status = '{succeeded}', provider_reference = v.column2, authorization_code = v.column3, \
                  masked_pan = v.column4, card_brand = v.column5, next_check_at = NULL, updated_at = {now}, finished_at = {now} \
-                 FROM (VALUES {{}}) AS v WHERE payments.id = v.column1 AND payments.status IN ('processing', 'unknown') \
-                 RETURNING payments.id AS id, payments.invoice_id AS invoice_id, payments.amount AS amount"
+                 FROM (VALUES {{}}) AS v WHERE payments.id = v.column1 AND payments.status IN ({from}) \
+                 RETURNING payments.id AS id, payments.invoice_id AS invoice_id, payments.amount AS amount",
+                succeeded = PaymentStatus::Succeeded.as_str(),
             ),
             values,
         )
         .await?;
-        let mut paid = Vec::with_capacity(moved.len());
+        // What each invoice receives (a month has one invoice and one charge,
+        // but summing keeps this right whatever the batch holds).
+        let mut paid: BTreeMap<String, i64> = BTreeMap::new();
         let mut moved_ids = std::collections::HashSet::with_capacity(moved.len());
         for row in &moved {
             let id: String = row.try_get("id")?;
@@ -665,17 +771,49 @@ impl Store {
             counts.1 += 1;
             counts.2 += amount;
             if let Some(invoice) = invoice {
-                paid.push(vec![text(&invoice), text(&amount.to_string())]);
+                let sum = paid.entry(invoice).or_default();
+                *sum = sum
+                    .checked_add(amount)
+                    .ok_or_else(|| invalid("amount", "too large"))?;
             }
             moved_ids.insert(id);
         }
+        // The invoices' new sums and status, decided by the domain from the
+        // locked rows, then written in one statement.
+        let lock = self.for_update();
+        let ids: Vec<String> = paid.keys().cloned().collect();
+        let rows = select_in(
+            conn,
+            &format!(
+                "SELECT id, currency, total, credited, paid FROM invoices WHERE id IN ({{}}) ORDER BY id{lock}"
+            ),
+            &ids,
+        )
+        .await?;
+        let mut invoices = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let id: String = row.try_get("id")?;
+            let currency =
+                stored_currency("invoices", &id, &row.try_get::<String, _>("currency")?)?;
+            let sums = InvoiceSums::new(
+                currency,
+                row.try_get("total")?,
+                row.try_get("credited")?,
+                row.try_get("paid")?,
+            )
+            .with_paid(Money::new(paid[&id], currency))
+            .map_err(|e| invalid("amount", e.to_string()))?;
+            invoices.push(vec![
+                text(&id),
+                text(&sums.paid.minor_units.to_string()),
+                text(sums.status().as_str()),
+            ]);
+        }
         with_values(
             conn,
-            "UPDATE invoices SET paid = invoices.paid + CAST(v.column2 AS BIGINT), status = CASE \
-             WHEN invoices.paid + CAST(v.column2 AS BIGINT) >= invoices.total + invoices.credited THEN 'paid' \
-             WHEN invoices.paid + CAST(v.column2 AS BIGINT) > 0 THEN 'partially_paid' ELSE 'finalised' END \
+            "UPDATE invoices SET paid = CAST(v.column2 AS BIGINT), status = v.column3 \
              FROM (VALUES {}) AS v WHERE invoices.id = v.column1",
-            paid,
+            invoices,
         )
         .await?;
         let (done, left): (Vec<_>, Vec<_>) = approved.into_iter().partition(|(row, _)| {
@@ -687,21 +825,46 @@ impl Store {
         with_values(
             conn,
             &format!(
-                "UPDATE billing_periods SET status = 'charged', lease_until = NULL, lease_owner = NULL, next_attempt_at = NULL, \
-                 message = NULL, updated_at = {now} FROM (VALUES {{}}) AS v WHERE billing_periods.id = v.column1"
+                "UPDATE billing_periods SET status = '{charged}', lease_until = NULL, lease_owner = NULL, next_attempt_at = NULL, \
+                 message = NULL, updated_at = {now} FROM (VALUES {{}}) AS v WHERE billing_periods.id = v.column1",
+                charged = MonthStatus::Charged.as_str(),
             ),
             months,
         )
         .await?;
-        let subscriptions = done
+        // A paid month forgives the failures and lifts a suspension: decided
+        // per subscription from its locked row, written in one statement.
+        let mut subscription_ids: Vec<String> = done
             .iter()
-            .map(|(row, _)| vec![text(&row.subscription_id)])
+            .map(|(row, _)| row.subscription_id.clone())
             .collect();
+        subscription_ids.sort();
+        subscription_ids.dedup();
+        let rows = select_in(
+            conn,
+            &format!(
+                "SELECT id, status, failed_charges FROM subscriptions WHERE id IN ({{}}) ORDER BY id{lock}"
+            ),
+            &subscription_ids,
+        )
+        .await?;
+        let mut changed = Vec::new();
+        for row in &rows {
+            let before = standing(row)?;
+            let after = before.after_month_paid();
+            if after != before {
+                changed.push(vec![
+                    text(&row.try_get::<String, _>("id")?),
+                    text(after.status.as_str()),
+                    text(&after.failed_charges.to_string()),
+                ]);
+            }
+        }
         with_values(
             conn,
-            "UPDATE subscriptions SET failed_charges = 0, status = CASE WHEN subscriptions.status = 'suspended' THEN 'active' ELSE subscriptions.status END \
-             FROM (VALUES {}) AS v WHERE subscriptions.id = v.column1 AND (subscriptions.failed_charges <> 0 OR subscriptions.status = 'suspended')",
-            subscriptions,
+            "UPDATE subscriptions SET status = v.column2, failed_charges = CAST(v.column3 AS BIGINT) \
+             FROM (VALUES {}) AS v WHERE subscriptions.id = v.column1",
+            changed,
         )
         .await?;
         Ok(rest.into_iter().chain(left).collect())

@@ -7,27 +7,16 @@ use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
-use super::invoice_math::line_amounts;
-use super::{Conflict, Store, StoreError, invalid, new_id, now_ms};
+use vetpay_domain::plan::split_plan_line;
+use vetpay_domain::{
+    InvoiceKind, InvoiceStatus, InvoiceSums, Money, SubscriptionStatus, line_amounts,
+    settled_status, sql_list,
+};
 
-text_enum! {
-    /// What an invoice is for.
-    pub enum InvoiceKind {
-        Consultation = "consultation",
-        CounterSale = "counter_sale",
-        /// Credits (part of) a finalised invoice; its amounts are negative.
-        CreditNote = "credit_note",
-    }
-}
-
-text_enum! {
-    pub enum InvoiceStatus {
-        Draft = "draft",
-        Finalised = "finalised",
-        PartiallyPaid = "partially_paid",
-        Paid = "paid",
-    }
-}
+use super::ledger::reserve_numbers;
+use super::rows::used_units;
+use super::text_enum::column;
+use super::{Conflict, Store, StoreError, invalid, new_id, now_ms, stored_currency};
 
 /// A line as given: unit price in minor units without VAT.
 #[derive(Debug, Clone)]
@@ -114,18 +103,6 @@ pub struct NewInvoice {
     pub lines: Vec<NewLine>,
 }
 
-/// The status a finalised invoice has with these sums.
-pub(crate) fn settled_status(total: i64, credited: i64, paid: i64) -> InvoiceStatus {
-    // In i128, where the sum of three i64 cannot overflow.
-    if i128::from(paid) >= i128::from(total) + i128::from(credited) {
-        InvoiceStatus::Paid
-    } else if paid > 0 {
-        InvoiceStatus::PartiallyPaid
-    } else {
-        InvoiceStatus::Finalised
-    }
-}
-
 fn line(row: &AnyRow) -> Result<InvoiceLine, StoreError> {
     Ok(InvoiceLine {
         position: row.try_get("position")?,
@@ -147,29 +124,33 @@ fn invoice(row: &AnyRow, lines: Vec<InvoiceLine>) -> Result<Invoice, StoreError>
     let total: i64 = row.try_get("total")?;
     let credited: i64 = row.try_get("credited")?;
     let paid: i64 = row.try_get("paid")?;
-    let kind = InvoiceKind::parse(&row.try_get::<String, _>("kind")?)?;
+    let kind = column(row, "invoices", "kind")?;
+    let id: String = row.try_get("id")?;
+    let currency: String = row.try_get("currency")?;
+    let sums = InvoiceSums::new(
+        stored_currency("invoices", &id, &currency)?,
+        total,
+        credited,
+        paid,
+    );
     Ok(Invoice {
-        id: row.try_get("id")?,
+        id,
         department_id: row.try_get("department_id")?,
         client_id: row.try_get("client_id")?,
         patient_id: row.try_get("patient_id")?,
         kind,
         number: row.try_get("number")?,
-        status: InvoiceStatus::parse(&row.try_get::<String, _>("status")?)?,
-        currency: row.try_get("currency")?,
+        status: column(row, "invoices", "status")?,
+        currency,
         net: row.try_get("net")?,
         vat: row.try_get("vat")?,
         total,
         paid,
         credited,
-        due: if kind == InvoiceKind::CreditNote {
-            0
-        } else {
-            total
-                .checked_add(credited)
-                .and_then(|s| s.checked_sub(paid))
-                .ok_or_else(|| invalid("invoice", "its sums are out of range"))?
-        },
+        due: sums
+            .due(kind)
+            .map_err(|e| invalid("invoice", e.to_string()))?
+            .minor_units,
         credits_invoice_id: row.try_get("credits_invoice_id")?,
         subscription_id: row.try_get("subscription_id")?,
         billing_period: row.try_get("billing_period")?,
@@ -311,30 +292,6 @@ async fn next_number(conn: &mut AnyConnection, organisation_id: &str) -> Result<
     reserve_numbers(conn, organisation_id, 1).await
 }
 
-/// Takes `count` consecutive invoice numbers of an organisation, inside the
-/// caller's transaction; returns the first.
-pub(crate) async fn reserve_numbers(
-    conn: &mut AnyConnection,
-    organisation_id: &str,
-    count: i64,
-) -> Result<i64, StoreError> {
-    sqlx::query(
-        "INSERT INTO invoice_counters (organisation_id, last_number) VALUES ($1, 0) ON CONFLICT (organisation_id) DO NOTHING",
-    )
-    .bind(organisation_id)
-    .execute(&mut *conn)
-    .await?;
-    let row = sqlx::query(
-        "UPDATE invoice_counters SET last_number = last_number + $1 WHERE organisation_id = $2 RETURNING last_number",
-    )
-    .bind(count)
-    .bind(organisation_id)
-    .fetch_one(&mut *conn)
-    .await?;
-    let last: i64 = row.try_get("last_number")?;
-    Ok(last - count + 1)
-}
-
 impl Store {
     /// Prices lines, splitting a line that takes a health-plan item into the
     /// units the plan still covers (at its discount) and the rest (normally).
@@ -362,7 +319,8 @@ impl Store {
             let row = sqlx::query(&format!(
                 "SELECT s.id AS id, i.plan_id AS plan_id, i.quantity AS quantity, i.discount_percent AS discount FROM subscriptions s \
                  JOIN plan_items i ON i.plan_id = s.plan_id \
-                 WHERE s.organisation_id = $1 AND s.patient_id = $2 AND s.status = 'active' AND i.code = $3{lock}"
+                 WHERE s.organisation_id = $1 AND s.patient_id = $2 AND s.status IN ({covering}) AND i.code = $3{lock}",
+                covering = sql_list(SubscriptionStatus::ALL.iter().copied().filter(|s| s.covers_items()))
             ))
             .bind(organisation_id)
             .bind(patient)
@@ -386,7 +344,7 @@ impl Store {
                 &item_row,
                 &row.try_get::<String, _>("discount")?,
             )?;
-            let earlier: Decimal = super::plans::used_units(conn, &subscription_id, invoice_id)
+            let earlier: Decimal = used_units(conn, &subscription_id, invoice_id)
                 .await?
                 .into_iter()
                 .filter(|(c, _)| c == code)
@@ -398,31 +356,21 @@ impl Store {
                 .filter(|u| u.subscription_id == subscription_id && &u.code == code)
                 .map(|u| u.included)
                 .sum();
-            let remaining = (included_total - earlier - in_this_invoice).max(Decimal::ZERO);
-            let included = l.quantity.min(remaining);
-            if included > Decimal::ZERO {
+            let remaining = included_total - earlier - in_this_invoice;
+            for part in split_plan_line(l.quantity, l.discount_percent, discount, remaining) {
+                let plan = part.included.then(|| PlanUse {
+                    subscription_id: subscription_id.clone(),
+                    code: code.clone(),
+                    included: part.quantity,
+                });
                 expanded.push((
                     NewLine {
-                        quantity: included,
-                        discount_percent: discount,
+                        quantity: part.quantity,
+                        discount_percent: part.discount_percent,
                         plan_item_code: None,
                         ..l.clone()
                     },
-                    Some(PlanUse {
-                        subscription_id: subscription_id.clone(),
-                        code: code.clone(),
-                        included,
-                    }),
-                ));
-            }
-            if l.quantity > included {
-                expanded.push((
-                    NewLine {
-                        quantity: l.quantity - included,
-                        plan_item_code: None,
-                        ..l.clone()
-                    },
-                    None,
+                    plan,
                 ));
             }
         }
@@ -767,10 +715,13 @@ impl Store {
         invoice: &Invoice,
         delta: i64,
     ) -> Result<(), StoreError> {
-        let paid = invoice.paid + delta;
-        let status = settled_status(invoice.total, invoice.credited, paid);
+        let currency = stored_currency("invoices", &invoice.id, &invoice.currency)?;
+        let sums = InvoiceSums::new(currency, invoice.total, invoice.credited, invoice.paid)
+            .with_paid(Money::new(delta, currency))
+            .map_err(|e| invalid("amount", e.to_string()))?;
+        let status = sums.status();
         sqlx::query("UPDATE invoices SET paid = $1, status = $2 WHERE id = $3")
-            .bind(paid)
+            .bind(sums.paid.minor_units)
             .bind(status.as_str())
             .bind(&invoice.id)
             .execute(&mut *conn)
@@ -779,7 +730,8 @@ impl Store {
             && let Some(subscription) = &invoice.subscription_id
         {
             // A paid plan invoice settles its month and restores a suspended plan.
-            super::billing::period_paid(conn, subscription, &invoice.id).await?;
+            self.plan_invoice_paid(conn, subscription, &invoice.id)
+                .await?;
         }
         Ok(())
     }

@@ -3,24 +3,23 @@
 //! through sqlx's `Any` driver: `$N` parameters, text ids, BIGINT times and
 //! integer minor units only.
 
-#[macro_use]
-mod text_enum;
 mod api_keys;
 mod audit;
 mod billing;
 mod clients;
 mod idempotency;
-mod invoice_math;
 mod invoices;
+mod ledger;
 mod payments;
-mod period;
 mod plans;
 mod plugin_config;
 mod plugins;
+mod rows;
 mod settings;
 mod shared_cache;
 mod tenancy;
 mod terminals;
+mod text_enum;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -43,20 +42,22 @@ pub use audit::{
 pub use billing::{BillingRun, ClaimedPeriod, PeriodOutcome};
 pub use clients::{Card, Client, NewCard, NewClient, NewPatient, Patient};
 pub use idempotency::{Idempotency, StoredAnswer};
-pub use invoice_math::{LineAmounts, line_amounts};
-pub use invoices::{Invoice, InvoiceKind, InvoiceLine, InvoiceStatus, NewInvoice, NewLine};
-pub use payments::{Method, NewPayment, Payment, PaymentKind, PaymentStatus, Settlement, Started};
-pub use period::{Period, today};
-pub use plans::{
-    ItemBalance, NewPlan, NewPlanItem, NewSubscription, PaymentOption, Plan, PlanItem,
-    Subscription, SubscriptionStatus,
-};
+pub use invoices::{Invoice, InvoiceLine, NewInvoice, NewLine};
+pub use payments::{NewPayment, Payment, Settlement, Started};
+pub use plans::{ItemBalance, NewPlan, NewPlanItem, NewSubscription, Plan, PlanItem, Subscription};
+// The rules and the types they speak of live in the domain crate; re-exported
+// here so `vetpay::store::X` keeps naming them.
 pub use plugin_config::{PluginSettingValue, PluginSetup, Resealed};
 pub use plugins::InstalledPlugin;
 pub use settings::{Definition, GRAVITY_RECURRING, Kind, Scope, SettingValue, definitions};
 pub use shared_cache::DbCache;
 pub use tenancy::{ApiKey, Department, NewDepartment, NewKey, Organisation, Role};
 pub use terminals::{NETS_TERMINAL_TYPE, NewTerminal, Terminal};
+pub use text_enum::parse_input;
+pub use vetpay_domain::{
+    InvoiceKind, InvoiceStatus, LineAmounts, Method, PaymentKind, PaymentOption, PaymentStatus,
+    Period, SubscriptionStatus, line_amounts, today,
+};
 
 /// Which database is behind a [`Store`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -199,6 +200,12 @@ pub enum Conflict {
     SubscriptionClosed { status: SubscriptionStatus },
 }
 
+impl From<vetpay_domain::PeriodError> for StoreError {
+    fn from(e: vetpay_domain::PeriodError) -> Self {
+        invalid("period", e.to_string())
+    }
+}
+
 impl From<Conflict> for StoreError {
     fn from(c: Conflict) -> Self {
         StoreError::Conflict(c)
@@ -229,6 +236,20 @@ pub(crate) fn stored_decimal(
         column,
         row: row.to_owned(),
         value: text.to_owned(),
+    })
+}
+
+/// A currency code stored in `table` (row `row`), or [`StoreError::Corrupt`].
+pub(crate) fn stored_currency(
+    table: &'static str,
+    row: &str,
+    code: &str,
+) -> Result<crate::money::Currency, StoreError> {
+    Currency::parse(code).map_err(|_| StoreError::Corrupt {
+        table,
+        column: "currency",
+        row: row.to_owned(),
+        value: code.to_owned(),
     })
 }
 
@@ -434,11 +455,123 @@ pub(crate) fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
-pub(crate) fn new_id() -> String {
+/// A new id (a random UUID): the one place ids of rows and requests are made.
+pub fn new_id() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 
 /// A 0/1 flag column.
 pub(crate) fn flag(b: bool) -> i64 {
     i64::from(b)
+}
+
+#[cfg(test)]
+mod module_graph {
+    //! The store's modules import each other without rings: a module that
+    //! several need (row readers, shared writes) sits below them all.
+
+    use std::collections::{BTreeMap, BTreeSet};
+
+    /// The store modules a source names through `super::`.
+    fn imports(source: &str, modules: &BTreeSet<String>) -> BTreeSet<String> {
+        let mut out = BTreeSet::new();
+        let mut rest = source;
+        while let Some(at) = rest.find("super::") {
+            rest = &rest[at + "super::".len()..];
+            let names: Vec<String> = if let Some(group) = rest.strip_prefix('{') {
+                // `use super::{a, b::c, d::{e, f}}`: the first segment of each path.
+                let mut depth = 1;
+                let end = group
+                    .char_indices()
+                    .find(|&(_, c)| {
+                        match c {
+                            '{' => depth += 1,
+                            '}' => depth -= 1,
+                            _ => {}
+                        }
+                        depth == 0
+                    })
+                    .map_or(group.len(), |(i, _)| i);
+                let mut depth = 0;
+                let mut firsts = Vec::new();
+                let mut start = true;
+                for (i, c) in group[..end].char_indices() {
+                    match c {
+                        '{' => depth += 1,
+                        '}' => depth -= 1,
+                        ',' if depth == 0 => start = true,
+                        c if start && depth == 0 && (c.is_alphabetic() || c == '_') => {
+                            let word: String = group[i..]
+                                .chars()
+                                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                                .collect();
+                            firsts.push(word);
+                            start = false;
+                        }
+                        _ => {}
+                    }
+                }
+                firsts
+            } else {
+                let end = rest
+                    .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+                    .unwrap_or(rest.len());
+                vec![rest[..end].to_owned()]
+            };
+            out.extend(names.into_iter().filter(|n| modules.contains(n)));
+        }
+        out
+    }
+
+    #[test]
+    fn store_modules_import_each_other_in_no_ring() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/store");
+        let mut sources = BTreeMap::new();
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
+            if path.extension().is_some_and(|e| e == "rs") && stem != "mod" {
+                sources.insert(stem, std::fs::read_to_string(&path).unwrap());
+            }
+        }
+        let modules: BTreeSet<String> = sources.keys().cloned().collect();
+        let graph: BTreeMap<String, BTreeSet<String>> = sources
+            .iter()
+            .map(|(m, s)| (m.clone(), imports(s, &modules)))
+            .collect();
+        assert!(
+            graph["invoices"].contains("rows") && graph["plans"].contains("ledger"),
+            "the scan sees imports: {graph:?}"
+        );
+        // Depth-first search for a path back to where it started.
+        fn ring(
+            graph: &BTreeMap<String, BTreeSet<String>>,
+            path: &mut Vec<String>,
+        ) -> Option<Vec<String>> {
+            let last = path.last().unwrap().clone();
+            for next in &graph[&last] {
+                if *next == path[0] {
+                    let mut r = path.clone();
+                    r.push(next.clone());
+                    return Some(r);
+                }
+                if !path.contains(next) {
+                    path.push(next.clone());
+                    if let Some(r) = ring(graph, path) {
+                        return Some(r);
+                    }
+                    path.pop();
+                }
+            }
+            None
+        }
+        for m in graph.keys() {
+            if let Some(r) = ring(&graph, &mut vec![m.clone()]) {
+                panic!(
+                    "store modules import each other in a ring: {}",
+                    r.join(" → ")
+                );
+            }
+        }
+    }
 }

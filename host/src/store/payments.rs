@@ -2,68 +2,24 @@
 //! docs/ARCHITECTURE.md. The row is written (and the idempotency key claimed)
 //! before any plugin is called; settling it and updating the invoice or the
 //! client's credit happen in one transaction. Final states never move back.
+//! Which moves are allowed and how much may be paid or refunded are the
+//! domain's rules (`vetpay_domain::payment`); this module loads their inputs
+//! with the rows locked and books what they decide.
 
 use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
+use vetpay_domain::payment::{self as rules, RefundBasis, RefundError};
+use vetpay_domain::{
+    Currency, Decider, InvoiceKind, InvoiceStatus, Method, Money, PaymentKind, PaymentStatus,
+    sql_list,
+};
 
 use super::idempotency::{self, Idempotency, StoredAnswer};
-use super::invoices::{InvoiceKind, InvoiceStatus};
-use super::{Conflict, Store, StoreError, flag, invalid, new_id, now_ms, unique_or};
-
-text_enum! {
-    pub enum PaymentKind {
-        /// Pays (part of) an invoice.
-        Payment = "payment",
-        /// A client prepayment: becomes client credit.
-        Deposit = "deposit",
-        /// Money back: a negative payment.
-        Refund = "refund",
-    }
-}
-
-text_enum! {
-    pub enum Method {
-        /// A card on a terminal, through the terminal's plugin.
-        Card = "card",
-        /// A card saved through a plugin, charged without the card holder.
-        SavedCard = "saved_card",
-        Cash = "cash",
-        BankTransfer = "bank_transfer",
-        /// The client's credit from earlier deposits.
-        ClientCredit = "client_credit",
-        Other = "other",
-    }
-}
-
-text_enum! {
-    pub enum PaymentStatus {
-        /// Running on a terminal or at the provider.
-        Processing = "processing",
-        Succeeded = "succeeded",
-        /// Declined, or cancelled by the card holder on the terminal.
-        Failed = "failed",
-        /// Aborted by the clinic.
-        Cancelled = "cancelled",
-        /// The outcome is not known yet; the recovery job asks the provider.
-        Unknown = "unknown",
-        /// The provider never gave a clear answer, or gave a suspicious one: a person must look.
-        NeedsReview = "needs_review",
-    }
-}
-
-impl Method {
-    /// Whether the money moves through a payment plugin.
-    pub fn through_plugin(self) -> bool {
-        matches!(self, Method::Card | Method::SavedCard)
-    }
-}
-
-impl PaymentStatus {
-    pub fn is_final(self) -> bool {
-        !matches!(self, PaymentStatus::Processing | PaymentStatus::Unknown)
-    }
-}
+use super::text_enum::column;
+use super::{
+    Conflict, Store, StoreError, flag, invalid, new_id, now_ms, stored_currency, unique_or,
+};
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Payment {
@@ -159,13 +115,13 @@ fn payment(row: &AnyRow) -> Result<Payment, StoreError> {
         department_id: row.try_get("department_id")?,
         client_id: row.try_get("client_id")?,
         invoice_id: opt_text(row, "invoice_id")?,
-        kind: PaymentKind::parse(&row.try_get::<String, _>("kind")?)?,
-        method: Method::parse(&row.try_get::<String, _>("method")?)?,
+        kind: column(row, "payments", "kind")?,
+        method: column(row, "payments", "method")?,
         amount: row.try_get("amount")?,
         currency: row.try_get("currency")?,
         credit_amount: row.try_get("credit_amount")?,
         excess_as_deposit: row.try_get::<i64, _>("allow_excess")? == 1,
-        status: PaymentStatus::parse(&row.try_get::<String, _>("status")?)?,
+        status: column(row, "payments", "status")?,
         stage: opt_text(row, "stage")?,
         message: opt_text(row, "message")?,
         terminal_id: opt_text(row, "terminal_id")?,
@@ -186,8 +142,24 @@ fn payment(row: &AnyRow) -> Result<Payment, StoreError> {
     })
 }
 
-fn money(amount: i64, currency: &str) -> String {
-    format!("{amount} {currency} minor units")
+/// The running states (`'processing', 'unknown'`), for SQL filters.
+fn running() -> String {
+    sql_list(
+        PaymentStatus::ALL
+            .iter()
+            .copied()
+            .filter(|s| s.is_running()),
+    )
+}
+
+/// A payment rule refused the attempt: an input to fix, naming its field.
+fn payment_error(e: rules::PaymentError) -> StoreError {
+    invalid(e.field(), e.to_string())
+}
+
+/// The currency a request names (already checked against the limits).
+fn payment_currency(code: &str) -> Result<Currency, StoreError> {
+    Currency::parse(code).map_err(|e| invalid("currency", e.to_string()))
 }
 
 async fn sum(conn: &mut AnyConnection, sql: &str, binds: &[&str]) -> Result<i64, StoreError> {
@@ -378,6 +350,7 @@ impl Store {
             .await?
             .ok_or_else(|| invalid("payment", "vanished"))?;
         if !new.method.through_plugin() {
+            // A manual method: the money moved as it was recorded.
             self.settle(
                 &mut tx.tx,
                 &mut started,
@@ -385,6 +358,7 @@ impl Store {
                     status: Some(PaymentStatus::Succeeded),
                     ..Settlement::default()
                 },
+                Decider::Provider,
             )
             .await?;
         }
@@ -416,16 +390,17 @@ impl Store {
             .bind(terminal)
             .fetch_optional(&mut *conn)
             .await?;
-            let running = sqlx::query(
-                "SELECT id, status FROM payments WHERE terminal_id = $1 AND status IN ('processing', 'unknown')",
-            )
+            let running = sqlx::query(&format!(
+                "SELECT id, status FROM payments WHERE terminal_id = $1 AND status IN ({})",
+                running()
+            ))
             .bind(terminal)
             .fetch_optional(&mut *conn)
             .await?;
             if let Some(row) = running {
                 return Err(Conflict::TerminalBusy {
                     payment_id: Some(row.try_get("id")?),
-                    status: Some(PaymentStatus::parse(&row.try_get::<String, _>("status")?)?),
+                    status: Some(column(&row, "payments", "status")?),
                 }
                 .into());
             }
@@ -464,15 +439,9 @@ impl Store {
         if invoice.status == InvoiceStatus::Draft {
             return Err(Conflict::InvoiceIsDraft.into());
         }
-        if invoice.currency != new.currency {
-            return Err(invalid(
-                "currency",
-                format!(
-                    "the invoice is in {}, not {}",
-                    invoice.currency, new.currency
-                ),
-            ));
-        }
+        let currency = stored_currency("invoices", &invoice.id, &invoice.currency)?;
+        let amount = Money::new(new.amount, payment_currency(&new.currency)?);
+        rules::check_currency(currency, amount.currency).map_err(payment_error)?;
         if new.method.through_plugin() {
             let unknown = sqlx::query(
                 "SELECT id FROM payments WHERE invoice_id = $1 AND status = 'unknown' AND method IN ('card', 'saved_card')",
@@ -489,33 +458,21 @@ impl Store {
         }
         let in_flight = sum(
             conn,
-            "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) AS s FROM payments \
-             WHERE invoice_id = $1 AND status IN ('processing', 'unknown') AND amount > 0 AND allow_excess = 0",
+            &format!(
+                "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) AS s FROM payments \
+                 WHERE invoice_id = $1 AND status IN ({}) AND amount > 0 AND allow_excess = 0",
+                running()
+            ),
             &[invoice_id],
         )
         .await?;
-        let available = invoice
-            .due
-            .checked_sub(in_flight)
-            .ok_or_else(|| invalid("amount", "the invoice's sums are out of range"))?;
-        if new.amount > available && !new.excess_as_deposit {
-            let why = if in_flight > 0 {
-                format!(
-                    "{} is due, of which {} is being paid by running payments",
-                    money(invoice.due, &invoice.currency),
-                    money(in_flight, &invoice.currency)
-                )
-            } else {
-                format!("{} is due", money(invoice.due.max(0), &invoice.currency))
-            };
-            return Err(invalid(
-                "amount",
-                format!(
-                    "{} exceeds what can be paid now: {why}; lower the amount, or set \"excess_as_deposit\": true to keep the rest as client credit",
-                    money(new.amount, &new.currency)
-                ),
-            ));
-        }
+        rules::check_fits_due(
+            Money::new(invoice.due, currency),
+            Money::new(in_flight, currency),
+            amount,
+            new.excess_as_deposit,
+        )
+        .map_err(payment_error)?;
         if new.method == Method::ClientCredit {
             // Lock the client so two uses of the same credit are serialised.
             sqlx::query(&format!(
@@ -527,16 +484,8 @@ impl Store {
             .await?;
             let credit =
                 credit_balance(conn, organisation_id, &new.client_id, &new.currency).await?;
-            if new.amount > credit {
-                return Err(invalid(
-                    "amount",
-                    format!(
-                        "the client has {} of credit, less than {}",
-                        money(credit, &new.currency),
-                        money(new.amount, &new.currency)
-                    ),
-                ));
-            }
+            rules::check_credit_covers(Money::new(credit, currency), amount)
+                .map_err(payment_error)?;
         }
         Ok(())
     }
@@ -555,52 +504,49 @@ impl Store {
             .payment_in(conn, Some(organisation_id), original_id, true)
             .await?
             .ok_or_else(|| invalid("payment", "no payment with this id in your organisation"))?;
-        if original.status != PaymentStatus::Succeeded || original.amount <= 0 {
-            return Err(Conflict::NotRefundable {
-                kind: original.kind,
-                status: original.status,
-            }
-            .into());
-        }
+        let currency = stored_currency("payments", &original.id, &original.currency)?;
+        // Refunds that succeeded or still may.
+        let holding = sql_list(
+            PaymentStatus::ALL
+                .iter()
+                .copied()
+                .filter(|s| s.holds_refund()),
+        );
         let refunded = sum(
             conn,
-            "SELECT CAST(COALESCE(SUM(-amount), 0) AS BIGINT) AS s FROM payments \
-             WHERE original_payment_id = $1 AND status IN ('processing', 'unknown', 'succeeded', 'needs_review')",
+            &format!(
+                "SELECT CAST(COALESCE(SUM(-amount), 0) AS BIGINT) AS s FROM payments \
+                 WHERE original_payment_id = $1 AND status IN ({holding})"
+            ),
             &[original_id],
         )
         .await?;
-        let mut refundable = original
-            .amount
-            .checked_sub(refunded)
-            .ok_or_else(|| invalid("amount", "the payment's refunds are out of range"))?;
-        if original.invoice_id.is_none() {
+        let unused_credit = match original.invoice_id {
             // A deposit's money may already be spent on invoices.
-            let credit = credit_balance(
-                conn,
-                organisation_id,
-                &original.client_id,
-                &original.currency,
-            )
-            .await?;
-            refundable = refundable.min(credit);
-        }
-        if new.amount > refundable {
-            return Err(invalid(
-                "amount",
-                format!(
-                    "{} is more than can be refunded: {} was paid, {} is refunded or being refunded{}",
-                    money(new.amount, &original.currency),
-                    money(original.amount, &original.currency),
-                    money(refunded, &original.currency),
-                    if original.invoice_id.is_none() {
-                        ", and a deposit can only be refunded up to the client's unused credit"
-                    } else {
-                        ""
-                    }
-                ),
-            ));
-        }
-        Ok(())
+            None if original.status == PaymentStatus::Succeeded && original.amount > 0 => Some(
+                credit_balance(
+                    conn,
+                    organisation_id,
+                    &original.client_id,
+                    &original.currency,
+                )
+                .await?,
+            ),
+            _ => None,
+        };
+        let basis = RefundBasis {
+            kind: original.kind,
+            status: original.status,
+            paid: Money::new(original.amount, currency),
+            refunded: Money::new(refunded, currency),
+            unused_credit: unused_credit.map(|c| Money::new(c, currency)),
+        };
+        rules::check_refund(&basis, Money::new(new.amount, currency)).map_err(|e| match e {
+            RefundError::NotRefundable { kind, status } => {
+                Conflict::NotRefundable { kind, status }.into()
+            }
+            other => invalid("amount", other.to_string()),
+        })
     }
 
     /// Applies a final state to a locked payment inside the caller's
@@ -610,8 +556,12 @@ impl Store {
         conn: &mut AnyConnection,
         p: &mut Payment,
         s: Settlement,
+        by: Decider,
     ) -> Result<(), StoreError> {
-        let status = s.status.unwrap_or(PaymentStatus::Unknown);
+        let status = p
+            .status
+            .move_to(s.status.unwrap_or(PaymentStatus::Unknown), by)
+            .map_err(|_| Conflict::AlreadyFinal { status: p.status })?;
         let now = now_ms();
         let mut credit = 0;
         if status == PaymentStatus::Succeeded {
@@ -654,28 +604,19 @@ impl Store {
             Some(id) => Some(self.locked_invoice(conn, &p.organisation_id, id).await?),
             None => None,
         };
-        Ok(match (p.kind, invoice) {
-            (PaymentKind::Payment, Some(invoice)) => {
-                let applied = if p.excess_as_deposit {
-                    p.amount.min(invoice.due.max(0))
-                } else {
-                    p.amount
-                };
-                self.add_paid(conn, &invoice, applied).await?;
-                if p.method == Method::ClientCredit {
-                    -p.amount
-                } else {
-                    p.amount - applied
-                }
-            }
-            (PaymentKind::Refund, Some(invoice)) => {
-                self.add_paid(conn, &invoice, p.amount).await?;
-                0
-            }
-            // A deposit, or the refund of one: client credit only.
-            (_, None) => p.amount,
-            (PaymentKind::Deposit, Some(_)) => p.amount,
-        })
+        let currency = stored_currency("payments", &p.id, &p.currency)?;
+        let due = invoice.as_ref().map(|i| Money::new(i.due, currency));
+        let booked = rules::booking(
+            p.kind,
+            p.method,
+            p.excess_as_deposit,
+            Money::new(p.amount, currency),
+            due,
+        );
+        if let (Some(invoice), Some(delta)) = (&invoice, booked.to_invoice) {
+            self.add_paid(conn, invoice, delta.minor_units).await?;
+        }
+        Ok(booked.credit.minor_units)
     }
 
     /// Ends an attempt with `s`. Returns the payment as it now is, or `None` if
@@ -689,10 +630,14 @@ impl Store {
         let Some(mut p) = self.payment_in(&mut tx.tx, None, id, true).await? else {
             return Ok(None);
         };
-        if p.status.is_final() {
+        if !p.status.can_move_to(
+            s.status.unwrap_or(PaymentStatus::Unknown),
+            Decider::Provider,
+        ) {
             return Ok(None);
         }
-        self.settle(&mut tx.tx, &mut p, s).await?;
+        self.settle(&mut tx.tx, &mut p, s, Decider::Provider)
+            .await?;
         tx.commit().await?;
         Ok(Some(p))
     }
@@ -728,7 +673,7 @@ impl Store {
             return Ok(None);
         };
         let before = p.status;
-        if !matches!(before, PaymentStatus::Unknown | PaymentStatus::NeedsReview) {
+        if !before.can_move_to(status, Decider::Person) {
             return Err(Conflict::AlreadyFinal { status: before }.into());
         }
         self.settle(
@@ -739,6 +684,7 @@ impl Store {
                 message: Some(format!("resolved by hand: {note}")),
                 ..Settlement::default()
             },
+            Decider::Person,
         )
         .await?;
         super::audit::record_in(
@@ -812,11 +758,18 @@ impl Store {
     /// ended (its host stopped) becomes `unknown` here.
     pub async fn claim_recovery(&self, p: &Payment, lease_until: i64) -> Result<bool, StoreError> {
         let mut tx = self.write().await?;
-        let done = sqlx::query(
-            "UPDATE payments SET next_check_at = $1, recovery_attempts = recovery_attempts + 1, status = 'unknown', updated_at = $2, \
+        // A compare-and-set lease; the states it may move from are the ones
+        // the domain lets the provider's side move to unknown.
+        let done = sqlx::query(&format!(
+            "UPDATE payments SET next_check_at = $1, recovery_attempts = recovery_attempts + 1, status = '{unknown}', updated_at = $2, \
              message = CASE WHEN status = 'processing' THEN 'the call to the plugin never ended; asking the provider' ELSE message END \
-             WHERE id = $3 AND next_check_at = $4 AND status IN ('processing', 'unknown')",
-        )
+             WHERE id = $3 AND next_check_at = $4 AND status IN ({from})",
+            unknown = PaymentStatus::Unknown.as_str(),
+            from = sql_list(PaymentStatus::sources_of(
+                PaymentStatus::Unknown,
+                Decider::Provider
+            )),
+        ))
         .bind(lease_until)
         .bind(now_ms())
         .bind(&p.id)

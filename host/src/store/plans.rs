@@ -1,44 +1,26 @@
 //! Health plans: the catalog (plans and their included items) and the
-//! subscriptions of patients to them, with what is left of each item.
+//! subscriptions of patients to them, with what is left of each item. The
+//! rules (who may sign up, what cancelling costs) are the domain's
+//! (`vetpay_domain::plan`); this module loads their inputs and saves their
+//! decisions.
 
 use rust_decimal::Decimal;
 use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
-
-use super::period::Period;
-use super::{
-    Conflict, Store, StoreError, flag, invalid, new_id, now_ms, stored_decimal, unique_or,
+use vetpay_domain::plan::{self as rules, Candidate, Eligibility, EligibilityError, UsedItem};
+use vetpay_domain::{
+    BillingPeriodId, Money, PaymentOption, Period, SubscriptionId, SubscriptionStatus,
+    settled_status, sql_list,
 };
 
-text_enum! {
-    /// How a subscription is paid, chosen at sign-up.
-    pub enum PaymentOption {
-        /// vetpay issues an invoice every month.
-        MonthlyInvoice = "monthly_invoice",
-        /// Every month's invoice is charged to the client's saved card through a plugin.
-        SavedCard = "saved_card",
-        /// Another system bills it; vetpay only records the subscription.
-        ThirdParty = "third_party",
-        /// The clinic makes each month's invoice by hand.
-        Manual = "manual",
-        /// The whole contract is paid in advance.
-        Advance = "advance",
-    }
-}
-
-text_enum! {
-    pub enum SubscriptionStatus {
-        Applied = "applied",
-        Active = "active",
-        /// Too many failed charges; back to active when paid.
-        Suspended = "suspended",
-        /// Cancelled, or its card deleted.
-        Lapsed = "lapsed",
-        /// The contract is over.
-        Ended = "ended",
-    }
-}
+use super::ledger::reserve_numbers;
+use super::rows::{line_decimal, used_units};
+use super::text_enum::column;
+use super::{
+    Conflict, Store, StoreError, flag, invalid, new_id, now_ms, stored_currency, stored_decimal,
+    unique_or,
+};
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct PlanItem {
@@ -157,6 +139,40 @@ fn date(field: &str, value: &Option<String>) -> Result<Option<jiff::civil::Date>
         .transpose()
 }
 
+/// A sign-up the domain refused: the sale window is a conflict with the
+/// catalog, the patient's fit an input to fix.
+fn eligibility(e: EligibilityError) -> StoreError {
+    match e {
+        EligibilityError::NotOnSaleYet { plan, from } => {
+            Conflict::NotOnSaleYet { plan, from }.into()
+        }
+        EligibilityError::SaleOver { plan, until } => Conflict::SaleOver { plan, until }.into(),
+        other => invalid("patient_id", other.to_string()),
+    }
+}
+
+/// A date read back from `table.column` of row `row`: it was checked when
+/// written, so one that does not parse is corrupt, never the caller's mistake.
+fn stored_date(
+    table: &'static str,
+    column: &'static str,
+    row: &str,
+    value: &Option<String>,
+) -> Result<Option<jiff::civil::Date>, StoreError> {
+    value
+        .as_deref()
+        .map(|d| {
+            d.parse::<jiff::civil::Date>()
+                .map_err(|_| StoreError::Corrupt {
+                    table,
+                    column,
+                    row: row.to_owned(),
+                    value: d.to_owned(),
+                })
+        })
+        .transpose()
+}
+
 fn item(row: &AnyRow) -> Result<PlanItem, StoreError> {
     Ok(PlanItem {
         code: row.try_get("code")?,
@@ -191,16 +207,16 @@ fn plan(row: &AnyRow, items: Vec<PlanItem>) -> Result<Plan, StoreError> {
     })
 }
 
-pub(crate) fn subscription(row: &AnyRow) -> Result<Subscription, StoreError> {
+fn subscription(row: &AnyRow) -> Result<Subscription, StoreError> {
     Ok(Subscription {
         id: row.try_get("id")?,
         plan_id: row.try_get("plan_id")?,
         client_id: row.try_get("client_id")?,
         patient_id: row.try_get("patient_id")?,
         department_id: row.try_get("department_id")?,
-        payment_option: PaymentOption::parse(&row.try_get::<String, _>("payment_option")?)?,
+        payment_option: column(row, "subscriptions", "payment_option")?,
         card_id: row.try_get("card_id")?,
-        status: SubscriptionStatus::parse(&row.try_get::<String, _>("status")?)?,
+        status: column(row, "subscriptions", "status")?,
         start_period: row.try_get("start_period")?,
         end_period: row.try_get("end_period")?,
         failed_charges: row.try_get("failed_charges")?,
@@ -208,46 +224,6 @@ pub(crate) fn subscription(row: &AnyRow) -> Result<Subscription, StoreError> {
         close_reason: row.try_get("close_reason")?,
         items: Vec::new(),
     })
-}
-
-/// A decimal column of an `invoice_lines` row (selected with `invoice_id`
-/// and `position`), or [`StoreError::Corrupt`] naming the line.
-pub(crate) fn line_decimal(row: &AnyRow, column: &'static str) -> Result<Decimal, StoreError> {
-    let text: String = row.try_get(column)?;
-    let invoice: String = row.try_get("invoice_id")?;
-    let position: i64 = row.try_get("position")?;
-    stored_decimal(
-        "invoice_lines",
-        column,
-        &format!("{invoice}:{position}"),
-        &text,
-    )
-}
-
-/// Units of each item a subscription has used, from its invoice lines
-/// (`except_invoice` left out: the draft being rewritten).
-pub(crate) async fn used_units(
-    conn: &mut AnyConnection,
-    subscription_id: &str,
-    except_invoice: &str,
-) -> Result<Vec<(String, Decimal)>, StoreError> {
-    let rows = sqlx::query(
-        "SELECT invoice_id, position, plan_item_code, included_quantity FROM invoice_lines WHERE subscription_id = $1 AND invoice_id <> $2 AND included_quantity IS NOT NULL",
-    )
-    .bind(subscription_id)
-    .bind(except_invoice)
-    .fetch_all(&mut *conn)
-    .await?;
-    let mut used: Vec<(String, Decimal)> = Vec::new();
-    for row in rows {
-        let code: String = row.try_get("plan_item_code")?;
-        let qty = line_decimal(&row, "included_quantity")?;
-        match used.iter_mut().find(|(c, _)| *c == code) {
-            Some((_, total)) => *total += qty,
-            None => used.push((code, qty)),
-        }
-    }
-    Ok(used)
 }
 
 impl Store {
@@ -416,24 +392,16 @@ impl Store {
             .plan(organisation_id, &new.plan_id)
             .await?
             .ok_or_else(|| invalid("plan_id", "no plan with this id in your organisation"))?;
-        if let Some(from) = date("sale_from", &plan.sale_from)?
-            && today < from
-        {
-            return Err(Conflict::NotOnSaleYet {
-                plan: plan.name,
-                from,
-            }
-            .into());
-        }
-        if let Some(until) = date("sale_until", &plan.sale_until)?
-            && today > until
-        {
-            return Err(Conflict::SaleOver {
-                plan: plan.name,
-                until,
-            }
-            .into());
-        }
+        let terms = Eligibility {
+            plan_name: plan.name.clone(),
+            species: plan.species.clone(),
+            min_age_months: plan.min_age_months,
+            max_age_months: plan.max_age_months,
+            sale_from: stored_date("plans", "sale_from", &plan.id, &plan.sale_from)?,
+            sale_until: stored_date("plans", "sale_until", &plan.id, &plan.sale_until)?,
+        };
+        // The sale window first: a plan off sale is refused whoever the patient is.
+        terms.check_on_sale(today).map_err(eligibility)?;
         let patient = sqlx::query(
             "SELECT species, birth_date FROM patients WHERE organisation_id = $1 AND id = $2 AND client_id = $3",
         )
@@ -443,46 +411,18 @@ impl Store {
         .fetch_optional(self.pool())
         .await?
         .ok_or_else(|| invalid("patient_id", "no patient with this id belongs to the client"))?;
-        let species: String = patient.try_get("species")?;
-        if let Some(wanted) = &plan.species
-            && *wanted != species
-        {
-            return Err(invalid(
-                "patient_id",
-                format!(
-                    "plan '{}' is for {wanted}s; this patient is a {species}",
-                    plan.name
-                ),
-            ));
-        }
-        if plan.min_age_months.is_some() || plan.max_age_months.is_some() {
-            let birth: Option<String> = patient.try_get("birth_date")?;
-            let birth = date("birth_date", &birth)?.ok_or_else(|| {
-                invalid(
-                    "patient_id",
-                    format!(
-                        "plan '{}' has age limits; record the patient's birth_date first",
-                        plan.name
-                    ),
-                )
-            })?;
-            let age = (i64::from(today.year()) - i64::from(birth.year())) * 12
-                + (i64::from(today.month()) - i64::from(birth.month()))
-                - i64::from(today.day() < birth.day());
-            if plan.min_age_months.is_some_and(|m| age < m)
-                || plan.max_age_months.is_some_and(|m| age > m)
-            {
-                return Err(invalid(
-                    "patient_id",
-                    format!(
-                        "the patient is {age} months old; plan '{}' is for {} to {} months",
-                        plan.name,
-                        plan.min_age_months.unwrap_or(0),
-                        plan.max_age_months.map_or("any".into(), |m| m.to_string())
-                    ),
-                ));
-            }
-        }
+        let candidate = Candidate {
+            species: patient.try_get("species")?,
+            birth_date: stored_date(
+                "patients",
+                "birth_date",
+                &new.patient_id,
+                &patient.try_get("birth_date")?,
+            )?,
+        };
+        terms
+            .check_patient(&candidate, today)
+            .map_err(eligibility)?;
         let id = new_id();
         let end = new.start_period.plus_months(plan.contract_months);
         let mut tx = self.write().await?;
@@ -490,7 +430,10 @@ impl Store {
         // `subscriptions_one_open_per_patient` catches a concurrent sign-up
         // that passed this check at the same time.
         let open = sqlx::query(
-            "SELECT id FROM subscriptions WHERE organisation_id = $1 AND patient_id = $2 AND status IN ('applied', 'active', 'suspended')",
+            &format!(
+                "SELECT id FROM subscriptions WHERE organisation_id = $1 AND patient_id = $2 AND status IN ({})",
+                sql_list(SubscriptionStatus::ALL.iter().copied().filter(|s| s.is_open()))
+            ),
         )
         .bind(organisation_id)
         .bind(&new.patient_id)
@@ -588,7 +531,7 @@ impl Store {
                     description: it.description.clone(),
                     included: it.quantity.clone(),
                     used: u.normalize().to_string(),
-                    remaining: (included - u).max(Decimal::ZERO).normalize().to_string(),
+                    remaining: rules::remaining_units(included, u).normalize().to_string(),
                 })
             })
             .collect::<Result<_, StoreError>>()?;
@@ -701,9 +644,12 @@ impl Store {
             period,
             lines,
         } = issue;
-        let number = super::invoices::reserve_numbers(conn, organisation_id, 1).await?;
-        let total: i64 = lines.iter().map(|l| l.amount).sum();
-        let status = super::invoices::settled_status(total, 0, 0);
+        let number = reserve_numbers(conn, organisation_id, 1).await?;
+        let total = lines
+            .iter()
+            .try_fold(0i64, |t, l| t.checked_add(l.amount))
+            .ok_or_else(|| invalid("total", "too large"))?;
+        let status = settled_status(total, 0, 0);
         let id = new_id();
         let now = now_ms();
         sqlx::query(
@@ -801,10 +747,7 @@ impl Store {
             }
             .into());
         }
-        if !matches!(
-            s.status,
-            SubscriptionStatus::Active | SubscriptionStatus::Suspended
-        ) {
+        if !s.status.is_running() {
             return Err(Conflict::SubscriptionNotRunning { status: s.status }.into());
         }
         let p = period.to_string();
@@ -821,9 +764,10 @@ impl Store {
             .plan(organisation_id, &s.plan_id)
             .await?
             .ok_or_else(|| invalid("plan", "vanished"))?;
+        let month = BillingPeriodId::of(&SubscriptionId::new(s.id.clone()), period);
         let mut tx = self.write().await?;
         let existing = sqlx::query("SELECT invoice_id FROM billing_periods WHERE id = $1")
-            .bind(format!("{}:{p}", s.id))
+            .bind(month.as_str())
             .fetch_optional(&mut *tx.tx)
             .await?;
         if let Some(row) = existing
@@ -851,7 +795,7 @@ impl Store {
             "INSERT INTO billing_periods (id, organisation_id, subscription_id, period, status, invoice_id, attempts, updated_at) \
              VALUES ($1, $2, $3, $4, 'invoiced', $5, 0, $6)",
         )
-        .bind(format!("{}:{p}", s.id))
+        .bind(month.as_str())
         .bind(organisation_id)
         .bind(&s.id)
         .bind(&p)
@@ -873,12 +817,7 @@ impl Store {
         reason: &str,
     ) -> Result<(Subscription, String), StoreError> {
         let s = self.require_subscription(organisation_id, id).await?;
-        if !matches!(
-            s.status,
-            SubscriptionStatus::Applied
-                | SubscriptionStatus::Active
-                | SubscriptionStatus::Suspended
-        ) {
+        if !s.status.is_open() {
             return Err(Conflict::SubscriptionClosed { status: s.status }.into());
         }
         let plan = self
@@ -893,22 +832,17 @@ impl Store {
         .bind(&s.id)
         .fetch_all(&mut *tx.tx)
         .await?;
-        let mut value = Decimal::ZERO;
-        for row in &used {
-            let qty = line_decimal(row, "included_quantity")?;
-            let price = Decimal::from(row.try_get::<i64, _>("unit_price")?);
-            let discount = line_decimal(row, "discount_percent")?;
-            let benefit = qty
-                .checked_mul(price)
-                .and_then(|v| v.checked_mul(discount))
-                .map(|v| v / Decimal::ONE_HUNDRED)
-                .ok_or_else(|| invalid("items", "the value of the items used is too large"))?;
-            value = value
-                .checked_add(benefit)
-                .ok_or_else(|| invalid("items", "the value of the items used is too large"))?;
-        }
-        let used_value =
-            super::invoice_math::round_minor(value).map_err(|m| invalid("items", m))?;
+        let currency = stored_currency("plans", &plan.id, &plan.currency)?;
+        let used = used
+            .iter()
+            .map(|row| {
+                Ok(UsedItem {
+                    quantity: line_decimal(row, "included_quantity")?,
+                    unit_price: Money::new(row.try_get("unit_price")?, currency),
+                    discount_percent: line_decimal(row, "discount_percent")?,
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
         let paid: i64 = sqlx::query(
             "SELECT CAST(COALESCE(SUM(paid), 0) AS BIGINT) AS s FROM invoices WHERE subscription_id = $1 AND (purpose IS NULL OR purpose <> 'plan_cancellation')",
         )
@@ -916,6 +850,12 @@ impl Store {
         .fetch_one(&mut *tx.tx)
         .await?
         .try_get("s")?;
+        let settlement = rules::cancellation_settlement(
+            Money::new(plan.cancellation_fee, currency),
+            &used,
+            Money::new(paid, currency),
+        )
+        .map_err(|e| invalid("items", e.to_string()))?;
         let invoice = self
             .issue_plan_invoice(
                 &mut tx.tx,
@@ -928,15 +868,15 @@ impl Store {
                     lines: &[
                         IssuedLine {
                             description: "Cancellation fee".into(),
-                            amount: plan.cancellation_fee,
+                            amount: settlement.fee.minor_units,
                         },
                         IssuedLine {
                             description: "Value of the plan's items used".into(),
-                            amount: used_value,
+                            amount: settlement.used_value.minor_units,
                         },
                         IssuedLine {
                             description: "Payments made under the plan".into(),
-                            amount: -paid,
+                            amount: settlement.paid_back.minor_units,
                         },
                     ],
                 },

@@ -5,7 +5,7 @@ use serde::Serialize;
 use sqlx::Row;
 use vetpay_money::Currency;
 
-use super::{Store, StoreError, invalid, now_ms};
+use super::{Store, StoreError, invalid, new_id, now_ms};
 
 /// What an API key may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
@@ -98,10 +98,6 @@ pub(super) fn legacy_hash(key: &str) -> String {
     hex::encode(sha2::Sha256::digest(key.as_bytes()))
 }
 
-pub(super) fn new_id() -> String {
-    uuid::Uuid::new_v4().to_string()
-}
-
 pub(super) fn check_name(field: &str, name: &str) -> Result<String, StoreError> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 200 {
@@ -155,36 +151,6 @@ fn department_of(row: &sqlx::any::AnyRow) -> Result<Department, sqlx::Error> {
 }
 
 impl Store {
-    /// Creates an organisation and its first admin key.
-    pub async fn create_organisation(
-        &self,
-        name: &str,
-    ) -> Result<(Organisation, NewKey), StoreError> {
-        let org = Organisation {
-            id: new_id(),
-            name: check_name("name", name)?,
-        };
-        let mut tx = self.write().await?;
-        sqlx::query("INSERT INTO organisations (id, name, created_at) VALUES ($1, $2, $3)")
-            .bind(&org.id)
-            .bind(&org.name)
-            .bind(now_ms())
-            .execute(&mut *tx.tx)
-            .await?;
-        let key = super::api_keys::insert_key(
-            &mut tx.tx,
-            self.keyring(),
-            &org.id,
-            Role::Admin,
-            "first admin key",
-            None,
-            &super::audit::Actor::operator(),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok((org, key))
-    }
-
     /// Every organisation's id, for jobs that serve them all.
     pub async fn organisation_ids(&self) -> Result<Vec<String>, StoreError> {
         let rows = sqlx::query("SELECT id FROM organisations ORDER BY created_at")

@@ -1,6 +1,9 @@
 //! Billing periods: calendar months written `YYYY-MM`, which sort as text.
 
-use super::{StoreError, invalid};
+/// A text that is not a month like 2026-03.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("'{0}' is not a month like 2026-03")]
+pub struct PeriodError(pub String);
 
 /// A month, such as 2026-03.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -11,8 +14,8 @@ pub struct Period {
 }
 
 impl Period {
-    pub fn parse(text: &str) -> Result<Self, StoreError> {
-        let bad = || invalid("period", format!("'{text}' is not a month like 2026-03"));
+    pub fn parse(text: &str) -> Result<Self, PeriodError> {
+        let bad = || PeriodError(text.to_owned());
         let (y, m) = text.split_once('-').ok_or_else(bad)?;
         let year: i32 = y.parse().map_err(|_| bad())?;
         let month: u32 = m.parse().map_err(|_| bad())?;
@@ -24,11 +27,7 @@ impl Period {
 
     /// This month in `time_zone` (IANA), or in UTC if it is unknown.
     pub fn current(time_zone: &str) -> Self {
-        let date = today(time_zone);
-        Self {
-            year: i32::from(date.year()),
-            month: date.month() as u32,
-        }
+        Self::of(today(time_zone))
     }
 
     pub fn plus_months(self, months: i64) -> Self {
@@ -36,6 +35,14 @@ impl Period {
         Self {
             year: (index.div_euclid(12)) as i32,
             month: (index.rem_euclid(12) + 1) as u32,
+        }
+    }
+
+    /// The month of a date.
+    pub fn of(date: jiff::civil::Date) -> Self {
+        Self {
+            year: i32::from(date.year()),
+            month: date.month() as u32,
         }
     }
 
@@ -70,7 +77,13 @@ mod tests {
         assert_eq!(p.months_until(Period::parse("2027-11").unwrap()), 12);
         assert!("2026-11" < "2027-02");
         for bad in ["2026-13", "2026-1", "26-01", "2026/01", ""] {
-            assert!(Period::parse(bad).is_err(), "{bad}");
+            assert_eq!(
+                Period::parse(bad),
+                Err(PeriodError(bad.to_owned())),
+                "{bad}"
+            );
         }
+        let d: jiff::civil::Date = "2026-03-31".parse().unwrap();
+        assert_eq!(Period::of(d).to_string(), "2026-03");
     }
 }

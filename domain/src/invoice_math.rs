@@ -22,7 +22,7 @@ fn round(value: Decimal, field: &'static str) -> Result<i64, String> {
 }
 
 /// Rounds to whole minor units, half away from zero.
-pub(crate) fn round_minor(value: Decimal) -> Result<i64, String> {
+pub fn round_minor(value: Decimal) -> Result<i64, String> {
     round(value, "the amount")
 }
 
