@@ -60,6 +60,8 @@ enum Command {
         code_cache: Option<PathBuf>,
         #[command(flatten)]
         network: Network,
+        #[command(flatten)]
+        leases: Leases,
     },
     /// Run a demo: embedded SQLite, both provider simulators on loopback, the
     /// bundled plugins installed, and a US (Gravity) and a Danish (Nets) clinic.
@@ -118,6 +120,31 @@ impl Network {
                     .map(|range| policy.allow(range))
                     .map_err(|e| format!("--allow-private-network: {e}"))
             })
+    }
+}
+
+/// How this host leases the payment attempts it runs.
+#[derive(clap::Args)]
+struct Leases {
+    /// This host's name in attempt leases: keep it across restarts and unique
+    /// among the hosts of one database, so a restarted host takes back its own
+    /// interrupted payments at once (otherwise when their lease lapses).
+    #[arg(long, env = "VETPAY_HOST_ID")]
+    host_id: Option<String>,
+    /// Seconds an attempt's lease lasts without renewal: a dead host's
+    /// payments are taken over by another host within this time.
+    #[arg(long, env = "VETPAY_ATTEMPT_LEASE_SECONDS", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(3..=3600))]
+    attempt_lease_seconds: u64,
+}
+
+impl Leases {
+    fn apply(&self, mut config: vetpay::service::ClinicConfig) -> vetpay::service::ClinicConfig {
+        if let Some(id) = &self.host_id {
+            config.host_id = id.clone();
+        }
+        config.recovery.attempt_lease = std::time::Duration::from_secs(self.attempt_lease_seconds);
+        config
     }
 }
 
@@ -327,9 +354,16 @@ fn main() -> ExitCode {
             listen,
             code_cache,
             network,
-        } => network
-            .policy()
-            .and_then(|network| serve(&database, &listen, runtime_config(code_cache, network))),
+            leases,
+        } => network.policy().and_then(|network| {
+            let config = leases.apply(vetpay::service::ClinicConfig::default());
+            serve(
+                &database,
+                &listen,
+                runtime_config(code_cache, network),
+                config,
+            )
+        }),
         Command::Billing {
             command:
                 BillingCommand::Run {
@@ -566,11 +600,15 @@ async fn shutdown() {
     let _ = tokio::signal::ctrl_c().await;
 }
 
-fn serve(database: &Database, listen: &str, runtime: RuntimeConfig) -> Result<(), String> {
+fn serve(
+    database: &Database,
+    listen: &str,
+    runtime: RuntimeConfig,
+    config: vetpay::service::ClinicConfig,
+) -> Result<(), String> {
     multi_thread()?.block_on(async {
         let store = database.open().await?;
-        let clinic = vetpay::server::clinic(store, runtime, Default::default())
-            .map_err(|e| e.to_string())?;
+        let clinic = vetpay::server::clinic(store, runtime, config).map_err(|e| e.to_string())?;
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .map_err(|e| format!("cannot listen on {listen}: {e}"))?;

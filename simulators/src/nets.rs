@@ -357,6 +357,25 @@ async fn transaction(
         t.abort = Some(tx);
         (t.script.clone(), t.after, t.fault.take(), rx)
     };
+    // The terminal finishes the transaction whether or not the caller is still
+    // connected (a host killed mid-payment): it runs apart from the request.
+    let finished = tokio::spawn(finish_transaction(
+        shared, id, body, script, after, fault, aborted,
+    ));
+    finished
+        .await
+        .unwrap_or_else(|_| failure("terminal failure"))
+}
+
+async fn finish_transaction(
+    shared: Shared,
+    id: String,
+    body: TransactionBody,
+    script: Behaviour,
+    after: Duration,
+    fault: Option<Fault>,
+    aborted: oneshot::Receiver<()>,
+) -> Response {
     // The terminal waits for the card holder, unless the merchant cancels.
     let wait = async {
         if script == Behaviour::Never {

@@ -3,8 +3,10 @@
 //! runtime), extra destinations and where progress goes.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use super::egress::Destination;
+use super::send_gate::FirstSend;
 use super::state::ProgressSink;
 
 /// Everything about the caller that a call needs besides its request.
@@ -21,6 +23,8 @@ pub struct CallEnv {
     pub extra_allowed_hosts: Vec<Destination>,
     /// Where progress reports go.
     pub progress: Option<ProgressSink>,
+    /// Told before the call's first request leaves (attempts that move money).
+    pub first_send: Option<Arc<dyn FirstSend>>,
 }
 
 impl std::fmt::Debug for CallEnv {
@@ -34,6 +38,7 @@ impl std::fmt::Debug for CallEnv {
             .field("organisation_settings", &keys(&self.organisation_settings))
             .field("department_settings", &keys(&self.department_settings))
             .field("extra_allowed_hosts", &self.extra_allowed_hosts)
+            .field("first_send", &self.first_send.is_some())
             .finish_non_exhaustive()
     }
 }

@@ -169,6 +169,16 @@ async fn send_checked(
     if timeout.is_zero() {
         return Err(HttpError::NotSent("the call's deadline has passed".into()));
     }
+    // Every check passed: the request is about to leave. The first one of an
+    // attempt is recorded by the caller first, and refused if the attempt is no
+    // longer the caller's to run.
+    if let Some(gate) = &scope.first_send
+        && !gate.pass().await
+    {
+        return Err(HttpError::NotSent(
+            "this attempt was taken over by recovery (or settled); nothing was sent".into(),
+        ));
+    }
     let deadline = Instant::now() + timeout;
     let mut method = method;
     let mut redirects = 0;

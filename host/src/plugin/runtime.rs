@@ -26,6 +26,7 @@ use super::network::NetworkPolicy;
 use super::provider::PaymentProvider;
 use super::scrub::Scrub;
 use super::secrets::{self, SecretVault};
+use super::send_gate::SendGate;
 use super::state::{CallLimiter, CallScope, CallState, DeadlineExceeded, MemoryLimitExceeded};
 use super::stdio::PluginOutput;
 use super::types::{
@@ -337,6 +338,7 @@ impl Inner {
             http_limits: self.config.http.clone(),
             network: self.config.network.clone(),
             cache: self.cache.clone(),
+            first_send: None,
         }
     }
 }
@@ -698,6 +700,10 @@ impl WasmPlugin {
                 admin: env.extra_allowed_hosts.clone(),
             },
             progress: env.progress.clone(),
+            first_send: env
+                .first_send
+                .clone()
+                .map(|mark| Arc::new(SendGate::new(mark))),
             ..rt.scope(self.inner.id.clone(), deadline)
         };
         let mut store = new_store(rt, scope, stdout, stderr.clone());

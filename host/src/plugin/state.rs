@@ -14,6 +14,7 @@ use super::http_limits::HttpLimits;
 use super::kv::{self, PluginCache};
 use super::network::NetworkPolicy;
 use super::secrets::SecretVault;
+use super::send_gate::SendGate;
 use super::stdio::PluginOutput;
 use super::types::Stage;
 
@@ -93,6 +94,9 @@ pub struct CallScope {
     pub http_limits: HttpLimits,
     pub network: NetworkPolicy,
     pub cache: Arc<dyn PluginCache>,
+    /// Asked before the call's first request leaves; `None` for calls that
+    /// move no money (status, abort, list-terminals, reconcile).
+    pub first_send: Option<Arc<SendGate>>,
 }
 
 impl CallScope {

@@ -11,7 +11,6 @@ mod registry;
 mod runner;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 pub use billing::BillingConfig;
 pub use events::{EventHub, PaymentEvent};
@@ -20,6 +19,7 @@ pub use registry::PluginRegistry;
 
 use crate::plugin::types::{Outcome, Reconciliation, SaveCardRequest};
 use crate::plugin::{CallEnv, CallError, Capability, ProgressSink, Provider, Runtime};
+use crate::store::now_ms;
 use crate::store::{
     Card, Conflict, Department, Idempotency, Method, NewCard, NewPayment, Payment, PaymentKind,
     PaymentStatus, Started, Store, StoreError, Terminal,
@@ -69,10 +69,24 @@ pub struct PaymentOrder {
 }
 
 /// Settings of the service beyond the runtime's.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct ClinicConfig {
     pub recovery: RecoveryConfig,
     pub billing: BillingConfig,
+    /// This host's name in attempt leases. Keep it across restarts (and unique
+    /// among the hosts of one database) so that a restarted host takes back its
+    /// own orphans at once; a random one is taken by default.
+    pub host_id: String,
+}
+
+impl Default for ClinicConfig {
+    fn default() -> Self {
+        Self {
+            recovery: RecoveryConfig::default(),
+            billing: BillingConfig::default(),
+            host_id: format!("host-{}", uuid::Uuid::new_v4().simple()),
+        }
+    }
 }
 
 struct Inner {
@@ -81,6 +95,8 @@ struct Inner {
     plugins: PluginRegistry,
     events: EventHub,
     config: ClinicConfig,
+    /// When this host started (Unix ms): what was running before is an orphan.
+    started_at: i64,
 }
 
 /// The service; cheap to clone.
@@ -88,10 +104,6 @@ struct Inner {
 pub struct Clinic {
     inner: Arc<Inner>,
 }
-
-/// Extra time past a call's deadline before the recovery job takes over an
-/// attempt whose call has not ended (its host stopped).
-const TAKEOVER_MARGIN: Duration = Duration::from_secs(60);
 
 impl Clinic {
     pub fn new(store: Store, runtime: Runtime, config: ClinicConfig) -> Self {
@@ -102,6 +114,7 @@ impl Clinic {
                 plugins: PluginRegistry::default(),
                 events: EventHub::default(),
                 config,
+                started_at: now_ms(),
             }),
         }
     }
@@ -207,6 +220,7 @@ impl Clinic {
             department_settings: setup.department_settings,
             extra_allowed_hosts: setup.extra_allowed_hosts,
             progress,
+            first_send: None,
         })
     }
 
@@ -282,7 +296,6 @@ impl Clinic {
         let department = self.department(organisation_id, &department_id).await?;
         let method = self.choose_method(kind, &order, original.as_ref())?;
         let mut plugin_id = None;
-        let mut check_after = Duration::ZERO;
         match method {
             Method::Card => {
                 let terminal_id = order.terminal_id.as_deref().ok_or_else(|| {
@@ -305,7 +318,6 @@ impl Clinic {
                     Capability::Process,
                 )
                 .await?;
-                check_after = self.runtime().config().deadlines.process;
                 plugin_id = Some(terminal.plugin_id);
             }
             Method::SavedCard => {
@@ -331,7 +343,6 @@ impl Clinic {
                 };
                 self.usable_plugin(organisation_id, &card_plugin, &department, capability)
                     .await?;
-                check_after = self.runtime().config().deadlines.of(capability);
                 plugin_id = Some(card_plugin);
             }
             _ => {}
@@ -358,7 +369,10 @@ impl Clinic {
             },
             plugin_id,
             original_payment_id: original.as_ref().map(|o| o.id.clone()),
-            check_after_ms: (check_after + TAKEOVER_MARGIN).as_millis() as i64,
+            // The running host renews the lease while the call is alive; if
+            // the host dies, any host's recovery takes over when it lapses.
+            check_after_ms: self.inner.config.recovery.attempt_lease.as_millis() as i64,
+            lease_owner: Some(self.inner.config.host_id.clone()),
         };
         let started = self
             .store()
@@ -422,6 +436,21 @@ impl Clinic {
             return Err(conflict(Conflict::NotAbortable {
                 status: Some(payment.status),
             }));
+        }
+        // No live call will carry the abort out if the attempt's host is gone
+        // (its lease lapsed) or recovery holds it: this host does, now.
+        let orphan = payment.status == PaymentStatus::Processing
+            && payment.lease_owner.is_some()
+            && payment.next_check_at.is_some_and(|t| t <= now_ms());
+        if orphan || payment.status == PaymentStatus::Unknown {
+            if !(orphan && payment.sent_at.is_none() && self.settle_if_unsent(id, true).await) {
+                self.abort_on_provider(&payment).await;
+            }
+            return Ok(self
+                .store()
+                .payment(organisation_id, id)
+                .await?
+                .unwrap_or(payment));
         }
         let terminal = self.terminal(organisation_id, terminal_id).await?;
         let department = self

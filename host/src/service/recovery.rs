@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use super::runner::{backoff, describe, settlement_of};
-use super::{Clinic, ServiceError};
+use super::{Clinic, PaymentEvent, ServiceError};
 use crate::plugin::Capability;
 use crate::store::now_ms;
 use crate::store::{Payment, PaymentStatus, Settlement};
@@ -23,6 +23,9 @@ pub struct RecoveryConfig {
     pub max_attempts: i64,
     /// Attempts asked about per round.
     pub batch: i64,
+    /// How long an attempt's lease lasts without renewal: a dead host's
+    /// attempts are taken over this long after its last renewal at most.
+    pub attempt_lease: Duration,
 }
 
 impl Default for RecoveryConfig {
@@ -33,12 +36,57 @@ impl Default for RecoveryConfig {
             max_delay: Duration::from_secs(300),
             max_attempts: 20,
             batch: 50,
+            attempt_lease: Duration::from_secs(30),
         }
     }
 }
 
 impl Clinic {
+    /// Ends an attempt that sent nothing: failed, or cancelled when the clinic
+    /// asked to abort. False if something was sent after all (or it is settled).
+    pub(super) async fn settle_if_unsent(&self, id: &str, aborted: bool) -> bool {
+        let message = if aborted {
+            "aborted by the clinic before anything was sent to the provider"
+        } else {
+            "the host running this attempt stopped before anything was sent to the provider; nothing was charged"
+        };
+        match self.store().settle_unsent(id, aborted, message).await {
+            Ok(Some(p)) => {
+                self.events().publish(
+                    id,
+                    PaymentEvent::Status {
+                        payment: Box::new(p),
+                    },
+                );
+                true
+            }
+            Ok(None) => false,
+            Err(e) => {
+                tracing::warn!(payment = %id, error = %e, "unsent attempt not settled");
+                false
+            }
+        }
+    }
+
+    /// Takes back, at start, the attempts this host was running when it stopped.
+    pub(super) async fn take_back_orphans(&self) {
+        let started = self.inner.started_at;
+        match self
+            .store()
+            .take_back_attempts(&self.inner.config.host_id, started)
+            .await
+        {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(
+                attempts = n,
+                "taking back attempts left running by this host"
+            ),
+            Err(e) => tracing::warn!(error = %e, "could not take back this host's attempts"),
+        }
+    }
+
     pub(super) async fn recovery_loop(self) {
+        self.take_back_orphans().await;
         let every = self.inner.config.recovery.poll_every;
         loop {
             tokio::time::sleep(every).await;
@@ -71,6 +119,17 @@ impl Clinic {
 
     async fn recover_one(&self, p: Payment) {
         let config = &self.inner.config.recovery;
+        // An orphan: its host stopped (or lost its lease) mid-call.
+        if p.status == PaymentStatus::Processing && p.lease_owner.is_some() {
+            // Nothing left the host, so nothing can have moved: it ends now.
+            if p.sent_at.is_none() && self.settle_if_unsent(&p.id, p.abort_requested).await {
+                return;
+            }
+            // Its abort outlives the host that received it.
+            if p.abort_requested {
+                self.abort_on_provider(&p).await;
+            }
+        }
         let attempts = p.recovery_attempts + 1;
         let answer = self.ask_status(&p).await;
         let settled = match &answer {

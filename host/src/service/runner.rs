@@ -2,6 +2,7 @@
 //! mapping from outcome to payment state is exhaustive on purpose: a new
 //! outcome in the contract must be decided here.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::{Clinic, PaymentEvent, ServiceError};
@@ -90,6 +91,40 @@ pub(super) fn settlement_of_error(e: &CallError) -> Option<Settlement> {
     }
 }
 
+/// Records an attempt's first send, durably, before the request leaves: one
+/// write per attempt, and the proof recovery needs that nothing was sent
+/// when it is missing.
+struct SendMark {
+    clinic: Clinic,
+    payment_id: String,
+}
+
+#[async_trait::async_trait]
+impl crate::plugin::FirstSend for SendMark {
+    async fn first_send(&self) -> bool {
+        let owner = &self.clinic.inner.config.host_id;
+        match self
+            .clinic
+            .store()
+            .mark_attempt_sent(&self.payment_id, owner)
+            .await
+        {
+            Ok(true) => true,
+            Ok(false) => {
+                tracing::warn!(payment = %self.payment_id,
+                    "attempt no longer this host's to run; its request was not sent");
+                false
+            }
+            // Unrecorded, a send could later be taken for "nothing sent": refuse it.
+            Err(e) => {
+                tracing::error!(payment = %self.payment_id, error = %e,
+                    "first send not recorded; the request was not sent");
+                false
+            }
+        }
+    }
+}
+
 /// How long a stage must last before it is written to the payment row.
 const STAGE_SETTLE: Duration = Duration::from_millis(250);
 
@@ -135,7 +170,9 @@ impl Clinic {
                 }
             })
         };
+        let renewal = self.keep_lease(&payment.id);
         let result = self.call_for(&payment, Some(sink)).await;
+        renewal.abort();
         // The sink is dropped with the call, so the watcher ends after the last stage.
         let _ = watcher.await;
         let settlement = match &result {
@@ -158,6 +195,57 @@ impl Clinic {
             tracing::warn!(payment = %payment.id, error = %e, "payment attempt failed");
         }
         self.book(&payment.id, settlement).await;
+    }
+
+    /// Renews this host's lease of a running attempt while its call is alive,
+    /// at a third of the lease, so one missed renewal does not lose it. Quick
+    /// payments end before the first renewal: they cost no extra write.
+    fn keep_lease(&self, id: &str) -> tokio::task::JoinHandle<()> {
+        let clinic = self.clone();
+        let id = id.to_owned();
+        tokio::spawn(async move {
+            let lease = clinic.inner.config.recovery.attempt_lease;
+            let owner = clinic.inner.config.host_id.clone();
+            loop {
+                tokio::time::sleep(lease / 3).await;
+                let until = now_ms() + lease.as_millis() as i64;
+                match clinic.store().renew_attempt_lease(&id, &owner, until).await {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        tracing::warn!(payment = %id, "attempt lease lost: another host took it over");
+                        break;
+                    }
+                    Err(e) => {
+                        tracing::warn!(payment = %id, error = %e, "attempt lease not renewed")
+                    }
+                }
+            }
+        })
+    }
+
+    /// Asks the provider to abort an attempt (best effort: its outcome still
+    /// comes from `process` or `status`).
+    pub(super) async fn abort_on_provider(&self, p: &Payment) {
+        let result = async {
+            let (plugin, env, terminal) = self.prepare(p, None).await?;
+            let Some(terminal_id) = terminal else {
+                return Ok(());
+            };
+            plugin
+                .abort(
+                    &env,
+                    crate::plugin::types::AbortRequest {
+                        request_id: p.id.clone(),
+                        terminal_id,
+                    },
+                )
+                .await
+                .map_err(ServiceError::from)
+        }
+        .await;
+        if let Err(e) = result {
+            tracing::warn!(payment = %p.id, error = %e, "abort not delivered to the provider");
+        }
     }
 
     /// Books a settlement and tells the watchers.
@@ -216,7 +304,11 @@ impl Clinic {
         p: &Payment,
         progress: Option<crate::plugin::ProgressSink>,
     ) -> Result<Outcome, ServiceError> {
-        let (plugin, env, terminal) = self.prepare(p, progress).await?;
+        let (plugin, mut env, terminal) = self.prepare(p, progress).await?;
+        env.first_send = Some(Arc::new(SendMark {
+            clinic: self.clone(),
+            payment_id: p.id.clone(),
+        }));
         let original = self.original(p).await?;
         let original_reference = original.as_ref().and_then(|o| o.provider_reference.clone());
         let description = Some(match p.kind {

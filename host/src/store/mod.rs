@@ -4,6 +4,7 @@
 //! integer minor units only.
 
 mod api_keys;
+mod attempts;
 mod audit;
 mod billing;
 mod clients;

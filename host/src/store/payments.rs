@@ -56,8 +56,16 @@ pub struct Payment {
     pub card_token: Option<String>,
     pub abort_requested: bool,
     pub recovery_attempts: i64,
+    /// While processing: when the running host's lease lapses; while unknown:
+    /// when recovery next asks.
     #[serde(skip)]
     pub next_check_at: Option<i64>,
+    /// The host running the attempt (plugin attempts only).
+    #[serde(skip)]
+    pub lease_owner: Option<String>,
+    /// When the attempt's first request left the host for the provider; null
+    /// while nothing was sent (then nothing can have moved).
+    pub sent_at: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
     pub finished_at: Option<i64>,
@@ -78,9 +86,11 @@ pub struct NewPayment {
     pub card_id: Option<String>,
     pub plugin_id: Option<String>,
     pub original_payment_id: Option<String>,
-    /// For plugin attempts: when the recovery job takes over if the call has
-    /// not ended by then (the call's deadline plus a margin).
+    /// For plugin attempts: how long the first lease lasts; the recovery job
+    /// takes over if the running host has not renewed it by then.
     pub check_after_ms: i64,
+    /// The host that will run the attempt and holds its lease.
+    pub lease_owner: Option<String>,
 }
 
 /// How an attempt ended, or that its outcome is not known.
@@ -108,7 +118,7 @@ fn opt_text(row: &AnyRow, column: &str) -> Result<Option<String>, StoreError> {
     Ok(row.try_get(column)?)
 }
 
-fn payment(row: &AnyRow) -> Result<Payment, StoreError> {
+pub(super) fn payment(row: &AnyRow) -> Result<Payment, StoreError> {
     Ok(Payment {
         id: row.try_get("id")?,
         organisation_id: row.try_get("organisation_id")?,
@@ -136,6 +146,8 @@ fn payment(row: &AnyRow) -> Result<Payment, StoreError> {
         abort_requested: row.try_get::<i64, _>("abort_requested")? == 1,
         recovery_attempts: row.try_get("recovery_attempts")?,
         next_check_at: row.try_get("next_check_at")?,
+        lease_owner: opt_text(row, "lease_owner")?,
+        sent_at: row.try_get("sent_at")?,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
         finished_at: row.try_get("finished_at")?,
@@ -315,8 +327,8 @@ impl Store {
         };
         let inserted = sqlx::query(
             "INSERT INTO payments (id, organisation_id, department_id, client_id, invoice_id, kind, method, amount, currency, credit_amount, \
-             allow_excess, status, terminal_id, card_id, plugin_id, original_payment_id, abort_requested, recovery_attempts, next_check_at, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $10, 'processing', $11, $12, $13, $14, 0, 0, $15, $16, $16)",
+             allow_excess, status, terminal_id, card_id, plugin_id, original_payment_id, abort_requested, recovery_attempts, next_check_at, created_at, updated_at, lease_owner) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $10, 'processing', $11, $12, $13, $14, 0, 0, $15, $16, $16, $17)",
         )
         .bind(&id)
         .bind(organisation_id)
@@ -334,6 +346,7 @@ impl Store {
         .bind(&new.original_payment_id)
         .bind(new.method.through_plugin().then_some(now + new.check_after_ms))
         .bind(now)
+        .bind(new.method.through_plugin().then_some(new.lease_owner.clone()).flatten())
         .execute(&mut *tx.tx)
         .await;
         inserted.map_err(|e| {
@@ -573,7 +586,7 @@ impl Store {
             s.next_check_at
         };
         sqlx::query(
-            "UPDATE payments SET status = $1, message = COALESCE($2, message), provider_reference = COALESCE($3, provider_reference), \
+            "UPDATE payments SET status = $1, message = CASE WHEN $1 = 'succeeded' THEN $2 ELSE COALESCE($2, message) END, provider_reference = COALESCE($3, provider_reference), \
              authorization_code = COALESCE($4, authorization_code), masked_pan = COALESCE($5, masked_pan), card_brand = COALESCE($6, card_brand), \
              card_token = COALESCE($7, card_token), credit_amount = $8, next_check_at = $9, updated_at = $10, finished_at = $11 WHERE id = $12",
         )
@@ -724,11 +737,11 @@ impl Store {
         tx.commit().await
     }
 
-    /// Marks that the clinic asked to abort; false if the payment is not running.
+    /// Marks that the clinic asked to abort; false if the payment is settled.
     pub async fn request_abort(&self, organisation_id: &str, id: &str) -> Result<bool, StoreError> {
         let mut tx = self.write().await?;
         let done = sqlx::query(
-            "UPDATE payments SET abort_requested = 1, updated_at = $1 WHERE organisation_id = $2 AND id = $3 AND status = 'processing'",
+            "UPDATE payments SET abort_requested = 1, updated_at = $1 WHERE organisation_id = $2 AND id = $3 AND status IN ('processing', 'unknown')",
         )
         .bind(now_ms())
         .bind(organisation_id)

@@ -178,14 +178,21 @@ async fn serve_seeded(
             max_delay: Duration::from_secs(1),
             max_attempts: 40,
             batch: 50,
+            attempt_lease: Duration::from_secs(5),
         },
         billing: vetpay::service::BillingConfig {
             every,
             ..Default::default()
         },
+        ..Default::default()
     };
+    // Every host its own name in attempt leases, as `vetpay serve --host-id`.
     let host = |network| {
-        vetpay::server::clinic(store.clone(), runtime(network), config.clone())
+        let config = vetpay::service::ClinicConfig {
+            host_id: format!("test-host-{}", uuid::Uuid::new_v4().simple()),
+            ..config.clone()
+        };
+        vetpay::server::clinic(store.clone(), runtime(network), config)
             .expect("the plugin runtime starts")
     };
     let seeder = host(loopback());
