@@ -37,6 +37,15 @@ pub fn json<T: DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
     })
 }
 
+/// A body that may be left out: none, or JSON `null` (as `/openapi.json`
+/// describes such a body), is `None`.
+pub fn optional<T: DeserializeOwned>(body: &Bytes) -> Result<Option<T>, ApiError> {
+    if body.is_empty() {
+        return Ok(None);
+    }
+    json(body)
+}
+
 /// Longest name-like text (names, labels, species...), in characters.
 pub const MAX_NAME_CHARS: usize = 200;
 /// Longest other text (descriptions, notes, setting values), in characters.
@@ -131,6 +140,33 @@ pub fn decimal(field: &str, value: &Value) -> Result<Decimal, ApiError> {
                 format!("{field}: '{text}' is not a decimal number"),
             )
         })
+}
+
+/// The `Idempotency-Key` header of a route that moves money, as
+/// `/openapi.json` describes it (`params(IdempotencyKey)`).
+pub struct IdempotencyKey;
+
+impl utoipa::IntoParams for IdempotencyKey {
+    fn into_params(
+        _: impl Fn() -> Option<utoipa::openapi::path::ParameterIn>,
+    ) -> Vec<utoipa::openapi::path::Parameter> {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        vec![
+            utoipa::openapi::path::ParameterBuilder::new()
+                .name("Idempotency-Key")
+                .parameter_in(utoipa::openapi::path::ParameterIn::Header)
+                .required(utoipa::openapi::Required::True)
+                .schema(Some(
+                    ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .min_length(Some(1))
+                        .max_length(Some(255))
+                        .pattern(Some("^[!-~]+$")),
+                ))
+                .description(Some("A new key per payment, the same key to retry it: a repeat returns the first answer and moves nothing."))
+                .build(),
+        ]
+    }
 }
 
 /// The request's `Idempotency-Key`, with a hash of what it asks, so the same
