@@ -6,7 +6,7 @@ mod support;
 use std::collections::BTreeSet;
 
 use serde_json::Value;
-use support::{api_error, clinic_api, stores};
+use support::{api_error, clinic_api, serve, stores};
 
 /// Every operation of the document: (method, path, operation).
 fn operations(doc: &Value) -> Vec<(String, String, Value)> {
@@ -219,4 +219,63 @@ async fn the_description_and_the_router_agree() {
         "#/components/schemas/PaymentEvent"
     );
     assert!(schemas.contains_key("PaymentEvent"));
+}
+
+/// Found by Schemathesis against PostgreSQL, which cannot store a NUL
+/// character: a `%00` in a path or query string, or a NUL in a JSON body, is
+/// the caller's mistake (400/422 saying so) on every backend, never a 500.
+#[tokio::test]
+async fn nul_characters_are_refused_not_a_server_error() {
+    for store in stores().await {
+        let (_, admin) = store.create_organisation("Clinic").await.unwrap();
+        let url = serve(store).await;
+        let http = reqwest::Client::new();
+        let key = admin.key.as_str();
+        for path in ["/v1/clients/a%00b", "/v1/invoices?client_id=a%00b"] {
+            let response = http
+                .get(format!("{url}{path}"))
+                .bearer_auth(key)
+                .send()
+                .await
+                .unwrap();
+            let (status, code, message) = api_error(response).await;
+            assert_eq!(
+                (status.as_u16(), code.as_str()),
+                (400, "bad_request"),
+                "{path}"
+            );
+            assert!(message.contains("NUL"), "{message}");
+        }
+        for (method, path, body) in [
+            (
+                "POST",
+                "/v1/clients",
+                serde_json::json!({ "name": "a\u{0}b" }),
+            ),
+            (
+                "POST",
+                "/v1/departments",
+                serde_json::json!({
+                    "name": "a\u{0}b", "country": "DK", "currency": "DKK",
+                    "time_zone": "Europe/Copenhagen"
+                }),
+            ),
+            (
+                "PUT",
+                "/v1/settings",
+                serde_json::json!({ "health-plan-term": "a\u{0}b" }),
+            ),
+        ] {
+            let response = http
+                .request(method.parse().unwrap(), format!("{url}{path}"))
+                .bearer_auth(key)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            let (status, code, message) = api_error(response).await;
+            assert_eq!((status.as_u16(), code.as_str()), (422, "invalid"), "{path}");
+            assert!(message.contains("NUL"), "{path}: {message}");
+        }
+    }
 }

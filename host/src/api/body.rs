@@ -25,7 +25,7 @@ pub fn json<T: DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
     }
     let value: Value = serde_json::from_slice(body)
         .map_err(|e| bad_request(format!("the JSON body is not valid: {e}")))?;
-    within_limits(&value, &mut String::from("$"))?;
+    check_text(&value)?;
     serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
@@ -69,7 +69,20 @@ const NAME_FIELDS: &[&str] = &[
     "role",
 ];
 
-/// Refuses any string or list in a request body beyond its limit, naming where.
+/// Refuses, naming where, any string or list of a JSON body beyond its limit,
+/// and any text with a NUL character: PostgreSQL cannot store one, and the
+/// caller should hear so (422), not that the host failed (500).
+pub fn check_text(value: &Value) -> Result<(), ApiError> {
+    within_limits(value, &mut String::from("$"))
+}
+
+fn nul(path: &str) -> ApiError {
+    ApiError::new(
+        ErrorCode::Invalid,
+        format!("{path}: contains a NUL character (U+0000), which cannot be stored; remove it"),
+    )
+}
+
 fn within_limits(value: &Value, path: &mut String) -> Result<(), ApiError> {
     match value {
         Value::String(text) => {
@@ -79,6 +92,9 @@ fn within_limits(value: &Value, path: &mut String) -> Result<(), ApiError> {
             } else {
                 MAX_TEXT_CHARS
             };
+            if text.contains('\0') {
+                return Err(nul(path));
+            }
             if text.chars().count() > max {
                 return Err(ApiError::new(
                     ErrorCode::Invalid,
@@ -102,6 +118,9 @@ fn within_limits(value: &Value, path: &mut String) -> Result<(), ApiError> {
         }
         Value::Object(fields) => {
             for (key, item) in fields {
+                if key.contains('\0') {
+                    return Err(nul(path));
+                }
                 if key.chars().count() > MAX_NAME_CHARS {
                     return Err(ApiError::new(
                         ErrorCode::Invalid,

@@ -49,6 +49,7 @@ impl AppState {
 pub fn router(state: AppState) -> Router {
     let (routes, _) = routes().split_for_parts();
     routes
+        .layer(axum::middleware::map_request(envelope::refuse_nul))
         .layer(axum::middleware::map_response(envelope::json_errors))
         .with_state(state)
 }

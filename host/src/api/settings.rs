@@ -15,7 +15,10 @@ type Settings = Json<Vec<SettingValue>>;
 
 fn object(body: Result<Json<Value>, JsonRejection>) -> Result<Map<String, Value>, ApiError> {
     match body?.0 {
-        Value::Object(map) => Ok(map),
+        Value::Object(map) => {
+            super::body::check_text(&Value::Object(map.clone()))?;
+            Ok(map)
+        }
         _ => Err(ApiError::new(
             ErrorCode::BadRequest,
             "send a JSON object of setting keys and values, such as {\"invoice-due-days\": 30}",
