@@ -20,10 +20,12 @@ use crate::store::{
 pub struct CreateApiKey {
     role: Role,
     /// What the key is for, such as "front desk" (1 to 200 characters).
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     name: String,
     /// When the key stops working (RFC 3339, such as "2027-01-31T00:00:00Z").
     expires_at: Option<String>,
     /// Or: days from now until the key stops working (1 to 3650).
+    #[schema(minimum = 1, maximum = 3650)]
     expires_in_days: Option<i64>,
 }
 
@@ -32,6 +34,7 @@ pub struct CreateApiKey {
 pub struct RotateApiKey {
     /// How long the old secret keeps working: 0 to 604800 seconds (7 days),
     /// 86400 (24 h) by default.
+    #[schema(minimum = 0, maximum = 604800)]
     grace_seconds: Option<i64>,
 }
 

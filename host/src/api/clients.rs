@@ -17,6 +17,7 @@ use crate::store::{Card, Client, Method, NewClient, NewPatient, Patient, Payment
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateClient {
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     name: String,
     email: Option<String>,
     phone: Option<String>,

@@ -11,12 +11,16 @@ use crate::store::{Department, NewDepartment};
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateDepartment {
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     name: String,
     /// ISO 3166-1 alpha-2.
+    #[schema(pattern = r"^[A-Z]{2}$", example = "DK")]
     country: String,
     /// ISO 4217.
+    #[schema(pattern = r"^[A-Z]{3}$", example = "DKK")]
     currency: String,
     /// IANA, such as "Europe/Copenhagen".
+    #[schema(min_length = 1, max_length = 200, example = "Europe/Copenhagen")]
     time_zone: String,
 }
 
