@@ -124,12 +124,9 @@ fn openapi_prints_the_served_description() {
     assert!(out.status.success());
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(doc["openapi"], "3.1.0");
-    for route in vetpay::api::openapi::ROUTES {
-        assert!(
-            doc["paths"][route.path][route.method.to_lowercase()].is_object(),
-            "{} {}",
-            route.method,
-            route.path
-        );
-    }
+    // The document the router serves (api_openapi.rs checks that one against
+    // GET /openapi.json), with every route in it.
+    let served = serde_json::to_value(vetpay::api::openapi::document()).unwrap();
+    assert_eq!(doc, served);
+    assert!(doc["paths"]["/v1/invoices/{id}/payments"]["post"].is_object());
 }

@@ -8,7 +8,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 
-use super::body::json;
+use super::body::{json, optional};
 use super::error::ErrorCode;
 use super::{ApiError, AppState, Caller};
 use crate::store::{
@@ -20,10 +20,12 @@ use crate::store::{
 pub struct CreateApiKey {
     role: Role,
     /// What the key is for, such as "front desk" (1 to 200 characters).
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     name: String,
     /// When the key stops working (RFC 3339, such as "2027-01-31T00:00:00Z").
     expires_at: Option<String>,
     /// Or: days from now until the key stops working (1 to 3650).
+    #[schema(minimum = 1, maximum = 3650)]
     expires_in_days: Option<i64>,
 }
 
@@ -32,6 +34,7 @@ pub struct CreateApiKey {
 pub struct RotateApiKey {
     /// How long the old secret keeps working: 0 to 604800 seconds (7 days),
     /// 86400 (24 h) by default.
+    #[schema(minimum = 0, maximum = 604800)]
     grace_seconds: Option<i64>,
 }
 
@@ -79,14 +82,35 @@ fn expiry(req: &CreateApiKey) -> Result<Option<i64>, ApiError> {
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/api-keys",
+    summary = "The organisation's API keys: name, role, created, last used, expiry, revocation and rotation; never a secret",
+    extensions(("x-vetpay-role" = json!("admin"))),
+    responses((status = 200, description = "The keys", body = [ApiKey]))
+)]
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
 ) -> Result<Json<Vec<ApiKey>>, ApiError> {
     caller.require_admin()?;
-    Ok(Json(state.store.api_keys(&caller.organisation_id).await?))
+    Ok(Json(
+        state
+            .clinic
+            .store()
+            .api_keys(&caller.organisation_id)
+            .await?,
+    ))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/api-keys",
+    summary = "Make an API key (role, name, optional expires_at RFC 3339 or expires_in_days); the secret is shown only in this answer",
+    extensions(("x-vetpay-role" = json!("admin"))),
+    request_body = CreateApiKey,
+    responses((status = 201, description = "The key with its secret", body = CreatedApiKey))
+)]
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
@@ -96,7 +120,8 @@ pub async fn create(
     let req: CreateApiKey = json(&body)?;
     let expires_at = expiry(&req)?;
     let key = state
-        .store
+        .clinic
+        .store()
         .create_api_key_by(
             &caller.organisation_id,
             req.role,
@@ -111,6 +136,13 @@ pub async fn create(
 /// Revokes a key at once. The key making the request is not revoked (409
 /// `revoking_own_key`): use another admin key, or `vetpay key revoke`.
 /// Revoking a revoked key changes nothing (204 again).
+#[utoipa::path(
+    delete,
+    path = "/v1/api-keys/{id}",
+    summary = "Revoke a key at once, on every host (not the key making the request: 409 revoking_own_key)",
+    extensions(("x-vetpay-role" = json!("admin"))),
+    responses((status = 204, description = "Revoked (also when it already was)"))
+)]
 pub async fn revoke(
     State(state): State<AppState>,
     caller: Caller,
@@ -124,7 +156,8 @@ pub async fn revoke(
         ));
     }
     match state
-        .store
+        .clinic
+        .store()
         .revoke_api_key_by(&caller.organisation_id, &id, &caller.actor())
         .await?
     {
@@ -134,6 +167,14 @@ pub async fn revoke(
 }
 
 /// A new secret for the key; the old one works for the grace period.
+#[utoipa::path(
+    post,
+    path = "/v1/api-keys/{id}/rotate",
+    summary = "A new secret for a key; the old one works for grace_seconds (default 86400, at most 604800, 0 ends it at once)",
+    extensions(("x-vetpay-role" = json!("admin"))),
+    request_body(content = Option<RotateApiKey>, description = "The grace period; the default when the body is left out"),
+    responses((status = 200, description = "The key with its new secret", body = CreatedApiKey))
+)]
 pub async fn rotate(
     State(state): State<AppState>,
     caller: Caller,
@@ -141,13 +182,10 @@ pub async fn rotate(
     body: Bytes,
 ) -> Result<Json<CreatedApiKey>, ApiError> {
     caller.require_admin()?;
-    let req: RotateApiKey = if body.is_empty() {
-        RotateApiKey::default()
-    } else {
-        json(&body)?
-    };
+    let req = optional::<RotateApiKey>(&body)?.unwrap_or_default();
     let key = state
-        .store
+        .clinic
+        .store()
         .rotate_api_key(
             &caller.organisation_id,
             &id,

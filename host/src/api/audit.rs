@@ -10,7 +10,8 @@ use super::{ApiError, AppState, Caller};
 use crate::store::{AuditAction, AuditFilter, AuditPage, MAX_AUDIT_PAGE, invalid, parse_input};
 
 /// What the trail is filtered by (query parameters).
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AuditQuery {
     /// Such as "api_key.revoke".
@@ -44,6 +45,14 @@ fn time(field: &str, text: &str) -> Result<i64, ApiError> {
         })
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/audit-events",
+    summary = "The audit trail, newest first (?action=, ?target_id=, ?actor_key_id=, ?since=, ?until= as Unix ms or RFC 3339, ?limit= up to 500, ?cursor=)",
+    extensions(("x-vetpay-role" = json!("admin"))),
+    params(AuditQuery),
+    responses((status = 200, description = "A page of events", body = AuditPage))
+)]
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -66,7 +75,8 @@ pub async fn list(
     };
     Ok(Json(
         state
-            .store
+            .clinic
+            .store()
             .audit_events(&caller.organisation_id, &filter)
             .await?,
     ))
@@ -78,7 +88,8 @@ pub async fn list(
 pub async fn record(state: &AppState, caller: &Caller, event: crate::store::NewAuditEvent) {
     let action = event.action;
     if let Err(e) = state
-        .store
+        .clinic
+        .store()
         .record_audit(&caller.organisation_id, &caller.actor(), event)
         .await
     {

@@ -51,7 +51,7 @@ impl FromRequestParts<AppState> for Caller {
             .ok_or_else(|| unauthorised("send your API key as `Authorization: Bearer KEY`"))?;
         let key = bearer(header)
             .ok_or_else(|| unauthorised("the Authorization header must read `Bearer KEY`"))?;
-        let found = state.store.authenticate(key).await?.ok_or_else(|| {
+        let found = state.clinic.store().authenticate(key).await?.ok_or_else(|| {
             unauthorised("unknown, expired or revoked API key; an admin makes a new one at POST /v1/api-keys")
         })?;
         Ok(Caller {

@@ -25,7 +25,7 @@ pub fn json<T: DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
     }
     let value: Value = serde_json::from_slice(body)
         .map_err(|e| bad_request(format!("the JSON body is not valid: {e}")))?;
-    within_limits(&value, &mut String::from("$"))?;
+    check_text(&value)?;
     serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
@@ -35,6 +35,15 @@ pub fn json<T: DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
             bad_request(format!("the JSON body is not valid at '{path}': {inner}"))
         }
     })
+}
+
+/// A body that may be left out: none, or JSON `null` (as `/openapi.json`
+/// describes such a body), is `None`.
+pub fn optional<T: DeserializeOwned>(body: &Bytes) -> Result<Option<T>, ApiError> {
+    if body.is_empty() {
+        return Ok(None);
+    }
+    json(body)
 }
 
 /// Longest name-like text (names, labels, species...), in characters.
@@ -60,7 +69,20 @@ const NAME_FIELDS: &[&str] = &[
     "role",
 ];
 
-/// Refuses any string or list in a request body beyond its limit, naming where.
+/// Refuses, naming where, any string or list of a JSON body beyond its limit,
+/// and any text with a NUL character: PostgreSQL cannot store one, and the
+/// caller should hear so (422), not that the host failed (500).
+pub fn check_text(value: &Value) -> Result<(), ApiError> {
+    within_limits(value, &mut String::from("$"))
+}
+
+fn nul(path: &str) -> ApiError {
+    ApiError::new(
+        ErrorCode::Invalid,
+        format!("{path}: contains a NUL character (U+0000), which cannot be stored; remove it"),
+    )
+}
+
 fn within_limits(value: &Value, path: &mut String) -> Result<(), ApiError> {
     match value {
         Value::String(text) => {
@@ -70,6 +92,9 @@ fn within_limits(value: &Value, path: &mut String) -> Result<(), ApiError> {
             } else {
                 MAX_TEXT_CHARS
             };
+            if text.contains('\0') {
+                return Err(nul(path));
+            }
             if text.chars().count() > max {
                 return Err(ApiError::new(
                     ErrorCode::Invalid,
@@ -93,6 +118,9 @@ fn within_limits(value: &Value, path: &mut String) -> Result<(), ApiError> {
         }
         Value::Object(fields) => {
             for (key, item) in fields {
+                if key.contains('\0') {
+                    return Err(nul(path));
+                }
                 if key.chars().count() > MAX_NAME_CHARS {
                     return Err(ApiError::new(
                         ErrorCode::Invalid,
@@ -131,6 +159,33 @@ pub fn decimal(field: &str, value: &Value) -> Result<Decimal, ApiError> {
                 format!("{field}: '{text}' is not a decimal number"),
             )
         })
+}
+
+/// The `Idempotency-Key` header of a route that moves money, as
+/// `/openapi.json` describes it (`params(IdempotencyKey)`).
+pub struct IdempotencyKey;
+
+impl utoipa::IntoParams for IdempotencyKey {
+    fn into_params(
+        _: impl Fn() -> Option<utoipa::openapi::path::ParameterIn>,
+    ) -> Vec<utoipa::openapi::path::Parameter> {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        vec![
+            utoipa::openapi::path::ParameterBuilder::new()
+                .name("Idempotency-Key")
+                .parameter_in(utoipa::openapi::path::ParameterIn::Header)
+                .required(utoipa::openapi::Required::True)
+                .schema(Some(
+                    ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .min_length(Some(1))
+                        .max_length(Some(255))
+                        .pattern(Some("^[!-~]+$")),
+                ))
+                .description(Some("A new key per payment, the same key to retry it: a repeat returns the first answer and moves nothing."))
+                .build(),
+        ]
+    }
 }
 
 /// The request's `Idempotency-Key`, with a hash of what it asks, so the same

@@ -7,7 +7,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
 
-use super::body::{idempotency, json, started};
+use super::body::{IdempotencyKey, idempotency, json, started};
 use super::departments::own_department;
 use super::error::ErrorCode;
 use super::{ApiError, AppState, Caller};
@@ -17,6 +17,7 @@ use crate::store::{Card, Client, Method, NewClient, NewPatient, Patient, Payment
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateClient {
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     name: String,
     email: Option<String>,
     phone: Option<String>,
@@ -50,8 +51,10 @@ pub struct Prepayment {
     card_id: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct CardsQuery {
+    /// The department whose billing view this is (required).
     department_id: Option<String>,
 }
 
@@ -83,12 +86,21 @@ pub(super) async fn own_client(
     id: &str,
 ) -> Result<Client, ApiError> {
     state
-        .store
+        .clinic
+        .store()
         .client(&caller.organisation_id, id)
         .await?
         .ok_or_else(|| ApiError::not_found("client"))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/clients",
+    summary = "Create a client",
+    extensions(("x-vetpay-role" = json!("staff"))),
+    request_body = CreateClient,
+    responses((status = 201, description = "The new client", body = Client))
+)]
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
@@ -96,7 +108,8 @@ pub async fn create(
 ) -> Result<(StatusCode, Json<Client>), ApiError> {
     let req: CreateClient = json(&body)?;
     let client = state
-        .store
+        .clinic
+        .store()
         .create_client(
             &caller.organisation_id,
             NewClient {
@@ -109,13 +122,33 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(client)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/clients",
+    summary = "Clients",
+    extensions(("x-vetpay-role" = json!("staff"))),
+    responses((status = 200, description = "The clients", body = [Client]))
+)]
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
 ) -> Result<Json<Vec<Client>>, ApiError> {
-    Ok(Json(state.store.clients(&caller.organisation_id).await?))
+    Ok(Json(
+        state
+            .clinic
+            .store()
+            .clients(&caller.organisation_id)
+            .await?,
+    ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/clients/{id}",
+    summary = "One client",
+    extensions(("x-vetpay-role" = json!("staff"))),
+    responses((status = 200, description = "The client", body = Client))
+)]
 pub async fn get(
     State(state): State<AppState>,
     caller: Caller,
@@ -124,6 +157,14 @@ pub async fn get(
     Ok(Json(own_client(&state, &caller, &id).await?))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/clients/{id}/patients",
+    summary = "Add a patient",
+    extensions(("x-vetpay-role" = json!("staff"))),
+    request_body = CreatePatient,
+    responses((status = 201, description = "The new patient", body = Patient))
+)]
 pub async fn create_patient(
     State(state): State<AppState>,
     caller: Caller,
@@ -133,7 +174,8 @@ pub async fn create_patient(
     own_client(&state, &caller, &id).await?;
     let req: CreatePatient = json(&body)?;
     let patient = state
-        .store
+        .clinic
+        .store()
         .create_patient(
             &caller.organisation_id,
             &id,
@@ -147,6 +189,13 @@ pub async fn create_patient(
     Ok((StatusCode::CREATED, Json(patient)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/clients/{id}/patients",
+    summary = "The client's patients",
+    extensions(("x-vetpay-role" = json!("staff"))),
+    responses((status = 200, description = "The patients", body = [Patient]))
+)]
 pub async fn patients(
     State(state): State<AppState>,
     caller: Caller,
@@ -154,12 +203,24 @@ pub async fn patients(
 ) -> Result<Json<Vec<Patient>>, ApiError> {
     own_client(&state, &caller, &id).await?;
     Ok(Json(
-        state.store.patients(&caller.organisation_id, &id).await?,
+        state
+            .clinic
+            .store()
+            .patients(&caller.organisation_id, &id)
+            .await?,
     ))
 }
 
 /// The client's saved cards as the billing view of a department shows them:
 /// Gravity cards only where the department allows recurring Gravity payments.
+#[utoipa::path(
+    get,
+    path = "/v1/clients/{id}/cards",
+    summary = "Saved cards as a department's billing view shows them (?department_id=)",
+    extensions(("x-vetpay-role" = json!("staff"))),
+    params(CardsQuery),
+    responses((status = 200, description = "The cards the department may use", body = BillingCards))
+)]
 pub async fn cards(
     State(state): State<AppState>,
     caller: Caller,
@@ -175,11 +236,13 @@ pub async fn cards(
     })?;
     own_department(&state, &caller, &department_id).await?;
     let recurring_allowed = state
-        .store
+        .clinic
+        .store()
         .gravity_recurring_allowed(&caller.organisation_id, &department_id)
         .await?;
     let cards = state
-        .store
+        .clinic
+        .store()
         .cards(&caller.organisation_id, &id)
         .await?
         .into_iter()
@@ -193,6 +256,14 @@ pub async fn cards(
 }
 
 /// Saves the card the client presents on a terminal (waits for the card holder).
+#[utoipa::path(
+    post,
+    path = "/v1/clients/{id}/cards",
+    summary = "Save the card the client presents on a terminal",
+    extensions(("x-vetpay-role" = json!("staff"))),
+    request_body = SaveCard,
+    responses((status = 201, description = "The saved card", body = Card))
+)]
 pub async fn save_card(
     State(state): State<AppState>,
     caller: Caller,
@@ -208,6 +279,13 @@ pub async fn save_card(
     Ok((StatusCode::CREATED, Json(card)))
 }
 
+#[utoipa::path(
+    put,
+    path = "/v1/clients/{id}/cards/{card}/default",
+    summary = "Make a card the default",
+    extensions(("x-vetpay-role" = json!("staff"))),
+    responses((status = 204, description = "It is the default"))
+)]
 pub async fn set_default_card(
     State(state): State<AppState>,
     caller: Caller,
@@ -215,7 +293,8 @@ pub async fn set_default_card(
 ) -> Result<StatusCode, ApiError> {
     own_client(&state, &caller, &id).await?;
     if state
-        .store
+        .clinic
+        .store()
         .set_default_card(&caller.organisation_id, &id, &card)
         .await?
     {
@@ -225,6 +304,13 @@ pub async fn set_default_card(
     }
 }
 
+#[utoipa::path(
+    delete,
+    path = "/v1/clients/{id}/cards/{card}",
+    summary = "Delete a saved card",
+    extensions(("x-vetpay-role" = json!("staff"))),
+    responses((status = 204, description = "Deleted"))
+)]
 pub async fn delete_card(
     State(state): State<AppState>,
     caller: Caller,
@@ -232,7 +318,8 @@ pub async fn delete_card(
 ) -> Result<StatusCode, ApiError> {
     own_client(&state, &caller, &id).await?;
     if state
-        .store
+        .clinic
+        .store()
         .delete_card(&caller.organisation_id, &id, &card)
         .await?
     {
@@ -243,6 +330,15 @@ pub async fn delete_card(
 }
 
 /// Takes a deposit: it becomes client credit once it succeeds.
+#[utoipa::path(
+    post,
+    path = "/v1/clients/{id}/prepayments",
+    summary = "Take a deposit (client prepayment); it becomes client credit",
+    extensions(("x-vetpay-role" = json!("staff"))),
+    params(IdempotencyKey),
+    request_body = Prepayment,
+    responses((status = 201, description = "The deposit (a repeated Idempotency-Key answers the first answer again, with Idempotent-Replayed: true)", body = Payment))
+)]
 pub async fn create_prepayment(
     State(state): State<AppState>,
     caller: Caller,
@@ -276,6 +372,13 @@ pub async fn create_prepayment(
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/clients/{id}/prepayments",
+    summary = "Deposits and the unused client credit",
+    extensions(("x-vetpay-role" = json!("staff"))),
+    responses((status = 200, description = "Deposits and credit", body = Prepayments))
+)]
 pub async fn prepayments(
     State(state): State<AppState>,
     caller: Caller,
@@ -283,11 +386,13 @@ pub async fn prepayments(
 ) -> Result<Json<Prepayments>, ApiError> {
     own_client(&state, &caller, &id).await?;
     let payments = state
-        .store
+        .clinic
+        .store()
         .prepayments(&caller.organisation_id, &id)
         .await?;
     let mut currencies: Vec<String> = state
-        .store
+        .clinic
+        .store()
         .departments(&caller.organisation_id)
         .await?
         .into_iter()
@@ -298,7 +403,8 @@ pub async fn prepayments(
     let mut credit = Vec::new();
     for currency in currencies {
         let amount = state
-            .store
+            .clinic
+            .store()
             .client_credit(&caller.organisation_id, &id, &currency)
             .await?;
         credit.push(CreditBalance { currency, amount });

@@ -38,6 +38,27 @@ fn hint(status: StatusCode) -> &'static str {
     }
 }
 
+/// Refuses a path or query string with an encoded NUL (`%00`) before any
+/// handler reads it: no id or filter holds one, and PostgreSQL would fail on
+/// it (a 500) instead of finding nothing.
+pub async fn refuse_nul(
+    request: axum::extract::Request,
+) -> Result<axum::extract::Request, ApiError> {
+    let uri = request.uri();
+    let encoded_nul = |text: &str| {
+        text.as_bytes()
+            .windows(3)
+            .any(|w| w[0] == b'%' && w[1] == b'0' && w[2] == b'0')
+    };
+    if encoded_nul(uri.path()) || uri.query().is_some_and(encoded_nul) {
+        return Err(ApiError::new(
+            ErrorCode::BadRequest,
+            "the path or query string contains a NUL character (%00); no id or filter holds one",
+        ));
+    }
+    Ok(request)
+}
+
 /// Rewrites an error answer that is not JSON into the envelope.
 pub async fn json_errors(response: Response) -> Response {
     let status = response.status();

@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::body::{decimal, json};
+use super::body::{decimal, json, optional};
 use super::error::ErrorCode;
 use super::{ApiError, AppState, Caller};
 use crate::plugin::Capability;
@@ -96,8 +96,10 @@ pub struct Cancelled {
     pub settlement: Invoice,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// Only this client's subscriptions.
     client_id: Option<String>,
 }
 
@@ -130,7 +132,8 @@ async fn own_subscription(
     id: &str,
 ) -> Result<Subscription, ApiError> {
     state
-        .store
+        .clinic
+        .store()
         .subscription(&caller.organisation_id, id)
         .await?
         .ok_or_else(|| ApiError::not_found("subscription"))
@@ -138,12 +141,21 @@ async fn own_subscription(
 
 async fn invoice(state: &AppState, caller: &Caller, id: &str) -> Result<Invoice, ApiError> {
     state
-        .store
+        .clinic
+        .store()
         .invoice(&caller.organisation_id, id)
         .await?
         .ok_or_else(|| ApiError::not_found("invoice"))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/health-plans",
+    summary = "Create a health plan with its included items",
+    extensions(("x-vetpay-role" = json!("admin"))),
+    request_body = CreatePlan,
+    responses((status = 201, description = "The new plan", body = Plan))
+)]
 pub async fn create_plan(
     State(state): State<AppState>,
     caller: Caller,
@@ -153,7 +165,8 @@ pub async fn create_plan(
     addon(&state, &caller).await?;
     let req: CreatePlan = json(&body)?;
     let department = state
-        .store
+        .clinic
+        .store()
         .department(&caller.organisation_id, &req.main_department_id)
         .await?
         .ok_or_else(|| {
@@ -180,7 +193,8 @@ pub async fn create_plan(
         });
     }
     let plan = state
-        .store
+        .clinic
+        .store()
         .create_plan(
             &caller.organisation_id,
             &department.currency,
@@ -206,14 +220,30 @@ pub async fn create_plan(
     Ok((StatusCode::CREATED, Json(plan)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/health-plans",
+    summary = "Health plans (add-on)",
+    extensions(("x-vetpay-role" = json!("staff"))),
+    responses((status = 200, description = "The plans", body = [Plan]))
+)]
 pub async fn plans(
     State(state): State<AppState>,
     caller: Caller,
 ) -> Result<Json<Vec<Plan>>, ApiError> {
     addon(&state, &caller).await?;
-    Ok(Json(state.store.plans(&caller.organisation_id).await?))
+    Ok(Json(
+        state.clinic.store().plans(&caller.organisation_id).await?,
+    ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/health-plans/{id}",
+    summary = "One health plan",
+    extensions(("x-vetpay-role" = json!("staff"))),
+    responses((status = 200, description = "The plan", body = Plan))
+)]
 pub async fn plan(
     State(state): State<AppState>,
     caller: Caller,
@@ -221,7 +251,8 @@ pub async fn plan(
 ) -> Result<Json<Plan>, ApiError> {
     addon(&state, &caller).await?;
     state
-        .store
+        .clinic
+        .store()
         .plan(&caller.organisation_id, &id)
         .await?
         .map(Json)
@@ -231,6 +262,14 @@ pub async fn plan(
 /// Signs a patient up. A saved-card plan needs the client's card, a plugin
 /// that charges saved cards in the plan's department, and (for Gravity) the
 /// department's permission for recurring payments.
+#[utoipa::path(
+    post,
+    path = "/v1/subscriptions",
+    summary = "Sign a patient up for a plan, with its payment option",
+    extensions(("x-vetpay-role" = json!("staff"))),
+    request_body = Subscribe,
+    responses((status = 201, description = "The new subscription", body = Subscription))
+)]
 pub async fn subscribe(
     State(state): State<AppState>,
     caller: Caller,
@@ -239,12 +278,15 @@ pub async fn subscribe(
     addon(&state, &caller).await?;
     let req: Subscribe = json(&body)?;
     let org = &caller.organisation_id;
-    let plan =
-        state.store.plan(org, &req.plan_id).await?.ok_or_else(|| {
-            ApiError::new(ErrorCode::Invalid, "plan_id: no health plan with this id")
-        })?;
+    let plan = state
+        .clinic
+        .store()
+        .plan(org, &req.plan_id)
+        .await?
+        .ok_or_else(|| ApiError::new(ErrorCode::Invalid, "plan_id: no health plan with this id"))?;
     let department = state
-        .store
+        .clinic
+        .store()
         .department(org, &plan.main_department_id)
         .await?
         .ok_or_else(|| ApiError::not_found("department"))?;
@@ -256,7 +298,8 @@ pub async fn subscribe(
             )
         })?;
         let card = state
-            .store
+            .clinic
+            .store()
             .card(org, &req.client_id, card_id)
             .await?
             .ok_or_else(|| {
@@ -267,7 +310,8 @@ pub async fn subscribe(
             })?;
         if card.plugin_id == "gravity" {
             let allowed = state
-                .store
+                .clinic
+                .store()
                 .gravity_recurring_allowed(org, &department.id)
                 .await?;
             if !allowed {
@@ -293,7 +337,8 @@ pub async fn subscribe(
     let today = crate::store::today(&department.time_zone);
     let start = period_or_now(req.start_period.as_deref(), &department.time_zone)?;
     let subscription = state
-        .store
+        .clinic
+        .store()
         .subscribe(
             org,
             NewSubscription {
@@ -310,6 +355,14 @@ pub async fn subscribe(
     Ok((StatusCode::CREATED, Json(subscription)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/subscriptions",
+    summary = "Plan subscriptions (?client_id=)",
+    extensions(("x-vetpay-role" = json!("staff"))),
+    params(ListQuery),
+    responses((status = 200, description = "The subscriptions", body = [Subscription]))
+)]
 pub async fn subscriptions(
     State(state): State<AppState>,
     caller: Caller,
@@ -318,12 +371,20 @@ pub async fn subscriptions(
     addon(&state, &caller).await?;
     Ok(Json(
         state
-            .store
+            .clinic
+            .store()
             .subscriptions(&caller.organisation_id, q.client_id.as_deref())
             .await?,
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/subscriptions/{id}",
+    summary = "One subscription with what is left of each included item",
+    extensions(("x-vetpay-role" = json!("staff"))),
+    responses((status = 200, description = "The subscription", body = Subscription))
+)]
 pub async fn subscription(
     State(state): State<AppState>,
     caller: Caller,
@@ -333,6 +394,13 @@ pub async fn subscription(
     Ok(Json(own_subscription(&state, &caller, &id).await?))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/subscriptions/{id}/activate",
+    summary = "Activate an applied subscription (advance plans get their invoice)",
+    extensions(("x-vetpay-role" = json!("staff"))),
+    responses((status = 200, description = "The active subscription", body = Subscription))
+)]
 pub async fn activate(
     State(state): State<AppState>,
     caller: Caller,
@@ -342,12 +410,21 @@ pub async fn activate(
     own_subscription(&state, &caller, &id).await?;
     Ok(Json(
         state
-            .store
+            .clinic
+            .store()
             .activate_subscription(&caller.organisation_id, &id)
             .await?,
     ))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/subscriptions/{id}/cancel",
+    summary = "Cancel and settle: fee + value of used items - payments made",
+    extensions(("x-vetpay-role" = json!("staff"))),
+    request_body(content = Option<Cancel>, description = "Why; the body may be left out"),
+    responses((status = 200, description = "The cancelled subscription and its settlement", body = Cancelled))
+)]
 pub async fn cancel(
     State(state): State<AppState>,
     caller: Caller,
@@ -356,13 +433,10 @@ pub async fn cancel(
 ) -> Result<Json<Cancelled>, ApiError> {
     addon(&state, &caller).await?;
     own_subscription(&state, &caller, &id).await?;
-    let req: Cancel = if body.is_empty() {
-        Cancel { reason: None }
-    } else {
-        json(&body)?
-    };
+    let req = optional(&body)?.unwrap_or(Cancel { reason: None });
     let (subscription, settlement) = state
-        .store
+        .clinic
+        .store()
         .cancel_subscription(
             &caller.organisation_id,
             &id,
@@ -376,6 +450,14 @@ pub async fn cancel(
 }
 
 /// The month's invoice of a plan whose invoices are made by hand.
+#[utoipa::path(
+    post,
+    path = "/v1/subscriptions/{id}/invoices",
+    summary = "Make a month's invoice by hand (manual plans); the same month gives the same invoice",
+    extensions(("x-vetpay-role" = json!("staff"))),
+    request_body(content = Option<PeriodRequest>, description = "The month; this month when the body is left out"),
+    responses((status = 201, description = "The month's invoice", body = Invoice))
+)]
 pub async fn period_invoice(
     State(state): State<AppState>,
     caller: Caller,
@@ -384,14 +466,11 @@ pub async fn period_invoice(
 ) -> Result<(StatusCode, Json<Invoice>), ApiError> {
     addon(&state, &caller).await?;
     own_subscription(&state, &caller, &id).await?;
-    let req: PeriodRequest = if body.is_empty() {
-        PeriodRequest { period: None }
-    } else {
-        json(&body)?
-    };
+    let req = optional(&body)?.unwrap_or(PeriodRequest { period: None });
     let period = period_or_now(req.period.as_deref(), "UTC")?;
     let invoice_id = state
-        .store
+        .clinic
+        .store()
         .manual_period_invoice(&caller.organisation_id, &id, period)
         .await?;
     Ok((
@@ -401,6 +480,14 @@ pub async fn period_invoice(
 }
 
 /// Starts the billing of a month; its progress is at /v1/billing-runs/{id}.
+#[utoipa::path(
+    post,
+    path = "/v1/billing-runs",
+    summary = "Bill a month: issue invoices and charge saved cards, idempotently",
+    extensions(("x-vetpay-role" = json!("admin"))),
+    request_body(content = Option<PeriodRequest>, description = "The month; this month when the body is left out"),
+    responses((status = 202, description = "The run, started or as it stands", body = BillingRun))
+)]
 pub async fn start_run(
     State(state): State<AppState>,
     caller: Caller,
@@ -408,11 +495,7 @@ pub async fn start_run(
 ) -> Result<(StatusCode, Json<BillingRun>), ApiError> {
     caller.require_admin()?;
     addon(&state, &caller).await?;
-    let req: PeriodRequest = if body.is_empty() {
-        PeriodRequest { period: None }
-    } else {
-        json(&body)?
-    };
+    let req = optional(&body)?.unwrap_or(PeriodRequest { period: None });
     let period = period_or_now(req.period.as_deref(), "UTC")?;
     let run = state
         .clinic
@@ -421,16 +504,34 @@ pub async fn start_run(
     Ok((StatusCode::ACCEPTED, Json(run)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/billing-runs",
+    summary = "Billing runs, newest first",
+    extensions(("x-vetpay-role" = json!("staff"))),
+    responses((status = 200, description = "The runs", body = [BillingRun]))
+)]
 pub async fn runs(
     State(state): State<AppState>,
     caller: Caller,
 ) -> Result<Json<Vec<BillingRun>>, ApiError> {
     addon(&state, &caller).await?;
     Ok(Json(
-        state.store.billing_runs(&caller.organisation_id).await?,
+        state
+            .clinic
+            .store()
+            .billing_runs(&caller.organisation_id)
+            .await?,
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/billing-runs/{id}",
+    summary = "A billing run's progress and totals, also while it runs",
+    extensions(("x-vetpay-role" = json!("staff"))),
+    responses((status = 200, description = "The run", body = BillingRun))
+)]
 pub async fn run(
     State(state): State<AppState>,
     caller: Caller,
@@ -438,7 +539,8 @@ pub async fn run(
 ) -> Result<Json<BillingRun>, ApiError> {
     addon(&state, &caller).await?;
     state
-        .store
+        .clinic
+        .store()
         .billing_run(&caller.organisation_id, &id)
         .await?
         .map(Json)

@@ -8,7 +8,7 @@ use axum::response::Response;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::body::{decimal, idempotency, json, started};
+use super::body::{IdempotencyKey, decimal, idempotency, json, optional, started};
 use super::error::ErrorCode;
 use super::{ApiError, AppState, Caller};
 use crate::service::PaymentOrder;
@@ -74,9 +74,12 @@ pub struct PayInvoice {
     excess_as_deposit: bool,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// Only this client's invoices.
     client_id: Option<String>,
+    /// How many, 1 to 500 (50 by default).
     limit: Option<i64>,
 }
 
@@ -102,12 +105,21 @@ fn lines(input: Vec<LineInput>) -> Result<Vec<NewLine>, ApiError> {
 
 async fn own(state: &AppState, caller: &Caller, id: &str) -> Result<Invoice, ApiError> {
     state
-        .store
+        .clinic
+        .store()
         .invoice(&caller.organisation_id, id)
         .await?
         .ok_or_else(|| ApiError::not_found("invoice"))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/invoices",
+    summary = "Create a draft invoice",
+    extensions(("x-vetpay-role" = json!("staff"))),
+    request_body = CreateInvoice,
+    responses((status = 201, description = "The draft", body = Invoice))
+)]
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
@@ -115,7 +127,8 @@ pub async fn create(
 ) -> Result<(StatusCode, Json<Invoice>), ApiError> {
     let req: CreateInvoice = json(&body)?;
     let department = state
-        .store
+        .clinic
+        .store()
         .department(&caller.organisation_id, &req.department_id)
         .await?
         .ok_or_else(|| {
@@ -125,7 +138,8 @@ pub async fn create(
             )
         })?;
     let invoice = state
-        .store
+        .clinic
+        .store()
         .create_invoice(
             &caller.organisation_id,
             &department.currency,
@@ -141,6 +155,14 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(invoice)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/invoices",
+    summary = "Newest invoices (?client_id=, ?limit=)",
+    extensions(("x-vetpay-role" = json!("staff"))),
+    params(ListQuery),
+    responses((status = 200, description = "The invoices, newest first", body = [Invoice]))
+)]
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -149,12 +171,20 @@ pub async fn list(
     let limit = q.limit.unwrap_or(50).clamp(1, 500);
     Ok(Json(
         state
-            .store
+            .clinic
+            .store()
             .invoices(&caller.organisation_id, q.client_id.as_deref(), limit)
             .await?,
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/invoices/{id}",
+    summary = "One invoice with its lines and due sum",
+    extensions(("x-vetpay-role" = json!("staff"))),
+    responses((status = 200, description = "The invoice", body = Invoice))
+)]
 pub async fn get(
     State(state): State<AppState>,
     caller: Caller,
@@ -163,6 +193,14 @@ pub async fn get(
     Ok(Json(own(&state, &caller, &id).await?))
 }
 
+#[utoipa::path(
+    put,
+    path = "/v1/invoices/{id}/lines",
+    summary = "Replace a draft's lines",
+    extensions(("x-vetpay-role" = json!("staff"))),
+    request_body = ReplaceLines,
+    responses((status = 200, description = "The draft with its new lines", body = Invoice))
+)]
 pub async fn replace_lines(
     State(state): State<AppState>,
     caller: Caller,
@@ -173,12 +211,20 @@ pub async fn replace_lines(
     let req: ReplaceLines = json(&body)?;
     Ok(Json(
         state
-            .store
+            .clinic
+            .store()
             .replace_invoice_lines(&caller.organisation_id, &id, &lines(req.lines)?)
             .await?,
     ))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/invoices/{id}/finalise",
+    summary = "Finalise a draft: it gets its number and can be paid",
+    extensions(("x-vetpay-role" = json!("staff"))),
+    responses((status = 200, description = "The finalised invoice", body = Invoice))
+)]
 pub async fn finalise(
     State(state): State<AppState>,
     caller: Caller,
@@ -187,12 +233,21 @@ pub async fn finalise(
     own(&state, &caller, &id).await?;
     Ok(Json(
         state
-            .store
+            .clinic
+            .store()
             .finalise_invoice(&caller.organisation_id, &id)
             .await?,
     ))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/invoices/{id}/credit-notes",
+    summary = "Credit a finalised invoice, wholly or some lines",
+    extensions(("x-vetpay-role" = json!("staff"))),
+    request_body(content = Option<CreditNoteRequest>, description = "Which lines to credit; all when the body is left out"),
+    responses((status = 201, description = "The credit note", body = Invoice))
+)]
 pub async fn credit_note(
     State(state): State<AppState>,
     caller: Caller,
@@ -200,18 +255,23 @@ pub async fn credit_note(
     body: Bytes,
 ) -> Result<(StatusCode, Json<Invoice>), ApiError> {
     own(&state, &caller, &id).await?;
-    let req: CreditNoteRequest = if body.is_empty() {
-        CreditNoteRequest { lines: None }
-    } else {
-        json(&body)?
-    };
+    // No body, or null, credits every line.
+    let req = optional(&body)?.unwrap_or(CreditNoteRequest { lines: None });
     let note = state
-        .store
+        .clinic
+        .store()
         .credit_invoice(&caller.organisation_id, &id, req.lines.as_deref())
         .await?;
     Ok((StatusCode::CREATED, Json(note)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/invoices/{id}/payments",
+    summary = "The invoice's payments and refunds",
+    extensions(("x-vetpay-role" = json!("staff"))),
+    responses((status = 200, description = "Payments and refunds", body = [Payment]))
+)]
 pub async fn payments(
     State(state): State<AppState>,
     caller: Caller,
@@ -220,7 +280,8 @@ pub async fn payments(
     own(&state, &caller, &id).await?;
     Ok(Json(
         state
-            .store
+            .clinic
+            .store()
             .invoice_payments(&caller.organisation_id, &id)
             .await?,
     ))
@@ -228,6 +289,15 @@ pub async fn payments(
 
 /// Pays an invoice. Card payments answer 201 at once with the payment
 /// `processing`; watch it at /v1/payments/{id}/events.
+#[utoipa::path(
+    post,
+    path = "/v1/invoices/{id}/payments",
+    summary = "Pay an invoice: card payments start processing and are watched at /v1/payments/{id}/events",
+    extensions(("x-vetpay-role" = json!("staff"))),
+    params(IdempotencyKey),
+    request_body = PayInvoice,
+    responses((status = 201, description = "The payment (a repeated Idempotency-Key answers the first answer again, with Idempotent-Replayed: true)", body = Payment))
+)]
 pub async fn pay(
     State(state): State<AppState>,
     caller: Caller,

@@ -1,26 +1,52 @@
-//! `GET /openapi.json`: the API described from [`ROUTES`], the one list of
-//! every route (a test checks the router serves each of them), with the
-//! request and response schemas derived from the Rust types.
+//! `GET /openapi.json`: the API described by the router that serves it. Each
+//! handler carries its `#[utoipa::path]` (method, path, body, answers, who may
+//! call it) and [`super::routes`] registers it with `routes!`, which adds the
+//! route to the router and the operation to the document in one step; they
+//! cannot drift. [`finish`] adds what every operation shares: its id and tag,
+//! the security it needs, its path parameters and the error envelope.
 
-use axum::Json;
+use std::sync::LazyLock;
+
+use axum::http::header;
+use axum::response::IntoResponse;
 use utoipa::OpenApi;
-use utoipa::openapi::path::{OperationBuilder, ParameterBuilder, ParameterIn};
-use utoipa::openapi::request_body::RequestBodyBuilder;
+use utoipa::openapi::path::{Operation, ParameterBuilder, ParameterIn};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
-use utoipa::openapi::{ContentBuilder, HttpMethod, Ref, Required, ResponseBuilder};
+use utoipa::openapi::{ContentBuilder, Ref, Required, ResponseBuilder};
 
-use super::{
-    api_keys, clients, departments, health_plans, invoices, payments, plugin_config, terminals,
-};
 use crate::service::PaymentEvent;
-use crate::store::{
-    ApiKey, AuditAction, AuditEvent, AuditPage, BillingRun, Card, Client, Department, Invoice,
-    InvoiceKind, InvoiceLine, InvoiceStatus, ItemBalance, Method, Patient, Payment, PaymentKind,
-    PaymentOption, PaymentStatus, Plan, PlanItem, Role, Subscription, SubscriptionStatus, Terminal,
-};
 
-/// The request schema of a route whose body is a WebAssembly file.
-pub const WASM_BODY: &str = "WasmFile";
+/// The extension naming who may call an operation: `public` (no key),
+/// `staff` (any API key) or `admin` (an admin key; a staff key gets 403).
+/// Every operation declares it; `api_openapi.rs` checks it against the server.
+pub const ROLE: &str = "x-vetpay-role";
+
+/// Who may call an operation, as [`ROLE`] spells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    Public,
+    Staff,
+    Admin,
+}
+
+impl Access {
+    pub fn parse(text: &str) -> Option<Access> {
+        match text {
+            "public" => Some(Access::Public),
+            "staff" => Some(Access::Staff),
+            "admin" => Some(Access::Admin),
+            _ => None,
+        }
+    }
+
+    fn sentence(self) -> &'static str {
+        match self {
+            Access::Public => "Needs no API key.",
+            Access::Staff => "Any API key of the organisation (staff or admin).",
+            Access::Admin => "An admin API key; a staff key gets 403 forbidden.",
+        }
+    }
+}
 
 /// A plugin's `.wasm` file, sent as the raw body.
 pub struct WasmFile;
@@ -31,7 +57,7 @@ impl utoipa::PartialSchema for WasmFile {
             .schema_type(utoipa::openapi::schema::Type::String)
             .content_media_type("application/wasm")
             .description(Some(
-                "A WebAssembly component with a vetpay:manifest section",
+                "A WebAssembly component with a vetpay:manifest section, at most 16 MiB",
             ))
             .into()
     }
@@ -39,642 +65,52 @@ impl utoipa::PartialSchema for WasmFile {
 
 impl utoipa::ToSchema for WasmFile {}
 
+/// One event of `GET /v1/payments/{id}/events`. In OpenAPI 3.1 the schema of
+/// a `text/event-stream` answer describes each event (3.2 names it
+/// `itemSchema`): its `event` name and its `data`, JSON text whose
+/// `contentSchema` is [`PaymentEvent`].
+pub struct EventStream;
+
+impl utoipa::PartialSchema for EventStream {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        let mut data = ObjectBuilder::new()
+            .schema_type(Type::String)
+            .content_media_type("application/json")
+            .description(Some("A PaymentEvent as JSON"))
+            .build();
+        // utoipa has no field for JSON Schema's contentSchema; its flattened
+        // extension map writes the keyword as it is.
+        data.extensions.get_or_insert_default().insert(
+            "contentSchema".to_owned(),
+            serde_json::json!({ "$ref": "#/components/schemas/PaymentEvent" }),
+        );
+        ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .description(Some(
+                "A server-sent event: `stage` for each stage the plugin reports, `status` with \
+                 the payment whenever it changes (the current one first); the stream ends \
+                 after a final status",
+            ))
+            .property(
+                "event",
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .enum_values(Some(["stage", "status"])),
+            )
+            .property("data", data)
+            .required("event")
+            .required("data")
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for EventStream {}
+
 /// A settings body: setting keys with their values (`null` removes one).
 #[derive(utoipa::ToSchema)]
 #[allow(dead_code)]
 pub struct SettingValues(std::collections::BTreeMap<String, serde_json::Value>);
-
-/// Who may call a route.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Access {
-    Public,
-    Staff,
-    Admin,
-}
-
-/// One route of the API.
-#[derive(Debug, Clone, Copy)]
-pub struct Route {
-    pub method: &'static str,
-    pub path: &'static str,
-    pub access: Access,
-    pub summary: &'static str,
-    /// Schema of the JSON body, if any.
-    pub request: Option<&'static str>,
-    /// Success status and schema ("[Name]" for a list, "" for no body).
-    pub status: u16,
-    pub response: &'static str,
-    /// Needs an `Idempotency-Key` header (it moves money).
-    pub idempotent: bool,
-}
-
-const fn r(
-    method: &'static str,
-    path: &'static str,
-    access: Access,
-    summary: &'static str,
-    request: Option<&'static str>,
-    status: u16,
-    response: &'static str,
-) -> Route {
-    Route {
-        method,
-        path,
-        access,
-        summary,
-        request,
-        status,
-        response,
-        idempotent: false,
-    }
-}
-
-const fn money(mut route: Route) -> Route {
-    route.idempotent = true;
-    route
-}
-
-use Access::{Admin, Public, Staff};
-
-/// Every route the router serves.
-pub const ROUTES: &[Route] = &[
-    r(
-        "GET",
-        "/healthz",
-        Public,
-        "Liveness: answers ok",
-        None,
-        200,
-        "",
-    ),
-    r(
-        "GET",
-        "/openapi.json",
-        Public,
-        "This description",
-        None,
-        200,
-        "",
-    ),
-    r(
-        "GET",
-        "/v1/departments",
-        Staff,
-        "The organisation's departments (locations)",
-        None,
-        200,
-        "[Department]",
-    ),
-    r(
-        "POST",
-        "/v1/departments",
-        Admin,
-        "Create a department with its country, currency and time zone",
-        Some("CreateDepartment"),
-        201,
-        "Department",
-    ),
-    r(
-        "GET",
-        "/v1/departments/{id}",
-        Staff,
-        "One department",
-        None,
-        200,
-        "Department",
-    ),
-    r(
-        "GET",
-        "/v1/settings",
-        Staff,
-        "Organisation settings with their values and en/da labels",
-        None,
-        200,
-        "",
-    ),
-    r(
-        "PUT",
-        "/v1/settings",
-        Admin,
-        "Set organisation settings (all checked before any is written)",
-        Some("SettingValues"),
-        200,
-        "",
-    ),
-    r(
-        "GET",
-        "/v1/departments/{id}/settings",
-        Staff,
-        "Department settings",
-        None,
-        200,
-        "",
-    ),
-    r(
-        "PUT",
-        "/v1/departments/{id}/settings",
-        Admin,
-        "Set department settings",
-        Some("SettingValues"),
-        200,
-        "",
-    ),
-    r(
-        "GET",
-        "/v1/plugins",
-        Staff,
-        "Installed plugins with their manifests and enabled markets",
-        None,
-        200,
-        "",
-    ),
-    r(
-        "POST",
-        "/v1/plugins",
-        Admin,
-        "Install a plugin: the .wasm as the body (application/wasm)",
-        Some(WASM_BODY),
-        201,
-        "",
-    ),
-    r(
-        "PUT",
-        "/v1/plugins/{id}/markets/{country}",
-        Admin,
-        "Enable a plugin for a market its manifest lists",
-        None,
-        200,
-        "",
-    ),
-    r(
-        "DELETE",
-        "/v1/plugins/{id}/markets/{country}",
-        Admin,
-        "Disable a plugin for a market",
-        None,
-        204,
-        "",
-    ),
-    r(
-        "GET",
-        "/v1/plugins/{id}/settings",
-        Admin,
-        "A plugin's organisation-level settings; secrets show only whether they are set",
-        None,
-        200,
-        "",
-    ),
-    r(
-        "PUT",
-        "/v1/plugins/{id}/settings",
-        Admin,
-        "Set a plugin's organisation-level settings (null removes one); secrets are write-only",
-        Some("SettingValues"),
-        200,
-        "",
-    ),
-    r(
-        "GET",
-        "/v1/plugins/{id}/allowed-hosts",
-        Admin,
-        "Destinations allowed beyond the plugin's manifest",
-        None,
-        200,
-        "",
-    ),
-    r(
-        "PUT",
-        "/v1/plugins/{id}/allowed-hosts",
-        Admin,
-        "Replace the extra allowed destinations (scheme://host:port)",
-        Some("AllowedHosts"),
-        200,
-        "",
-    ),
-    r(
-        "GET",
-        "/v1/departments/{id}/plugins/{plugin}/settings",
-        Admin,
-        "A plugin's department-level settings",
-        None,
-        200,
-        "",
-    ),
-    r(
-        "PUT",
-        "/v1/departments/{id}/plugins/{plugin}/settings",
-        Admin,
-        "Set a plugin's department-level settings",
-        Some("SettingValues"),
-        200,
-        "",
-    ),
-    r(
-        "GET",
-        "/v1/departments/{id}/terminals",
-        Staff,
-        "The department's terminals",
-        None,
-        200,
-        "[Terminal]",
-    ),
-    r(
-        "POST",
-        "/v1/departments/{id}/terminals",
-        Admin,
-        "Register a terminal (its plugin must be enabled for the department's market; Nets: type Connect@Cloud)",
-        Some("CreateTerminal"),
-        201,
-        "Terminal",
-    ),
-    r(
-        "POST",
-        "/v1/terminals/{id}/reconcile",
-        Admin,
-        "Run End of Day on a terminal",
-        None,
-        200,
-        "ReconcileReport",
-    ),
-    r(
-        "GET",
-        "/v1/clients",
-        Staff,
-        "Clients",
-        None,
-        200,
-        "[Client]",
-    ),
-    r(
-        "POST",
-        "/v1/clients",
-        Staff,
-        "Create a client",
-        Some("CreateClient"),
-        201,
-        "Client",
-    ),
-    r(
-        "GET",
-        "/v1/clients/{id}",
-        Staff,
-        "One client",
-        None,
-        200,
-        "Client",
-    ),
-    r(
-        "GET",
-        "/v1/clients/{id}/patients",
-        Staff,
-        "The client's patients",
-        None,
-        200,
-        "[Patient]",
-    ),
-    r(
-        "POST",
-        "/v1/clients/{id}/patients",
-        Staff,
-        "Add a patient",
-        Some("CreatePatient"),
-        201,
-        "Patient",
-    ),
-    r(
-        "GET",
-        "/v1/clients/{id}/cards",
-        Staff,
-        "Saved cards as a department's billing view shows them (?department_id=)",
-        None,
-        200,
-        "BillingCards",
-    ),
-    r(
-        "POST",
-        "/v1/clients/{id}/cards",
-        Staff,
-        "Save the card the client presents on a terminal",
-        Some("SaveCard"),
-        201,
-        "Card",
-    ),
-    r(
-        "DELETE",
-        "/v1/clients/{id}/cards/{card}",
-        Staff,
-        "Delete a saved card",
-        None,
-        204,
-        "",
-    ),
-    r(
-        "PUT",
-        "/v1/clients/{id}/cards/{card}/default",
-        Staff,
-        "Make a card the default",
-        None,
-        204,
-        "",
-    ),
-    r(
-        "GET",
-        "/v1/clients/{id}/prepayments",
-        Staff,
-        "Deposits and the unused client credit",
-        None,
-        200,
-        "Prepayments",
-    ),
-    money(r(
-        "POST",
-        "/v1/clients/{id}/prepayments",
-        Staff,
-        "Take a deposit (client prepayment); it becomes client credit",
-        Some("Prepayment"),
-        201,
-        "Payment",
-    )),
-    r(
-        "GET",
-        "/v1/invoices",
-        Staff,
-        "Newest invoices (?client_id=, ?limit=)",
-        None,
-        200,
-        "[Invoice]",
-    ),
-    r(
-        "POST",
-        "/v1/invoices",
-        Staff,
-        "Create a draft invoice",
-        Some("CreateInvoice"),
-        201,
-        "Invoice",
-    ),
-    r(
-        "GET",
-        "/v1/invoices/{id}",
-        Staff,
-        "One invoice with its lines and due sum",
-        None,
-        200,
-        "Invoice",
-    ),
-    r(
-        "PUT",
-        "/v1/invoices/{id}/lines",
-        Staff,
-        "Replace a draft's lines",
-        Some("ReplaceLines"),
-        200,
-        "Invoice",
-    ),
-    r(
-        "POST",
-        "/v1/invoices/{id}/finalise",
-        Staff,
-        "Finalise a draft: it gets its number and can be paid",
-        None,
-        200,
-        "Invoice",
-    ),
-    r(
-        "POST",
-        "/v1/invoices/{id}/credit-notes",
-        Staff,
-        "Credit a finalised invoice, wholly or some lines",
-        Some("CreditNoteRequest"),
-        201,
-        "Invoice",
-    ),
-    r(
-        "GET",
-        "/v1/invoices/{id}/payments",
-        Staff,
-        "The invoice's payments and refunds",
-        None,
-        200,
-        "[Payment]",
-    ),
-    money(r(
-        "POST",
-        "/v1/invoices/{id}/payments",
-        Staff,
-        "Pay an invoice: card payments start processing and are watched at /v1/payments/{id}/events",
-        Some("PayInvoice"),
-        201,
-        "Payment",
-    )),
-    r(
-        "GET",
-        "/v1/payments/{id}",
-        Staff,
-        "One payment",
-        None,
-        200,
-        "Payment",
-    ),
-    r(
-        "GET",
-        "/v1/payments/{id}/events",
-        Staff,
-        "Server-sent events: each stage, each status, ending with the final one",
-        None,
-        200,
-        "PaymentEvent",
-    ),
-    r(
-        "POST",
-        "/v1/payments/{id}/abort",
-        Staff,
-        "Ask the provider to abort a running card payment",
-        None,
-        202,
-        "Payment",
-    ),
-    r(
-        "GET",
-        "/v1/payments/{id}/refunds",
-        Staff,
-        "Refunds of a payment",
-        None,
-        200,
-        "[Payment]",
-    ),
-    r(
-        "POST",
-        "/v1/payments/{id}/resolve",
-        Admin,
-        "Settle an unknown or needs_review payment by hand (succeeded or failed, with a note), booked as if the provider had answered",
-        Some("ResolvePayment"),
-        200,
-        "Payment",
-    ),
-    money(r(
-        "POST",
-        "/v1/payments/{id}/refunds",
-        Staff,
-        "Refund (part of) a payment: on a terminal, to the card, or as paid; lands as a negative payment",
-        Some("RefundRequest"),
-        201,
-        "Payment",
-    )),
-    r(
-        "GET",
-        "/v1/health-plans",
-        Staff,
-        "Health plans (add-on)",
-        None,
-        200,
-        "[Plan]",
-    ),
-    r(
-        "POST",
-        "/v1/health-plans",
-        Admin,
-        "Create a health plan with its included items",
-        Some("CreatePlan"),
-        201,
-        "Plan",
-    ),
-    r(
-        "GET",
-        "/v1/health-plans/{id}",
-        Staff,
-        "One health plan",
-        None,
-        200,
-        "Plan",
-    ),
-    r(
-        "GET",
-        "/v1/subscriptions",
-        Staff,
-        "Plan subscriptions (?client_id=)",
-        None,
-        200,
-        "[Subscription]",
-    ),
-    r(
-        "POST",
-        "/v1/subscriptions",
-        Staff,
-        "Sign a patient up for a plan, with its payment option",
-        Some("Subscribe"),
-        201,
-        "Subscription",
-    ),
-    r(
-        "GET",
-        "/v1/subscriptions/{id}",
-        Staff,
-        "One subscription with what is left of each included item",
-        None,
-        200,
-        "Subscription",
-    ),
-    r(
-        "POST",
-        "/v1/subscriptions/{id}/activate",
-        Staff,
-        "Activate an applied subscription (advance plans get their invoice)",
-        None,
-        200,
-        "Subscription",
-    ),
-    r(
-        "POST",
-        "/v1/subscriptions/{id}/cancel",
-        Staff,
-        "Cancel and settle: fee + value of used items - payments made",
-        Some("Cancel"),
-        200,
-        "Cancelled",
-    ),
-    r(
-        "POST",
-        "/v1/subscriptions/{id}/invoices",
-        Staff,
-        "Make a month's invoice by hand (manual plans); the same month gives the same invoice",
-        Some("PeriodRequest"),
-        201,
-        "Invoice",
-    ),
-    r(
-        "GET",
-        "/v1/billing-runs",
-        Staff,
-        "Billing runs, newest first",
-        None,
-        200,
-        "[BillingRun]",
-    ),
-    r(
-        "POST",
-        "/v1/billing-runs",
-        Admin,
-        "Bill a month: issue invoices and charge saved cards, idempotently",
-        Some("PeriodRequest"),
-        202,
-        "BillingRun",
-    ),
-    r(
-        "GET",
-        "/v1/billing-runs/{id}",
-        Staff,
-        "A billing run's progress and totals, also while it runs",
-        None,
-        200,
-        "BillingRun",
-    ),
-    r(
-        "GET",
-        "/v1/api-keys",
-        Admin,
-        "The organisation's API keys: name, role, created, last used, expiry, revocation and rotation; never a secret",
-        None,
-        200,
-        "[ApiKey]",
-    ),
-    r(
-        "POST",
-        "/v1/api-keys",
-        Admin,
-        "Make an API key (role, name, optional expires_at RFC 3339 or expires_in_days); the secret is shown only in this answer",
-        Some("CreateApiKey"),
-        201,
-        "CreatedApiKey",
-    ),
-    r(
-        "DELETE",
-        "/v1/api-keys/{id}",
-        Admin,
-        "Revoke a key at once, on every host (not the key making the request: 409 revoking_own_key)",
-        None,
-        204,
-        "",
-    ),
-    r(
-        "POST",
-        "/v1/api-keys/{id}/rotate",
-        Admin,
-        "A new secret for a key; the old one works for grace_seconds (default 86400, at most 604800, 0 ends it at once)",
-        Some("RotateApiKey"),
-        200,
-        "CreatedApiKey",
-    ),
-    r(
-        "GET",
-        "/v1/audit-events",
-        Admin,
-        "The audit trail, newest first (?action=, ?target_id=, ?actor_key_id=, ?since=, ?until= as Unix ms or RFC 3339, ?limit= up to 500, ?cursor=)",
-        None,
-        200,
-        "AuditPage",
-    ),
-];
 
 /// The error body every 4xx and 5xx carries.
 #[derive(utoipa::ToSchema)]
@@ -692,220 +128,183 @@ pub struct ErrorDetail {
     message: String,
 }
 
+/// What the handlers do not name themselves: the envelope every error answer
+/// carries, and the event each `data:` of the payment stream holds.
 #[derive(OpenApi)]
 #[openapi(
     info(
         title = "vetpay",
-        description = "Clinic backend: invoices, payments, settings and payment plugins. Authenticate with `Authorization: Bearer KEY`. Money is integer minor units with an ISO 4217 currency."
+        description = "Clinic backend: invoices, payments, settings and payment plugins. Authenticate with `Authorization: Bearer KEY`. Money is integer minor units with an ISO 4217 currency. Each operation's `x-vetpay-role` says who may call it: `public` (no key), `staff` (any API key) or `admin` (an admin key)."
     ),
-    components(schemas(
-        ErrorBody,
-        ErrorDetail,
-        super::error::ErrorCode,
-        Department,
-        departments::CreateDepartment,
-        Client,
-        Patient,
-        Card,
-        Terminal,
-        Invoice,
-        InvoiceLine,
-        InvoiceKind,
-        InvoiceStatus,
-        Payment,
-        PaymentKind,
-        PaymentStatus,
-        Method,
-        PaymentEvent,
-        clients::CreateClient,
-        clients::CreatePatient,
-        clients::SaveCard,
-        clients::Prepayment,
-        clients::BillingCards,
-        clients::Prepayments,
-        clients::CreditBalance,
-        invoices::CreateInvoice,
-        invoices::LineInput,
-        invoices::ReplaceLines,
-        invoices::CreditNoteRequest,
-        invoices::PayInvoice,
-        payments::RefundRequest,
-        terminals::CreateTerminal,
-        terminals::ReconcileReport,
-        plugin_config::AllowedHosts,
-        Plan,
-        PlanItem,
-        Subscription,
-        ItemBalance,
-        PaymentOption,
-        SubscriptionStatus,
-        BillingRun,
-        health_plans::CreatePlan,
-        health_plans::PlanItemInput,
-        health_plans::Subscribe,
-        health_plans::Cancel,
-        health_plans::PeriodRequest,
-        health_plans::Cancelled,
-        payments::ResolvePayment,
-        ApiKey,
-        Role,
-        api_keys::CreateApiKey,
-        api_keys::RotateApiKey,
-        api_keys::CreatedApiKey,
-        AuditPage,
-        AuditEvent,
-        AuditAction,
-        SettingValues,
-        WasmFile
-    ))
+    components(schemas(ErrorBody, ErrorDetail, super::error::ErrorCode, PaymentEvent))
 )]
-struct Schemas;
+struct Shared;
 
-fn json_content(schema: &str) -> utoipa::openapi::Content {
-    let builder = ContentBuilder::new();
-    match schema.strip_prefix('[').and_then(|s| s.strip_suffix(']')) {
-        Some(item) => builder
-            .schema(Some(
-                utoipa::openapi::schema::ArrayBuilder::new()
-                    .items(Ref::from_schema_name(item))
-                    .build(),
-            ))
-            .build(),
-        None => builder.schema(Some(Ref::from_schema_name(schema))).build(),
-    }
+/// The document the router starts from, before any route is added.
+pub(super) fn base() -> utoipa::openapi::OpenApi {
+    let mut doc = Shared::openapi();
+    doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
+    doc.components.get_or_insert_default().add_security_scheme(
+        "bearer",
+        SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+    );
+    doc
 }
 
-fn string_schema() -> utoipa::openapi::schema::Object {
-    utoipa::openapi::schema::ObjectBuilder::new()
-        .schema_type(utoipa::openapi::schema::Type::String)
+fn error_response(description: &str) -> utoipa::openapi::Response {
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            "application/json",
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("ErrorBody")))
+                .build(),
+        )
         .build()
 }
 
-fn method(m: &str) -> HttpMethod {
-    match m {
-        "POST" => HttpMethod::Post,
-        "PUT" => HttpMethod::Put,
-        "DELETE" => HttpMethod::Delete,
-        _ => HttpMethod::Get,
+/// Who may call `op`, from its [`ROLE`]; a handler without one is a bug that
+/// every test building the document catches.
+pub fn access(method: &str, path: &str, op: &Operation) -> Access {
+    op.extensions
+        .as_ref()
+        .and_then(|e| e.get(ROLE))
+        .and_then(|v| v.as_str())
+        .and_then(Access::parse)
+        .unwrap_or_else(|| {
+            panic!("{method} {path}: its #[utoipa::path] needs extensions((\"{ROLE}\" = json!(\"public\" | \"staff\" | \"admin\")))")
+        })
+}
+
+/// A struct that another flattens (`allOf`) cannot forbid other properties:
+/// serde's `deny_unknown_fields` (kept for parsing, as for a manifest's
+/// settings) would make every flattened answer fail its own schema.
+fn open_flattened(components: &mut utoipa::openapi::Components) {
+    use utoipa::openapi::RefOr;
+    use utoipa::openapi::schema::{AdditionalProperties, Schema};
+    let flattened: Vec<String> = components
+        .schemas
+        .values()
+        .filter_map(|s| match s {
+            RefOr::T(Schema::AllOf(all)) => Some(all.items.iter()),
+            _ => None,
+        })
+        .flatten()
+        .filter_map(|item| match item {
+            RefOr::Ref(r) => r.ref_location.rsplit('/').next().map(str::to_owned),
+            RefOr::T(_) => None,
+        })
+        .collect();
+    for name in flattened {
+        if let Some(RefOr::T(Schema::Object(object))) = components.schemas.get_mut(&name)
+            && matches!(
+                object.additional_properties.as_deref(),
+                Some(AdditionalProperties::FreeForm(false))
+            )
+        {
+            object.additional_properties = None;
+        }
     }
 }
 
-/// The whole description.
-pub fn document() -> utoipa::openapi::OpenApi {
-    let mut doc = Schemas::openapi();
-    doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
+/// Adds what every operation shares to the document `routes!` collected.
+pub(super) fn finish(mut doc: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
     if let Some(components) = doc.components.as_mut() {
-        components.add_security_scheme(
-            "bearer",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
-        );
+        open_flattened(components);
     }
-    for route in ROUTES {
-        let tag = route.path.split('/').nth(2).unwrap_or("service");
-        let mut op = OperationBuilder::new()
-            .summary(Some(route.summary))
-            .tag(tag)
-            .operation_id(Some(format!(
-                "{}_{}",
-                route.method.to_lowercase(),
-                route
-                    .path
-                    .trim_start_matches('/')
+    for (path, item) in doc.paths.paths.iter_mut() {
+        let operations = [
+            ("get", &mut item.get),
+            ("put", &mut item.put),
+            ("post", &mut item.post),
+            ("delete", &mut item.delete),
+            ("patch", &mut item.patch),
+            ("head", &mut item.head),
+            ("options", &mut item.options),
+            ("trace", &mut item.trace),
+        ];
+        for (method, op) in operations {
+            let Some(op) = op.as_mut() else { continue };
+            let access = access(method, path, op);
+            // Ids from method and path: unique, and stable across handler renames.
+            op.operation_id = Some(format!(
+                "{method}_{}",
+                path.trim_start_matches('/')
                     .replace(['/', '{', '}', '.', '-'], "_")
-            )));
-        if route.access != Access::Public {
-            op = op.security(SecurityRequirement::new::<_, _, String>("bearer", []));
-        }
-        for segment in route.path.split('/') {
-            if let Some(name) = segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
-                op = op.parameter(
-                    ParameterBuilder::new()
-                        .name(name)
-                        .parameter_in(ParameterIn::Path)
-                        .required(Required::True)
-                        .schema(Some(string_schema()))
-                        .build(),
-                );
-            }
-        }
-        if route.idempotent {
-            op = op.parameter(
-                ParameterBuilder::new()
-                    .name("Idempotency-Key")
-                    .parameter_in(ParameterIn::Header)
-                    .required(Required::True)
-                    .schema(Some(
-                        utoipa::openapi::schema::ObjectBuilder::new()
-                            .schema_type(utoipa::openapi::schema::Type::String)
-                            .min_length(Some(1))
-                            .max_length(Some(255))
-                            .build(),
-                    ))
-                    .description(Some("A new key per payment, the same key to retry it: a repeat returns the first answer and moves nothing."))
-                    .build(),
-            );
-        }
-        if let Some(request) = route.request {
-            let body = if request == WASM_BODY {
-                let file = utoipa::openapi::schema::ObjectBuilder::new()
-                    .schema_type(utoipa::openapi::schema::Type::String)
-                    .content_media_type("application/wasm")
-                    .build();
-                RequestBodyBuilder::new().content(
-                    "application/wasm",
-                    ContentBuilder::new().schema(Some(file)).build(),
-                )
-            } else {
-                RequestBodyBuilder::new().content("application/json", json_content(request))
+            ));
+            let tag = path.split('/').nth(2).unwrap_or("service").to_owned();
+            op.tags = Some(vec![tag]);
+            op.description = Some(match op.description.take() {
+                Some(d) if !d.is_empty() => format!("{d}\n\n{}", access.sentence()),
+                _ => access.sentence().to_owned(),
+            });
+            op.security = match access {
+                Access::Public => None,
+                Access::Staff | Access::Admin => {
+                    Some(vec![SecurityRequirement::new::<_, _, String>("bearer", [])])
+                }
             };
-            op = op.request_body(Some(body.required(Some(Required::True)).build()));
+            // Every `{name}` is a string path parameter, typed even where the
+            // handler did not say more about it.
+            let parameters = op.parameters.get_or_insert_default();
+            for segment in path.split('/') {
+                let Some(name) = segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) else {
+                    continue;
+                };
+                let declared = parameters
+                    .iter()
+                    .any(|p| p.name == name && p.parameter_in == ParameterIn::Path);
+                if !declared {
+                    parameters.push(
+                        ParameterBuilder::new()
+                            .name(name)
+                            .parameter_in(ParameterIn::Path)
+                            .required(Required::True)
+                            .schema(Some(
+                                utoipa::openapi::schema::ObjectBuilder::new()
+                                    .schema_type(utoipa::openapi::schema::Type::String),
+                            ))
+                            .build(),
+                    );
+                }
+            }
+            if parameters.is_empty() {
+                op.parameters = None;
+            }
+            let responses = &mut op.responses.responses;
+            responses.entry("4XX".to_owned()).or_insert_with(|| {
+                error_response("What was wrong and how to fix it; nothing was changed").into()
+            });
+            responses.entry("5XX".to_owned()).or_insert_with(|| {
+                error_response(
+                    "The host failed or a provider could not be reached; the body says whether to retry",
+                )
+                .into()
+            });
         }
-        let content_type = if route.path.ends_with("/events") {
-            "text/event-stream"
-        } else {
-            "application/json"
-        };
-        let mut ok = ResponseBuilder::new().description(match route.access {
-            Access::Admin => "Success (admin key)",
-            _ => "Success",
-        });
-        if content_type == "text/event-stream" {
-            // A stream, not one JSON document: each event's `data` is a PaymentEvent.
-            let stream = utoipa::openapi::schema::ObjectBuilder::new()
-                .schema_type(utoipa::openapi::schema::Type::String)
-                .description(Some(
-                    "Server-sent events: `event: stage` or `event: status`, each with `data:` a \
-                     PaymentEvent (#/components/schemas/PaymentEvent) as JSON; the current status \
-                     comes first and the stream ends after a final status",
-                ))
-                .build();
-            ok = ok.content(
-                content_type,
-                ContentBuilder::new().schema(Some(stream)).build(),
-            );
-        } else if !route.response.is_empty() {
-            ok = ok.content(content_type, json_content(route.response));
-        }
-        op = op.response(route.status.to_string(), ok.build()).response(
-            "4XX",
-            ResponseBuilder::new()
-                .description("What was wrong and how to fix it; nothing was changed")
-                .content("application/json", json_content("ErrorBody"))
-                .build(),
-        )
-        .response(
-            "5XX",
-            ResponseBuilder::new()
-                .description("The host failed or a provider could not be reached; the body says whether to retry")
-                .content("application/json", json_content("ErrorBody"))
-                .build(),
-        );
-        doc.paths
-            .add_path_operation(route.path, vec![method(route.method)], op.build());
     }
     doc
 }
 
-pub async fn serve() -> Json<utoipa::openapi::OpenApi> {
-    Json(document())
+/// The whole description: what `GET /openapi.json` serves and `vetpay openapi` prints.
+pub fn document() -> utoipa::openapi::OpenApi {
+    finish(super::routes().into_openapi())
+}
+
+/// Built once: the routes do not change while the server runs.
+static SERVED: LazyLock<String> =
+    LazyLock::new(|| serde_json::to_string(&document()).expect("the OpenAPI document serialises"));
+
+#[utoipa::path(
+    get,
+    path = "/openapi.json",
+    summary = "This description (OpenAPI 3.1)",
+    extensions(("x-vetpay-role" = json!("public"))),
+    responses((status = 200, description = "The OpenAPI 3.1 document", content_type = "application/json", body = Object))
+)]
+pub async fn serve() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        SERVED.as_str(),
+    )
 }

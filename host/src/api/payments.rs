@@ -13,7 +13,8 @@ use futures::Stream;
 use serde::Deserialize;
 use tokio::sync::broadcast;
 
-use super::body::{idempotency, json, started};
+use super::body::{IdempotencyKey, idempotency, json, started};
+use super::openapi::EventStream;
 use super::{ApiError, AppState, Caller};
 use crate::service::{PaymentEvent, PaymentOrder};
 use crate::store::{
@@ -35,12 +36,20 @@ pub struct RefundRequest {
 
 async fn own(state: &AppState, caller: &Caller, id: &str) -> Result<Payment, ApiError> {
     state
-        .store
+        .clinic
+        .store()
         .payment(&caller.organisation_id, id)
         .await?
         .ok_or_else(|| ApiError::not_found("payment"))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/payments/{id}",
+    summary = "One payment",
+    extensions(("x-vetpay-role" = json!("staff"))),
+    responses((status = 200, description = "The payment", body = Payment))
+)]
 pub async fn get(
     State(state): State<AppState>,
     caller: Caller,
@@ -49,6 +58,13 @@ pub async fn get(
     Ok(Json(own(&state, &caller, &id).await?))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/payments/{id}/abort",
+    summary = "Ask the provider to abort a running card payment",
+    extensions(("x-vetpay-role" = json!("staff"))),
+    responses((status = 202, description = "The abort was asked; the payment as it is now", body = Payment))
+)]
 pub async fn abort(
     State(state): State<AppState>,
     caller: Caller,
@@ -78,6 +94,13 @@ pub async fn abort(
     Ok((axum::http::StatusCode::ACCEPTED, Json(result?)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/payments/{id}/refunds",
+    summary = "Refunds of a payment",
+    extensions(("x-vetpay-role" = json!("staff"))),
+    responses((status = 200, description = "The refunds", body = [Payment]))
+)]
 pub async fn refunds(
     State(state): State<AppState>,
     caller: Caller,
@@ -85,10 +108,23 @@ pub async fn refunds(
 ) -> Result<Json<Vec<Payment>>, ApiError> {
     own(&state, &caller, &id).await?;
     Ok(Json(
-        state.store.refunds_of(&caller.organisation_id, &id).await?,
+        state
+            .clinic
+            .store()
+            .refunds_of(&caller.organisation_id, &id)
+            .await?,
     ))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/payments/{id}/refunds",
+    summary = "Refund (part of) a payment: on a terminal, to the card, or as paid; lands as a negative payment",
+    extensions(("x-vetpay-role" = json!("staff"))),
+    params(IdempotencyKey),
+    request_body = RefundRequest,
+    responses((status = 201, description = "The refund (a repeated Idempotency-Key answers the first answer again, with Idempotent-Replayed: true)", body = Payment))
+)]
 pub async fn refund(
     State(state): State<AppState>,
     caller: Caller,
@@ -150,6 +186,14 @@ pub struct ResolvePayment {
 
 /// Settles an `unknown` or `needs_review` payment by hand (admin), booked as
 /// if the provider had answered; recorded in the audit trail.
+#[utoipa::path(
+    post,
+    path = "/v1/payments/{id}/resolve",
+    summary = "Settle an unknown or needs_review payment by hand (succeeded or failed, with a note), booked as if the provider had answered",
+    extensions(("x-vetpay-role" = json!("admin"))),
+    request_body = ResolvePayment,
+    responses((status = 200, description = "The settled payment", body = Payment))
+)]
 pub async fn resolve(
     State(state): State<AppState>,
     caller: Caller,
@@ -159,7 +203,8 @@ pub async fn resolve(
     caller.require_admin()?;
     let req: ResolvePayment = json(&body)?;
     let payment = state
-        .store
+        .clinic
+        .store()
         .resolve_payment(
             &caller.organisation_id,
             &id,
@@ -246,7 +291,8 @@ impl Watch {
 
     async fn reread(&self) -> Option<Payment> {
         self.state
-            .store
+            .clinic
+            .store()
             .payment(&self.organisation_id, &self.id)
             .await
             .ok()
@@ -257,6 +303,13 @@ impl Watch {
 /// Server-sent events: `status` with the payment whenever it changes (first
 /// at once), `stage` for each stage the plugin reports; the stream ends after
 /// the final status.
+#[utoipa::path(
+    get,
+    path = "/v1/payments/{id}/events",
+    summary = "Server-sent events: each stage, each status, ending with the final one",
+    extensions(("x-vetpay-role" = json!("staff"))),
+    responses((status = 200, description = "The event stream; each data: is a PaymentEvent as JSON", content_type = "text/event-stream", body = inline(EventStream)))
+)]
 pub async fn events(
     State(state): State<AppState>,
     caller: Caller,

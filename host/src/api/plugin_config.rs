@@ -10,6 +10,7 @@ use serde_json::{Map, Value};
 use super::body::json;
 use super::departments::own_department;
 use super::error::ErrorCode;
+use super::openapi::SettingValues;
 use super::{ApiError, AppState, Caller};
 use crate::plugin::Destination;
 use crate::store::{AuditAction, InstalledPlugin, NewAuditEvent, PluginSettingValue};
@@ -22,7 +23,8 @@ async fn installed(
     id: &str,
 ) -> Result<InstalledPlugin, ApiError> {
     state
-        .store
+        .clinic
+        .store()
         .plugin(&caller.organisation_id, id)
         .await?
         .ok_or_else(|| ApiError::not_found("plugin"))
@@ -36,7 +38,8 @@ async fn read(
 ) -> Result<Settings, ApiError> {
     Ok(Json(
         state
-            .store
+            .clinic
+            .store()
             .plugin_settings(
                 &caller.organisation_id,
                 &plugin.id,
@@ -56,7 +59,8 @@ async fn write(
 ) -> Result<Settings, ApiError> {
     let values: Map<String, Value> = json(&body)?;
     state
-        .store
+        .clinic
+        .store()
         .set_plugin_settings(
             &caller.organisation_id,
             &plugin.id,
@@ -93,6 +97,13 @@ async fn write(
     read(state, caller, plugin, department_id).await
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/plugins/{id}/settings",
+    summary = "A plugin's organisation-level settings; secrets show only whether they are set",
+    extensions(("x-vetpay-role" = json!("admin"))),
+    responses((status = 200, description = "The plugin's settings at organisation level", body = [PluginSettingValue]))
+)]
 pub async fn organisation(
     State(state): State<AppState>,
     caller: Caller,
@@ -103,6 +114,14 @@ pub async fn organisation(
     read(&state, &caller, &plugin, None).await
 }
 
+#[utoipa::path(
+    put,
+    path = "/v1/plugins/{id}/settings",
+    summary = "Set a plugin's organisation-level settings (null removes one); secrets are write-only",
+    extensions(("x-vetpay-role" = json!("admin"))),
+    request_body = SettingValues,
+    responses((status = 200, description = "The plugin's settings at organisation level, as now set", body = [PluginSettingValue]))
+)]
 pub async fn set_organisation(
     State(state): State<AppState>,
     caller: Caller,
@@ -114,6 +133,13 @@ pub async fn set_organisation(
     write(&state, &caller, &plugin, None, body).await
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/departments/{id}/plugins/{plugin}/settings",
+    summary = "A plugin's department-level settings",
+    extensions(("x-vetpay-role" = json!("admin"))),
+    responses((status = 200, description = "The plugin's settings in the department", body = [PluginSettingValue]))
+)]
 pub async fn department_settings(
     State(state): State<AppState>,
     caller: Caller,
@@ -125,6 +151,14 @@ pub async fn department_settings(
     read(&state, &caller, &plugin, Some(&department_id)).await
 }
 
+#[utoipa::path(
+    put,
+    path = "/v1/departments/{id}/plugins/{plugin}/settings",
+    summary = "Set a plugin's department-level settings",
+    extensions(("x-vetpay-role" = json!("admin"))),
+    request_body = SettingValues,
+    responses((status = 200, description = "The plugin's settings in the department, as now set", body = [PluginSettingValue]))
+)]
 pub async fn set_department_settings(
     State(state): State<AppState>,
     caller: Caller,
@@ -144,6 +178,13 @@ pub struct AllowedHosts {
     hosts: Vec<String>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/plugins/{id}/allowed-hosts",
+    summary = "Destinations allowed beyond the plugin's manifest",
+    extensions(("x-vetpay-role" = json!("admin"))),
+    responses((status = 200, description = "Destinations as scheme://host:port", body = [String]))
+)]
 pub async fn allowed_hosts(
     State(state): State<AppState>,
     caller: Caller,
@@ -153,12 +194,21 @@ pub async fn allowed_hosts(
     installed(&state, &caller, &id).await?;
     Ok(Json(
         state
-            .store
+            .clinic
+            .store()
             .plugin_allowed_hosts(&caller.organisation_id, &id)
             .await?,
     ))
 }
 
+#[utoipa::path(
+    put,
+    path = "/v1/plugins/{id}/allowed-hosts",
+    summary = "Replace the extra allowed destinations (scheme://host:port)",
+    extensions(("x-vetpay-role" = json!("admin"))),
+    request_body = AllowedHosts,
+    responses((status = 200, description = "Destinations as scheme://host:port, as now set", body = [String]))
+)]
 pub async fn set_allowed_hosts(
     State(state): State<AppState>,
     caller: Caller,
@@ -170,7 +220,8 @@ pub async fn set_allowed_hosts(
     let hosts: AllowedHosts = json(&body)?;
     refuse_special_addresses(&state, &hosts.hosts)?;
     let saved = state
-        .store
+        .clinic
+        .store()
         .set_plugin_allowed_hosts(&caller.organisation_id, &id, &hosts.hosts)
         .await?;
     super::audit::record(
@@ -191,7 +242,7 @@ pub async fn set_allowed_hosts(
 /// private or metadata address is the operator's to allow, in the server's
 /// configuration. (What a name resolves to is checked again at connect time.)
 fn refuse_special_addresses(state: &AppState, hosts: &[String]) -> Result<(), ApiError> {
-    let network = &state.runtime.config().network;
+    let network = &state.clinic.runtime().config().network;
     for (i, host) in hosts.iter().enumerate() {
         // Unparseable entries get the store's own error, which says what to send.
         let Ok(destination) = host.parse::<Destination>() else {

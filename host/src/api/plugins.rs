@@ -6,6 +6,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 
 use super::error::ErrorCode;
+use super::openapi::WasmFile;
 use super::{ApiError, AppState, Caller};
 use crate::plugin;
 use crate::store::{AuditAction, InstalledPlugin, NewAuditEvent};
@@ -17,6 +18,14 @@ fn invalid_plugin(message: String) -> ApiError {
 
 /// Uploads a plugin `.wasm` (the request body). The manifest is checked, and
 /// the component compiled and linked, before anything is recorded.
+#[utoipa::path(
+    post,
+    path = "/v1/plugins",
+    summary = "Install a plugin: the .wasm as the body (application/wasm)",
+    extensions(("x-vetpay-role" = json!("admin"))),
+    request_body(content = inline(WasmFile), content_type = "application/wasm"),
+    responses((status = 201, description = "The installed plugin", body = InstalledPlugin))
+)]
 pub async fn install(
     State(state): State<AppState>,
     caller: Caller,
@@ -32,17 +41,20 @@ pub async fn install(
     let info = plugin::inspect(&body)
         .map_err(|e| invalid_plugin(format!("not a valid vetpay plugin: {e}")))?;
     let loaded = state
-        .runtime
+        .clinic
+        .runtime()
         .load(body.to_vec())
         .await
         .map_err(|e| invalid_plugin(format!("the plugin cannot run on this host: {e}")))?;
     state.clinic.plugins().insert(std::sync::Arc::new(loaded));
     state
-        .store
+        .clinic
+        .store()
         .install_plugin(&caller.organisation_id, &info, &body)
         .await?;
     let installed = state
-        .store
+        .clinic
+        .store()
         .plugin(&caller.organisation_id, &info.manifest.id)
         .await?
         .ok_or_else(|| ApiError::not_found("plugin"))?;
@@ -60,13 +72,33 @@ pub async fn install(
     Ok((StatusCode::CREATED, Json(installed)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/plugins",
+    summary = "Installed plugins with their manifests and enabled markets",
+    extensions(("x-vetpay-role" = json!("staff"))),
+    responses((status = 200, description = "The installed plugins", body = [InstalledPlugin]))
+)]
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
 ) -> Result<Json<Vec<InstalledPlugin>>, ApiError> {
-    Ok(Json(state.store.plugins(&caller.organisation_id).await?))
+    Ok(Json(
+        state
+            .clinic
+            .store()
+            .plugins(&caller.organisation_id)
+            .await?,
+    ))
 }
 
+#[utoipa::path(
+    put,
+    path = "/v1/plugins/{id}/markets/{country}",
+    summary = "Enable a plugin for a market its manifest lists",
+    extensions(("x-vetpay-role" = json!("admin"))),
+    responses((status = 200, description = "The plugin with its markets", body = InstalledPlugin))
+)]
 pub async fn enable_market(
     State(state): State<AppState>,
     caller: Caller,
@@ -74,12 +106,14 @@ pub async fn enable_market(
 ) -> Result<Json<InstalledPlugin>, ApiError> {
     caller.require_admin()?;
     let plugin = state
-        .store
+        .clinic
+        .store()
         .plugin(&caller.organisation_id, &id)
         .await?
         .ok_or_else(|| ApiError::not_found("plugin"))?;
     state
-        .store
+        .clinic
+        .store()
         .enable_plugin_market(&caller.organisation_id, &plugin, &country)
         .await?;
     super::audit::record(
@@ -93,12 +127,23 @@ pub async fn enable_market(
         ),
     )
     .await;
-    let updated = state.store.plugin(&caller.organisation_id, &id).await?;
+    let updated = state
+        .clinic
+        .store()
+        .plugin(&caller.organisation_id, &id)
+        .await?;
     updated
         .map(Json)
         .ok_or_else(|| ApiError::not_found("plugin"))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/v1/plugins/{id}/markets/{country}",
+    summary = "Disable a plugin for a market",
+    extensions(("x-vetpay-role" = json!("admin"))),
+    responses((status = 204, description = "Disabled"))
+)]
 pub async fn disable_market(
     State(state): State<AppState>,
     caller: Caller,
@@ -106,7 +151,8 @@ pub async fn disable_market(
 ) -> Result<StatusCode, ApiError> {
     caller.require_admin()?;
     if state
-        .store
+        .clinic
+        .store()
         .disable_plugin_market(&caller.organisation_id, &id, &country)
         .await?
     {

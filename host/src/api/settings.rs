@@ -7,6 +7,7 @@ use serde_json::{Map, Value};
 
 use super::departments::own_department;
 use super::error::ErrorCode;
+use super::openapi::SettingValues;
 use super::{ApiError, AppState, Caller};
 use crate::store::SettingValue;
 
@@ -14,7 +15,10 @@ type Settings = Json<Vec<SettingValue>>;
 
 fn object(body: Result<Json<Value>, JsonRejection>) -> Result<Map<String, Value>, ApiError> {
     match body?.0 {
-        Value::Object(map) => Ok(map),
+        Value::Object(map) => {
+            super::body::check_text(&Value::Object(map.clone()))?;
+            Ok(map)
+        }
         _ => Err(ApiError::new(
             ErrorCode::BadRequest,
             "send a JSON object of setting keys and values, such as {\"invoice-due-days\": 30}",
@@ -22,15 +26,34 @@ fn object(body: Result<Json<Value>, JsonRejection>) -> Result<Map<String, Value>
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/settings",
+    summary = "Organisation settings with their values and en/da labels",
+    extensions(("x-vetpay-role" = json!("staff"))),
+    responses((status = 200, description = "Every organisation setting", body = [SettingValue]))
+)]
 pub async fn organisation(
     State(state): State<AppState>,
     caller: Caller,
 ) -> Result<Settings, ApiError> {
     Ok(Json(
-        state.store.settings(&caller.organisation_id, None).await?,
+        state
+            .clinic
+            .store()
+            .settings(&caller.organisation_id, None)
+            .await?,
     ))
 }
 
+#[utoipa::path(
+    put,
+    path = "/v1/settings",
+    summary = "Set organisation settings (all checked before any is written)",
+    extensions(("x-vetpay-role" = json!("admin"))),
+    request_body = SettingValues,
+    responses((status = 200, description = "Every organisation setting, as now set", body = [SettingValue]))
+)]
 pub async fn set_organisation(
     State(state): State<AppState>,
     caller: Caller,
@@ -40,12 +63,20 @@ pub async fn set_organisation(
     let values = object(body)?;
     Ok(Json(
         state
-            .store
+            .clinic
+            .store()
             .set_settings(&caller.organisation_id, None, &values)
             .await?,
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/departments/{id}/settings",
+    summary = "Department settings",
+    extensions(("x-vetpay-role" = json!("staff"))),
+    responses((status = 200, description = "Every department setting", body = [SettingValue]))
+)]
 pub async fn department(
     State(state): State<AppState>,
     caller: Caller,
@@ -54,12 +85,21 @@ pub async fn department(
     own_department(&state, &caller, &id).await?;
     Ok(Json(
         state
-            .store
+            .clinic
+            .store()
             .settings(&caller.organisation_id, Some(&id))
             .await?,
     ))
 }
 
+#[utoipa::path(
+    put,
+    path = "/v1/departments/{id}/settings",
+    summary = "Set department settings",
+    extensions(("x-vetpay-role" = json!("admin"))),
+    request_body = SettingValues,
+    responses((status = 200, description = "Every department setting, as now set", body = [SettingValue]))
+)]
 pub async fn set_department(
     State(state): State<AppState>,
     caller: Caller,
@@ -71,7 +111,8 @@ pub async fn set_department(
     let values = object(body)?;
     Ok(Json(
         state
-            .store
+            .clinic
+            .store()
             .set_settings(&caller.organisation_id, Some(&id), &values)
             .await?,
     ))

@@ -34,6 +34,13 @@ pub struct ReconcileReport {
     pub report: String,
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/departments/{id}/terminals",
+    summary = "The department's terminals",
+    extensions(("x-vetpay-role" = json!("staff"))),
+    responses((status = 200, description = "The terminals", body = [Terminal]))
+)]
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -42,13 +49,22 @@ pub async fn list(
     own_department(&state, &caller, &department_id).await?;
     Ok(Json(
         state
-            .store
+            .clinic
+            .store()
             .terminals(&caller.organisation_id, &department_id)
             .await?,
     ))
 }
 
 /// Registers a terminal. Its plugin must be enabled for the department's market.
+#[utoipa::path(
+    post,
+    path = "/v1/departments/{id}/terminals",
+    summary = "Register a terminal (its plugin must be enabled for the department's market; Nets: type Connect@Cloud)",
+    extensions(("x-vetpay-role" = json!("admin"))),
+    request_body = CreateTerminal,
+    responses((status = 201, description = "The new terminal", body = Terminal))
+)]
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
@@ -68,7 +84,8 @@ pub async fn create(
         )
         .await?;
     let terminal = state
-        .store
+        .clinic
+        .store()
         .create_terminal(
             &caller.organisation_id,
             &department.id,
@@ -101,6 +118,13 @@ pub async fn create(
 }
 
 /// Runs End of Day on the terminal.
+#[utoipa::path(
+    post,
+    path = "/v1/terminals/{id}/reconcile",
+    summary = "Run End of Day on a terminal",
+    extensions(("x-vetpay-role" = json!("admin"))),
+    responses((status = 200, description = "The provider's End of Day report", body = ReconcileReport))
+)]
 pub async fn reconcile(
     State(state): State<AppState>,
     caller: Caller,

@@ -45,7 +45,19 @@ fn invalid(field: impl Into<String>, message: impl Into<String>) -> ManifestErro
 }
 
 /// An export of the contract that a plugin says it really implements.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Capability {
     Process,
@@ -92,7 +104,7 @@ impl fmt::Display for Capability {
 }
 
 /// The type of a setting's value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum SettingType {
     Text,
@@ -103,7 +115,7 @@ pub enum SettingType {
 }
 
 /// Where a setting is configured.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum SettingScope {
     Organisation,
@@ -113,7 +125,7 @@ pub enum SettingScope {
 }
 
 /// A label in the languages vetpay ships.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Label {
     pub en: String,
@@ -121,7 +133,7 @@ pub struct Label {
 }
 
 /// One entry of the settings schema.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct SettingSpec {
     pub key: String,
@@ -149,17 +161,25 @@ pub struct SettingSpec {
 }
 
 /// A validated manifest.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Manifest {
     pub id: String,
     pub name: String,
+    /// Semantic version, such as "1.2.0".
+    #[schema(value_type = String)]
     pub version: semver::Version,
+    /// The WIT contract version it was built against, such as "1.0.0".
+    #[schema(value_type = String)]
     pub contract: ContractVersion,
     pub markets: Vec<String>,
+    /// ISO 4217 codes.
+    #[schema(value_type = Vec<String>)]
     pub currencies: Vec<Currency>,
     pub capabilities: BTreeSet<Capability>,
+    /// Destinations as scheme://host:port.
     #[serde(default)]
+    #[schema(value_type = Vec<String>)]
     pub allowed_hosts: Vec<Destination>,
     #[serde(default)]
     pub settings: Vec<SettingSpec>,

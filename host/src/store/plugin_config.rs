@@ -17,7 +17,7 @@ use crate::plugin::manifest::{SettingScope, SettingSpec};
 use crate::vault::Keyring;
 
 /// A plugin setting as an admin sees it: secrets only say whether they are set.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct PluginSettingValue {
     #[serde(flatten)]
     pub spec: SettingSpec,

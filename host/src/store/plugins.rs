@@ -9,7 +9,7 @@ use super::{Store, StoreError, invalid, now_ms};
 use crate::plugin::{Manifest, PluginFileInfo};
 
 /// An installed plugin, without its code.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct InstalledPlugin {
     pub id: String,
     pub version: String,

@@ -9,7 +9,7 @@ use sqlx::Row;
 use super::{Store, StoreError, invalid, now_ms};
 
 /// Where a setting is set.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Scope {
     Organisation,
@@ -17,7 +17,7 @@ pub enum Scope {
 }
 
 /// The type of a setting's value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Kind {
     Boolean,
@@ -33,7 +33,7 @@ pub enum Kind {
 }
 
 /// One setting vetpay knows.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Definition {
     pub key: &'static str,
     pub scope: Scope,
@@ -98,7 +98,7 @@ pub fn definitions() -> Vec<Definition> {
 }
 
 /// A setting with its current value.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SettingValue {
     #[serde(flatten)]
     pub definition: Definition,

@@ -103,6 +103,13 @@ pub(super) fn check_name(field: &str, name: &str) -> Result<String, StoreError> 
     if name.is_empty() || name.chars().count() > 200 {
         return Err(invalid(field, "give a name of 1 to 200 characters"));
     }
+    // PostgreSQL cannot store one; the caller hears why.
+    if name.contains('\0') {
+        return Err(invalid(
+            field,
+            "a name cannot hold a NUL character (U+0000)",
+        ));
+    }
     Ok(name.to_owned())
 }
 
