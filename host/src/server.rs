@@ -29,9 +29,13 @@ pub fn clinic(
 pub async fn serve(listener: tokio::net::TcpListener, clinic: Clinic) -> std::io::Result<()> {
     let recovery = clinic.start_recovery();
     let billing = clinic.start_billing_schedule();
+    let relay = clinic.start_relay().await;
     let app = router(AppState::new(clinic));
     let result = axum::serve(listener, app).await;
     recovery.abort();
+    if let Some(r) = relay {
+        r.abort();
+    }
     if let Some(b) = billing {
         b.abort();
     }

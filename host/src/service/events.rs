@@ -2,10 +2,10 @@
 //! the final state, fanned out to every watcher of a payment on this host.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use serde::Serialize;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, mpsc};
 
 use crate::store::Payment;
 
@@ -26,6 +26,8 @@ pub enum PaymentEvent {
 #[derive(Clone, Default)]
 pub struct EventHub {
     channels: Arc<Mutex<HashMap<String, broadcast::Sender<PaymentEvent>>>>,
+    /// Where events also go for the other hosts of the database (`relay.rs`).
+    relay: Arc<OnceLock<mpsc::UnboundedSender<(String, PaymentEvent)>>>,
 }
 
 impl EventHub {
@@ -58,9 +60,31 @@ impl EventHub {
             .len()
     }
 
-    /// Sends to the payment's watchers, if any; forgets the channel once the
-    /// payment is final or nobody watches.
+    /// Sends this host's events to the other hosts as well, from now on.
+    pub(super) fn relay_to(&self, sink: mpsc::UnboundedSender<(String, PaymentEvent)>) {
+        let _ = self.relay.set(sink);
+    }
+
+    /// Sends to the payment's watchers here and, through the relay, on every
+    /// other host of the database.
     pub fn publish(&self, payment_id: &str, event: PaymentEvent) {
+        if let Some(relay) = self.relay.get() {
+            let _ = relay.send((payment_id.to_owned(), event.clone()));
+        }
+        self.publish_here(payment_id, event);
+    }
+
+    /// Whether anyone on this host watches the payment.
+    pub fn is_watched(&self, payment_id: &str) -> bool {
+        self.channels
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains_key(payment_id)
+    }
+
+    /// Sends to the payment's watchers on this host, if any; forgets the channel
+    /// once the payment is final or nobody watches.
+    pub fn publish_here(&self, payment_id: &str, event: PaymentEvent) {
         let last = matches!(&event, PaymentEvent::Status { payment } if payment.status.is_final());
         let mut channels = self.channels.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(tx) = channels.get(payment_id) {

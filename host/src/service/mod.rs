@@ -8,6 +8,7 @@ mod billing;
 mod events;
 mod recovery;
 mod registry;
+mod relay;
 mod runner;
 
 use std::sync::Arc;

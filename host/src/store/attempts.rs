@@ -112,3 +112,15 @@ impl Store {
         Ok(self.execute_write(query).await?.rows_affected())
     }
 }
+
+impl Store {
+    /// A payment by id alone, whatever its organisation: for the host's own
+    /// jobs (relayed events), never for a caller.
+    pub async fn payment_by_id(&self, id: &str) -> Result<Option<Payment>, StoreError> {
+        let row = sqlx::query("SELECT * FROM payments WHERE id = $1")
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?;
+        row.as_ref().map(payment_of).transpose()
+    }
+}

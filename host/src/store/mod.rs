@@ -11,6 +11,7 @@ mod clients;
 mod idempotency;
 mod invoices;
 mod ledger;
+mod notify;
 mod payments;
 mod plans;
 mod plugin_config;
@@ -44,6 +45,7 @@ pub use billing::{BillingRun, ClaimedPeriod, PeriodOutcome};
 pub use clients::{Card, Client, NewCard, NewClient, NewPatient, Patient};
 pub use idempotency::{Idempotency, StoredAnswer};
 pub use invoices::{Invoice, InvoiceLine, NewInvoice, NewLine};
+pub use notify::PAYMENT_EVENTS;
 pub use payments::{NewPayment, Payment, Settlement, Started};
 pub use plans::{ItemBalance, NewPlan, NewPlanItem, NewSubscription, Plan, PlanItem, Subscription};
 // The rules and the types they speak of live in the domain crate; re-exported
@@ -273,6 +275,8 @@ pub struct Store {
     keyring: Keyring,
     /// The largest amount accepted per currency.
     limits: AmountLimits,
+    /// PostgreSQL's URL, for the connection that listens for other hosts' events.
+    listen_url: Option<Arc<str>>,
 }
 
 /// A write transaction; on SQLite it also holds the host's write turn.
@@ -329,6 +333,7 @@ impl Store {
             write_lock,
             keyring,
             limits: AmountLimits::default(),
+            listen_url: (backend == Backend::Postgres).then(|| url.into()),
         };
         // Secrets an older version stored in clear are sealed before anything
         // else reads them.
