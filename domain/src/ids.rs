@@ -47,6 +47,34 @@ macro_rules! ids {
                     &self.0
                 }
             }
+
+            // An id reads as the text it is, so the store, which speaks
+            // text, takes `&id` where it wants `&str`.
+            impl std::ops::Deref for $name {
+                type Target = str;
+
+                fn deref(&self) -> &str {
+                    &self.0
+                }
+            }
+
+            impl PartialEq<str> for $name {
+                fn eq(&self, other: &str) -> bool {
+                    self.0 == other
+                }
+            }
+
+            impl PartialEq<&str> for $name {
+                fn eq(&self, other: &&str) -> bool {
+                    self.0 == *other
+                }
+            }
+
+            impl PartialEq<String> for $name {
+                fn eq(&self, other: &String) -> bool {
+                    &self.0 == other
+                }
+            }
         )+
     };
 }

@@ -250,7 +250,7 @@ pub async fn seed(clinic: &Clinic, options: DemoOptions) -> Result<Demo, String>
             .await
             .map_err(fail("Nets terminal"))?;
         clinic
-            .reconcile(&org.id, &terminal.id)
+            .reconcile(&org.id.as_str().into(), &terminal.id.as_str().into())
             .await
             .map_err(|e| format!("End of Day on {t}: {e}"))?;
         nets_terminals.push(terminal);

@@ -666,7 +666,7 @@ fn billing_run(args: BillingArgs) -> Result<(), String> {
             ..ClinicConfig::default()
         };
         let clinic = vetpay::server::clinic(store.clone(), runtime, config).map_err(|e| e.to_string())?;
-        if !clinic.health_plans_enabled(&organisation).await.map_err(|e| e.to_string())? {
+        if !clinic.health_plans_enabled(&organisation.as_str().into()).await.map_err(|e| e.to_string())? {
             return Err("the health-plan add-on is off for this organisation (setting health-plans-enabled)".into());
         }
         let run = store
@@ -675,7 +675,7 @@ fn billing_run(args: BillingArgs) -> Result<(), String> {
             .map_err(|e| e.to_string())?;
         let task = {
             let (clinic, org, run) = (clinic.clone(), organisation.clone(), run.clone());
-            tokio::spawn(async move { clinic.run_billing(&org, &run).await })
+            tokio::spawn(async move { clinic.run_billing(&org.as_str().into(), &run).await })
         };
         let bar = if args.quiet {
             indicatif::ProgressBar::hidden()

@@ -633,6 +633,7 @@ async fn two_hosts_billing_the_same_month_charge_each_subscription_once() {
         store.start_billing_run(&org, period)
     );
     let (run_a, run_b) = (run_a.unwrap(), run_b.unwrap());
+    let org = vetpay::service::OrganisationId::from(org.as_str());
     let (done_a, done_b) = tokio::join!(a.run_billing(&org, &run_a), b.run_billing(&org, &run_b));
     let (done_a, done_b) = (done_a.unwrap(), done_b.unwrap());
     assert_eq!(

@@ -186,7 +186,7 @@ async fn aborting_an_orphan_cancels_it_at_once_on_the_host_that_receives_it() {
             .unwrap();
         let id = orphan_in(clinic.store(), &demo, "a-host-that-died", Duration::ZERO).await;
         let p = clinic
-            .abort_payment(&demo.organisation_id, &id)
+            .abort_payment(&demo.organisation_id.as_str().into(), &id.as_str().into())
             .await
             .unwrap();
         assert_eq!(p.status, vetpay::store::PaymentStatus::Cancelled, "{p:?}");

@@ -13,7 +13,7 @@ use crate::store::{Actor, Role};
 /// Who is calling.
 #[derive(Debug, Clone)]
 pub struct Caller {
-    pub organisation_id: String,
+    pub organisation_id: vetpay_domain::OrganisationId,
     pub role: Role,
     /// The API key's id and name, as the audit trail records them.
     pub key_id: String,
@@ -55,7 +55,7 @@ impl FromRequestParts<AppState> for Caller {
             unauthorised("unknown, expired or revoked API key; an admin makes a new one at POST /v1/api-keys")
         })?;
         Ok(Caller {
-            organisation_id: found.organisation_id,
+            organisation_id: found.organisation_id.into(),
             role: found.role,
             key_id: found.id,
             key_name: found.name,

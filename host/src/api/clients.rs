@@ -6,6 +6,7 @@ use axum::extract::{OriginalUri, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
+use vetpay_domain::{ClientId, TerminalId};
 
 use super::body::{IdempotencyKey, idempotency, json, started};
 use super::departments::own_department;
@@ -274,7 +275,11 @@ pub async fn save_card(
     let req: SaveCard = json(&body)?;
     let card = state
         .clinic
-        .save_card(&caller.organisation_id, &id, &req.terminal_id)
+        .save_card(
+            &caller.organisation_id,
+            &ClientId::from(id),
+            &TerminalId::from(req.terminal_id),
+        )
         .await?;
     Ok((StatusCode::CREATED, Json(card)))
 }
@@ -351,12 +356,12 @@ pub async fn create_prepayment(
     let idem = idempotency(&headers, "POST", uri.path(), &body)?;
     let req: Prepayment = json(&body)?;
     let order = PaymentOrder {
-        client_id: Some(id),
-        department_id: req.department_id,
+        client_id: Some(id.into()),
+        department_id: req.department_id.map(Into::into),
         method: Some(req.method),
         amount: req.amount,
-        terminal_id: req.terminal_id,
-        card_id: req.card_id,
+        terminal_id: req.terminal_id.map(Into::into),
+        card_id: req.card_id.map(Into::into),
         ..PaymentOrder::default()
     };
     Ok(started(

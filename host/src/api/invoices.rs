@@ -310,12 +310,12 @@ pub async fn pay(
     let idem = idempotency(&headers, "POST", uri.path(), &body)?;
     let req: PayInvoice = json(&body)?;
     let order = PaymentOrder {
-        invoice_id: Some(id),
+        invoice_id: Some(id.into()),
         method: Some(req.method),
         amount: req.amount,
         excess_as_deposit: req.excess_as_deposit,
-        terminal_id: req.terminal_id,
-        card_id: req.card_id,
+        terminal_id: req.terminal_id.map(Into::into),
+        card_id: req.card_id.map(Into::into),
         ..PaymentOrder::default()
     };
     Ok(started(

@@ -2,6 +2,7 @@
 
 use std::convert::Infallible;
 use std::time::Duration;
+use vetpay_domain::PaymentId;
 
 use axum::Json;
 use axum::body::Bytes;
@@ -72,7 +73,7 @@ pub async fn abort(
 ) -> Result<(axum::http::StatusCode, Json<Payment>), ApiError> {
     let result = state
         .clinic
-        .abort_payment(&caller.organisation_id, &id)
+        .abort_payment(&caller.organisation_id, &PaymentId::from(id.as_str()))
         .await;
     // The abort is asked once the payment is marked; a plugin error after that
     // is recorded with it.
@@ -137,9 +138,9 @@ pub async fn refund(
     let idem = idempotency(&headers, "POST", uri.path(), &body)?;
     let req: RefundRequest = json(&body)?;
     let order = PaymentOrder {
-        original_payment_id: Some(id.clone()),
+        original_payment_id: Some(PaymentId::from(id.as_str())),
         amount: req.amount,
-        terminal_id: req.terminal_id,
+        terminal_id: req.terminal_id.map(Into::into),
         method: req.method,
         ..PaymentOrder::default()
     };
@@ -321,7 +322,7 @@ pub async fn events(
     let first = status_event(&current);
     let watch = Watch {
         state,
-        organisation_id: caller.organisation_id,
+        organisation_id: caller.organisation_id.to_string(),
         id,
         rx,
         done: current.status.is_final(),

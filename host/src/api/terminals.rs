@@ -5,6 +5,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
+use vetpay_domain::TerminalId;
 
 use super::body::json;
 use super::departments::own_department;
@@ -131,7 +132,10 @@ pub async fn reconcile(
     Path(id): Path<String>,
 ) -> Result<Json<ReconcileReport>, ApiError> {
     caller.require_admin()?;
-    let result = state.clinic.reconcile(&caller.organisation_id, &id).await;
+    let result = state
+        .clinic
+        .reconcile(&caller.organisation_id, &TerminalId::from(id.as_str()))
+        .await;
     // Recorded with its outcome: an End of Day that failed at the provider
     // may still have closed the batch.
     let outcome = match &result {

@@ -19,6 +19,7 @@ use crate::store::{
     BillingRun, ClaimedPeriod, PaymentOption, PaymentStatus, Period, PeriodOutcome, Settlement,
     SubscriptionStatus,
 };
+use vetpay_domain::OrganisationId;
 
 #[derive(Debug, Clone)]
 pub struct BillingConfig {
@@ -60,7 +61,10 @@ struct RunContext {
 
 impl Clinic {
     /// Whether the organisation has the health-plan add-on switched on.
-    pub async fn health_plans_enabled(&self, organisation_id: &str) -> Result<bool, ServiceError> {
+    pub async fn health_plans_enabled(
+        &self,
+        organisation_id: &OrganisationId,
+    ) -> Result<bool, ServiceError> {
         Ok(self
             .store()
             .setting(organisation_id, None, "health-plans-enabled")
@@ -72,7 +76,7 @@ impl Clinic {
     /// readable at once.
     pub async fn start_billing(
         &self,
-        organisation_id: &str,
+        organisation_id: &OrganisationId,
         period: Period,
     ) -> Result<BillingRun, ServiceError> {
         let run = self
@@ -92,7 +96,7 @@ impl Clinic {
     /// Carries out a started run to its end.
     pub async fn run_billing(
         &self,
-        organisation_id: &str,
+        organisation_id: &OrganisationId,
         run: &BillingRun,
     ) -> Result<BillingRun, ServiceError> {
         let store = self.store();
@@ -107,7 +111,7 @@ impl Clinic {
             .setting(organisation_id, None, "health-plan-retry-hours")
             .await?;
         let ctx = RunContext {
-            organisation_id: organisation_id.to_owned(),
+            organisation_id: organisation_id.to_string(),
             suspend_after: suspend_after.as_i64().unwrap_or(3),
             retry_after_ms: retry_hours.as_i64().unwrap_or(72) * 3_600_000,
             chargers: Default::default(),
@@ -367,13 +371,16 @@ impl Clinic {
                 }
             };
             for org in organisations {
-                if !matches!(self.health_plans_enabled(&org).await, Ok(true)) {
+                if !matches!(
+                    self.health_plans_enabled(&org.as_str().into()).await,
+                    Ok(true)
+                ) {
                     continue;
                 }
                 let period = Period::current("UTC");
                 match self.store().start_billing_run(&org, period).await {
                     Ok(run) => {
-                        if let Err(e) = self.run_billing(&org, &run).await {
+                        if let Err(e) = self.run_billing(&org.as_str().into(), &run).await {
                             tracing::warn!(organisation = %org, error = %e, "scheduled billing failed");
                         }
                     }

@@ -25,6 +25,10 @@ use crate::store::{
     Card, Conflict, Department, Idempotency, Method, NewCard, NewPayment, Payment, PaymentKind,
     PaymentStatus, Started, Store, StoreError, Terminal,
 };
+// The ids the service speaks, for its callers.
+pub use vetpay_domain::{
+    CardId, ClientId, DepartmentId, InvoiceId, OrganisationId, PaymentId, TerminalId,
+};
 
 /// Why a service call failed.
 #[derive(Debug, thiserror::Error)]
@@ -58,15 +62,15 @@ fn conflict(c: Conflict) -> ServiceError {
 /// What the API asks to pay, deposit or refund.
 #[derive(Debug, Clone, Default)]
 pub struct PaymentOrder {
-    pub invoice_id: Option<String>,
-    pub client_id: Option<String>,
-    pub department_id: Option<String>,
+    pub invoice_id: Option<InvoiceId>,
+    pub client_id: Option<ClientId>,
+    pub department_id: Option<DepartmentId>,
     pub method: Option<Method>,
     pub amount: i64,
     pub excess_as_deposit: bool,
-    pub terminal_id: Option<String>,
-    pub card_id: Option<String>,
-    pub original_payment_id: Option<String>,
+    pub terminal_id: Option<TerminalId>,
+    pub card_id: Option<CardId>,
+    pub original_payment_id: Option<PaymentId>,
 }
 
 /// Settings of the service beyond the runtime's.
@@ -241,7 +245,7 @@ impl Clinic {
     /// run in the background; manual methods are settled at once.
     pub async fn start_payment(
         &self,
-        organisation_id: &str,
+        organisation_id: &OrganisationId,
         kind: PaymentKind,
         order: PaymentOrder,
         idem: Option<&Idempotency>,
@@ -262,14 +266,14 @@ impl Clinic {
                 )
             }
             PaymentKind::Deposit => {
-                let client = order.client_id.clone().unwrap_or_default();
+                let client = order.client_id.as_deref().unwrap_or_default().to_owned();
                 if store.client(organisation_id, &client).await?.is_none() {
                     return Err(ServiceError::NotFound(
                         "no client with this id in your organisation".into(),
                     ));
                 }
                 let department = match (&order.department_id, &order.terminal_id) {
-                    (Some(d), _) => d.clone(),
+                    (Some(d), _) => d.to_string(),
                     (None, Some(t)) => self.terminal(organisation_id, t).await?.department_id,
                     (None, None) => {
                         return Err(invalid(
@@ -353,7 +357,7 @@ impl Clinic {
             client_id,
             invoice_id: match &original {
                 Some(o) => o.invoice_id.clone(),
-                None => order.invoice_id.clone(),
+                None => order.invoice_id.as_ref().map(ToString::to_string),
             },
             kind,
             method,
@@ -361,10 +365,10 @@ impl Clinic {
             currency,
             excess_as_deposit: order.excess_as_deposit && kind == PaymentKind::Payment,
             terminal_id: (method == Method::Card)
-                .then(|| order.terminal_id.clone())
+                .then(|| order.terminal_id.as_ref().map(ToString::to_string))
                 .flatten(),
             card_id: if method == Method::SavedCard && original.is_none() {
-                order.card_id.clone()
+                order.card_id.as_ref().map(ToString::to_string)
             } else {
                 original.as_ref().and_then(|o| o.card_id.clone())
             },
@@ -419,8 +423,8 @@ impl Clinic {
     /// still comes from the provider (an approval that won the race stands).
     pub async fn abort_payment(
         &self,
-        organisation_id: &str,
-        id: &str,
+        organisation_id: &OrganisationId,
+        id: &PaymentId,
     ) -> Result<Payment, ServiceError> {
         let payment = self
             .store()
@@ -480,9 +484,9 @@ impl Clinic {
     /// Saves the card a client presents on a terminal.
     pub async fn save_card(
         &self,
-        organisation_id: &str,
-        client_id: &str,
-        terminal_id: &str,
+        organisation_id: &OrganisationId,
+        client_id: &ClientId,
+        terminal_id: &TerminalId,
     ) -> Result<Card, ServiceError> {
         let terminal = self.terminal(organisation_id, terminal_id).await?;
         let department = self
@@ -543,8 +547,8 @@ impl Clinic {
     /// Runs End of Day on a terminal and records the report.
     pub async fn reconcile(
         &self,
-        organisation_id: &str,
-        terminal_id: &str,
+        organisation_id: &OrganisationId,
+        terminal_id: &TerminalId,
     ) -> Result<Reconciliation, ServiceError> {
         // The terminal is the resource of the route: unknown is a 404.
         let terminal = self
@@ -651,7 +655,7 @@ mod tests {
 
     fn order(terminal: bool, method: Option<Method>) -> PaymentOrder {
         PaymentOrder {
-            terminal_id: terminal.then(|| "t".to_owned()),
+            terminal_id: terminal.then(|| "t".into()),
             method,
             ..PaymentOrder::default()
         }
