@@ -9,7 +9,6 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use serde_json::{Map, json};
-use vetpay::plugin::RuntimeConfig;
 use vetpay::store::{
     NewCard, NewClient, NewPatient, NewPlan, NewSubscription, PaymentOption, Period, Store,
 };
@@ -56,16 +55,7 @@ async fn a_run_killed_half_way_and_restarted_charges_nobody_twice() {
 }
 
 async fn killed_and_restarted(url: &str, store: Store) {
-    let clinic = vetpay::server::clinic(
-        store.clone(),
-        RuntimeConfig {
-            compiled_cache_dir: Some(std::env::temp_dir().join("vetpay-test-compiled-cache")),
-            network: vetpay::plugin::NetworkPolicy::with_loopback(),
-            ..RuntimeConfig::default()
-        },
-        Default::default(),
-    )
-    .unwrap();
+    let clinic = support::host(store.clone());
     let demo = vetpay::demo::seed(&clinic, Default::default())
         .await
         .unwrap();

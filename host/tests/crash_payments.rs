@@ -12,7 +12,6 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use vetpay::plugin::RuntimeConfig;
 use vetpay::store::{InvoiceKind, NewClient, NewInvoice, NewLine, NewTerminal, Store};
 use vetpay_simulators::nets::Behaviour;
 
@@ -108,16 +107,7 @@ struct Seeded {
 
 /// The demo, plus one Nets terminal and one invoice per payment in flight.
 async fn seed(store: &Store) -> Seeded {
-    let clinic = vetpay::server::clinic(
-        store.clone(),
-        RuntimeConfig {
-            compiled_cache_dir: Some(std::env::temp_dir().join("vetpay-test-compiled-cache")),
-            network: support::loopback(),
-            ..RuntimeConfig::default()
-        },
-        Default::default(),
-    )
-    .unwrap();
+    let clinic = support::host(store.clone());
     let demo = vetpay::demo::seed(&clinic, Default::default())
         .await
         .unwrap();

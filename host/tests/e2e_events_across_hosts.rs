@@ -29,19 +29,7 @@ async fn a_dialog_on_another_host_sees_the_final_state_at_once() {
         panic!("this suite needs PostgreSQL (VETPAY_TEST_POSTGRES_URL)");
     };
     let a = clinic_api(store.clone()).await;
-    let b_clinic = vetpay::server::clinic(
-        store,
-        vetpay::plugin::RuntimeConfig {
-            compiled_cache_dir: Some(std::env::temp_dir().join("vetpay-test-compiled-cache")),
-            network: support::loopback(),
-            ..Default::default()
-        },
-        Default::default(),
-    )
-    .unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let b = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(vetpay::server::serve(listener, b_clinic));
+    let b = support::second_host(store).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
 
     let terminal = &a.demo.nets_terminals[0];

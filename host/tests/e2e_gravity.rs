@@ -367,19 +367,7 @@ async fn two_hosts_share_one_postgresql() {
         return;
     };
     let a = clinic_api(store.clone()).await;
-    let b_clinic = vetpay::server::clinic(
-        store,
-        vetpay::plugin::RuntimeConfig {
-            compiled_cache_dir: Some(std::env::temp_dir().join("vetpay-test-compiled-cache")),
-            network: vetpay::plugin::NetworkPolicy::with_loopback(),
-            ..Default::default()
-        },
-        Default::default(),
-    )
-    .unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let b = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(vetpay::server::serve(listener, b_clinic));
+    let b = support::second_host(store).await;
 
     a.demo.gravity.script(
         vetpay::demo::GRAVITY_DEVICE,

@@ -139,12 +139,8 @@ async fn a_restarted_host_takes_back_its_own_attempts_at_once() {
             "no other host touches a live lease"
         );
 
-        let restarted = vetpay::server::clinic(
+        let restarted = support::host_with(
             api.clinic.store().clone(),
-            vetpay::plugin::RuntimeConfig {
-                network: support::loopback(),
-                ..Default::default()
-            },
             vetpay::service::ClinicConfig {
                 host_id: "host-7".into(),
                 recovery: vetpay::service::RecoveryConfig {
@@ -153,8 +149,7 @@ async fn a_restarted_host_takes_back_its_own_attempts_at_once() {
                 },
                 ..Default::default()
             },
-        )
-        .unwrap();
+        );
         let t0 = Instant::now();
         let job = restarted.start_recovery();
         let p = api.settled(&id).await;
@@ -172,15 +167,7 @@ async fn a_restarted_host_takes_back_its_own_attempts_at_once() {
 async fn aborting_an_orphan_cancels_it_at_once_on_the_host_that_receives_it() {
     for store in stores().await {
         // A host with no recovery job running, so only the abort can end it.
-        let clinic = vetpay::server::clinic(
-            store,
-            vetpay::plugin::RuntimeConfig {
-                network: support::loopback(),
-                ..Default::default()
-            },
-            Default::default(),
-        )
-        .unwrap();
+        let clinic = support::host(store);
         let demo = vetpay::demo::seed(&clinic, Default::default())
             .await
             .unwrap();

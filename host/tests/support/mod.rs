@@ -29,6 +29,34 @@ pub async fn serve(store: Store) -> String {
     url
 }
 
+/// A host of `store` as the suites run one: loopback allowed (the simulators),
+/// the shared compiled-code cache, and `config`.
+pub fn host_with(store: Store, config: vetpay::service::ClinicConfig) -> vetpay::service::Clinic {
+    vetpay::server::clinic(
+        store,
+        RuntimeConfig {
+            compiled_cache_dir: Some(std::env::temp_dir().join("vetpay-test-compiled-cache")),
+            network: loopback(),
+            ..RuntimeConfig::default()
+        },
+        config,
+    )
+    .expect("the plugin runtime starts")
+}
+
+/// [`host_with`] the default configuration.
+pub fn host(store: Store) -> vetpay::service::Clinic {
+    host_with(store, Default::default())
+}
+
+/// Another host of the same database, serving on a loopback port; its URL.
+pub async fn second_host(store: Store) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(vetpay::server::serve(listener, host(store)));
+    url
+}
+
 /// The operator key of every store a suite opens, as the `vetpay` binary is
 /// given it (`VETPAY_SECRET_KEY`): hosts of one database share it.
 pub fn secret_key() -> &'static str {
