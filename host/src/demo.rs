@@ -376,12 +376,12 @@ impl Demo {
         let _ = writeln!(
             out,
             "1. Pay the Danish invoice (due {} øre) on Nets terminal {}:",
-            self.dk_invoice.due, dk_t.provider_terminal_id
+            self.dk_invoice.due.minor_units, dk_t.provider_terminal_id
         );
         let _ = writeln!(
             out,
             "   curl -s {auth} {json} {idem} -d '{{\"method\":\"card\",\"amount\":{},\"terminal_id\":\"{}\"}}' {base}/v1/invoices/{}/payments",
-            self.dk_invoice.due, dk_t.id, self.dk_invoice.id
+            self.dk_invoice.due.minor_units, dk_t.id, self.dk_invoice.id
         );
         let _ = writeln!(
             out,
@@ -404,7 +404,7 @@ impl Demo {
         let _ = writeln!(
             out,
             "   curl -s {auth} {json} {idem} -d '{{\"method\":\"card\",\"amount\":{},\"terminal_id\":\"{}\"}}' {base}/v1/invoices/{}/payments",
-            self.us_invoice.due, self.gravity_terminal.id, self.us_invoice.id
+            self.us_invoice.due.minor_units, self.gravity_terminal.id, self.us_invoice.id
         );
         let _ = writeln!(
             out,

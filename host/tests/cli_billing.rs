@@ -216,7 +216,10 @@ async fn killed_and_restarted(url: &str, store: Store) {
     assert_eq!(months.len(), SUBSCRIPTIONS);
     for i in &months {
         let payments = store.invoice_payments(&org, &i.id).await.unwrap();
-        assert_eq!(i.due, 0, "every month paid: {i:?} {payments:?} {stdout}");
+        assert_eq!(
+            i.due.minor_units, 0,
+            "every month paid: {i:?} {payments:?} {stdout}"
+        );
     }
     // A third run finds nothing left to do.
     let third = output(billing_run(url)).await;

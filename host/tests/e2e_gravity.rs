@@ -21,7 +21,7 @@ async fn gravity_sale_deposit_credit_and_refund_to_the_card() {
         let p = api
             .pay(
                 &invoice.id,
-                json!({"method": "card", "amount": invoice.due, "terminal_id": terminal.id}),
+                json!({"method": "card", "amount": invoice.due.minor_units, "terminal_id": terminal.id}),
             )
             .await;
         let sale_id = p["id"].as_str().unwrap().to_owned();
@@ -117,7 +117,7 @@ async fn gravity_sale_deposit_credit_and_refund_to_the_card() {
         assert_eq!(refund["status"], "succeeded", "{refund}");
         assert_eq!(refund["amount"], -2000);
         let inv = api.read(&format!("/v1/invoices/{}", invoice.id)).await;
-        assert_eq!(inv["paid"], invoice.due - 2000);
+        assert_eq!(inv["paid"], invoice.due.minor_units - 2000);
         assert_eq!(inv["status"], "partially_paid");
 
         let ledger = api.demo.gravity.ledger();
@@ -125,7 +125,7 @@ async fn gravity_sale_deposit_credit_and_refund_to_the_card() {
         assert_eq!(
             kinds,
             vec![
-                ("CreditSale", invoice.due),
+                ("CreditSale", invoice.due.minor_units),
                 ("CreditSale", 5000),
                 ("TokenizedRefund", 2000)
             ]

@@ -117,7 +117,7 @@ async fn pay_by_card(api: &ClinicApi) -> (Value, String) {
     let p = api
         .pay(
             &api.demo.us_invoice.id,
-            json!({"method": "card", "amount": api.demo.us_invoice.due,
+            json!({"method": "card", "amount": api.demo.us_invoice.due.minor_units,
                    "terminal_id": api.demo.gravity_terminal.id}),
         )
         .await;

@@ -92,6 +92,12 @@ impl<'de> Deserialize<'de> for Currency {
     }
 }
 
+/// Serialises an amount as its minor units alone, for records that show their
+/// currency once beside several amounts (`#[serde(serialize_with = …)]`).
+pub fn serialize_minor_units<S: serde::Serializer>(m: &Money, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_i64(m.minor_units)
+}
+
 /// An amount in minor units of a currency. May be negative (a refund on an invoice).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Money {

@@ -115,7 +115,7 @@ async fn run(store: Store, backend: &'static str) -> Figures {
     );
     for id in timed.iter().step_by(97) {
         let invoice = store.invoice(&org, id).await.unwrap().unwrap();
-        assert_eq!(invoice.due, 0);
+        assert_eq!(invoice.due.minor_units, 0);
     }
     Figures {
         backend,

@@ -164,7 +164,7 @@ pub async fn refund(
                 &refund.id,
                 json!({
                     "original_payment_id": id,
-                    "amount": refund.amount,
+                    "amount": refund.amount.minor_units,
                     "currency": refund.currency,
                     "method": refund.method,
                     "status": refund.status,

@@ -261,7 +261,7 @@ impl Clinic {
                 (
                     invoice.department_id,
                     invoice.client_id,
-                    invoice.currency,
+                    invoice.currency.code().to_owned(),
                     None,
                 )
             }
@@ -293,7 +293,7 @@ impl Clinic {
                 (
                     original.department_id.clone(),
                     original.client_id.clone(),
-                    original.currency.clone(),
+                    original.currency.code().to_owned(),
                     Some(original),
                 )
             }

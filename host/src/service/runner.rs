@@ -286,8 +286,8 @@ impl Clinic {
 
     fn amount(p: &Payment) -> Money {
         Money {
-            minor_units: p.amount.abs(),
-            currency: p.currency.clone(),
+            minor_units: p.amount.minor_units.abs(),
+            currency: p.currency.code().to_owned(),
         }
     }
 

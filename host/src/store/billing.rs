@@ -639,7 +639,7 @@ impl Store {
                     match p.status {
                         PaymentStatus::Succeeded => {
                             counts.1 += 1;
-                            counts.2 += p.amount;
+                            counts.2 += p.amount.minor_units;
                             // `settle` marked the month charged through the paid invoice.
                             (MonthStatus::Charged, None, None)
                         }

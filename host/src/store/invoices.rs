@@ -9,7 +9,7 @@ use sqlx::{AnyConnection, Row};
 
 use vetpay_domain::plan::split_plan_line;
 use vetpay_domain::{
-    InvoiceKind, InvoiceStatus, InvoiceSums, Money, SubscriptionStatus, line_amounts,
+    Currency, InvoiceKind, InvoiceStatus, InvoiceSums, Money, SubscriptionStatus, line_amounts,
     settled_status, sql_list,
 };
 
@@ -74,16 +74,30 @@ pub struct Invoice {
     /// Given when finalised, per organisation.
     pub number: Option<i64>,
     pub status: InvoiceStatus,
-    pub currency: String,
-    pub net: i64,
-    pub vat: i64,
-    pub total: i64,
+    /// ISO 4217, the currency of every amount here.
+    #[schema(value_type = String)]
+    pub currency: Currency,
+    #[serde(serialize_with = "vetpay_money::serialize_minor_units")]
+    #[schema(value_type = i64)]
+    pub net: Money,
+    #[serde(serialize_with = "vetpay_money::serialize_minor_units")]
+    #[schema(value_type = i64)]
+    pub vat: Money,
+    #[serde(serialize_with = "vetpay_money::serialize_minor_units")]
+    #[schema(value_type = i64)]
+    pub total: Money,
     /// Settled payments less refunds.
-    pub paid: i64,
+    #[serde(serialize_with = "vetpay_money::serialize_minor_units")]
+    #[schema(value_type = i64)]
+    pub paid: Money,
     /// Credit notes against this invoice (zero or negative).
-    pub credited: i64,
+    #[serde(serialize_with = "vetpay_money::serialize_minor_units")]
+    #[schema(value_type = i64)]
+    pub credited: Money,
     /// What is still to pay: total + credited − paid (negative when the clinic owes).
-    pub due: i64,
+    #[serde(serialize_with = "vetpay_money::serialize_minor_units")]
+    #[schema(value_type = i64)]
+    pub due: Money,
     pub credits_invoice_id: Option<String>,
     /// For health-plan invoices: the subscription, the month, and why it was issued.
     pub subscription_id: Option<String>,
@@ -121,17 +135,18 @@ fn line(row: &AnyRow) -> Result<InvoiceLine, StoreError> {
 }
 
 fn invoice(row: &AnyRow, lines: Vec<InvoiceLine>) -> Result<Invoice, StoreError> {
-    let total: i64 = row.try_get("total")?;
-    let credited: i64 = row.try_get("credited")?;
-    let paid: i64 = row.try_get("paid")?;
     let kind = column(row, "invoices", "kind")?;
     let id: String = row.try_get("id")?;
-    let currency: String = row.try_get("currency")?;
+    let currency = stored_currency("invoices", &id, &row.try_get::<String, _>("currency")?)?;
+    let money = |column: &str| -> Result<Money, StoreError> {
+        Ok(Money::new(row.try_get(column)?, currency))
+    };
+    let (total, credited, paid) = (money("total")?, money("credited")?, money("paid")?);
     let sums = InvoiceSums::new(
-        stored_currency("invoices", &id, &currency)?,
-        total,
-        credited,
-        paid,
+        currency,
+        total.minor_units,
+        credited.minor_units,
+        paid.minor_units,
     );
     Ok(Invoice {
         id,
@@ -142,15 +157,14 @@ fn invoice(row: &AnyRow, lines: Vec<InvoiceLine>) -> Result<Invoice, StoreError>
         number: row.try_get("number")?,
         status: column(row, "invoices", "status")?,
         currency,
-        net: row.try_get("net")?,
-        vat: row.try_get("vat")?,
+        net: money("net")?,
+        vat: money("vat")?,
         total,
         paid,
         credited,
         due: sums
             .due(kind)
-            .map_err(|e| invalid("invoice", e.to_string()))?
-            .minor_units,
+            .map_err(|e| invalid("invoice", e.to_string()))?,
         credits_invoice_id: row.try_get("credits_invoice_id")?,
         subscription_id: row.try_get("subscription_id")?,
         billing_period: row.try_get("billing_period")?,
@@ -470,7 +484,7 @@ impl Store {
             }
             .into());
         }
-        self.check_unit_prices(lines, &current.currency)?;
+        self.check_unit_prices(lines, current.currency.code())?;
         computed(lines)?;
         let lines = self
             .priced_lines(
@@ -481,7 +495,7 @@ impl Store {
                 lines,
             )
             .await?;
-        self.bounded(&lines, &current.currency)?;
+        self.bounded(&lines, current.currency.code())?;
         let (net, vat, total) = sums(&lines)?;
         sqlx::query("UPDATE invoices SET net = $1, vat = $2, total = $3 WHERE id = $4")
             .bind(net)
@@ -517,7 +531,7 @@ impl Store {
             ));
         }
         let number = next_number(&mut tx.tx, organisation_id).await?;
-        let status = settled_status(current.total, 0, 0);
+        let status = settled_status(current.total.minor_units, 0, 0);
         sqlx::query(
             "UPDATE invoices SET number = $1, status = $2, finalised_at = $3 WHERE id = $4",
         )
@@ -605,7 +619,7 @@ impl Store {
         .bind(&original.client_id)
         .bind(&original.patient_id)
         .bind(number)
-        .bind(&original.currency)
+        .bind(original.currency.code())
         .bind(net)
         .bind(vat)
         .bind(total)
@@ -614,10 +628,17 @@ impl Store {
         .execute(&mut *tx.tx)
         .await?;
         write_lines(&mut tx.tx, &note_id, &lines).await?;
-        let now_credited = original.credited + total;
+        let now_credited = original.credited.minor_units + total;
         sqlx::query("UPDATE invoices SET credited = $1, status = $2 WHERE id = $3")
             .bind(now_credited)
-            .bind(settled_status(original.total, now_credited, original.paid).as_str())
+            .bind(
+                settled_status(
+                    original.total.minor_units,
+                    now_credited,
+                    original.paid.minor_units,
+                )
+                .as_str(),
+            )
             .bind(id)
             .execute(&mut *tx.tx)
             .await?;
@@ -715,10 +736,15 @@ impl Store {
         invoice: &Invoice,
         delta: i64,
     ) -> Result<(), StoreError> {
-        let currency = stored_currency("invoices", &invoice.id, &invoice.currency)?;
-        let sums = InvoiceSums::new(currency, invoice.total, invoice.credited, invoice.paid)
-            .with_paid(Money::new(delta, currency))
-            .map_err(|e| invalid("amount", e.to_string()))?;
+        let currency = invoice.currency;
+        let sums = InvoiceSums::new(
+            currency,
+            invoice.total.minor_units,
+            invoice.credited.minor_units,
+            invoice.paid.minor_units,
+        )
+        .with_paid(Money::new(delta, currency))
+        .map_err(|e| invalid("amount", e.to_string()))?;
         let status = sums.status();
         sqlx::query("UPDATE invoices SET paid = $1, status = $2 WHERE id = $3")
             .bind(sums.paid.minor_units)

@@ -32,10 +32,16 @@ pub struct Payment {
     pub kind: PaymentKind,
     pub method: Method,
     /// Minor units; negative for a refund.
-    pub amount: i64,
-    pub currency: String,
+    #[serde(serialize_with = "vetpay_money::serialize_minor_units")]
+    #[schema(value_type = i64)]
+    pub amount: Money,
+    /// ISO 4217, the currency of every amount here.
+    #[schema(value_type = String)]
+    pub currency: Currency,
     /// The part that went to (positive) or came from (negative) client credit.
-    pub credit_amount: i64,
+    #[serde(serialize_with = "vetpay_money::serialize_minor_units")]
+    #[schema(value_type = i64)]
+    pub credit_amount: Money,
     /// Whether more than the due sum may be taken, the rest becoming client credit.
     pub excess_as_deposit: bool,
     pub status: PaymentStatus,
@@ -119,17 +125,19 @@ fn opt_text(row: &AnyRow, column: &str) -> Result<Option<String>, StoreError> {
 }
 
 pub(super) fn payment(row: &AnyRow) -> Result<Payment, StoreError> {
+    let id: String = row.try_get("id")?;
+    let currency = stored_currency("payments", &id, &row.try_get::<String, _>("currency")?)?;
     Ok(Payment {
-        id: row.try_get("id")?,
+        id,
         organisation_id: row.try_get("organisation_id")?,
         department_id: row.try_get("department_id")?,
         client_id: row.try_get("client_id")?,
         invoice_id: opt_text(row, "invoice_id")?,
         kind: column(row, "payments", "kind")?,
         method: column(row, "payments", "method")?,
-        amount: row.try_get("amount")?,
-        currency: row.try_get("currency")?,
-        credit_amount: row.try_get("credit_amount")?,
+        amount: Money::new(row.try_get("amount")?, currency),
+        currency,
+        credit_amount: Money::new(row.try_get("credit_amount")?, currency),
         excess_as_deposit: row.try_get::<i64, _>("allow_excess")? == 1,
         status: column(row, "payments", "status")?,
         stage: opt_text(row, "stage")?,
@@ -452,7 +460,7 @@ impl Store {
         if invoice.status == InvoiceStatus::Draft {
             return Err(Conflict::InvoiceIsDraft.into());
         }
-        let currency = stored_currency("invoices", &invoice.id, &invoice.currency)?;
+        let currency = invoice.currency;
         let amount = Money::new(new.amount, payment_currency(&new.currency)?);
         rules::check_currency(currency, amount.currency).map_err(payment_error)?;
         if new.method.through_plugin() {
@@ -480,7 +488,7 @@ impl Store {
         )
         .await?;
         rules::check_fits_due(
-            Money::new(invoice.due, currency),
+            invoice.due,
             Money::new(in_flight, currency),
             amount,
             new.excess_as_deposit,
@@ -517,7 +525,7 @@ impl Store {
             .payment_in(conn, Some(organisation_id), original_id, true)
             .await?
             .ok_or_else(|| invalid("payment", "no payment with this id in your organisation"))?;
-        let currency = stored_currency("payments", &original.id, &original.currency)?;
+        let currency = original.currency;
         // Refunds that succeeded or still may.
         let holding = sql_list(
             PaymentStatus::ALL
@@ -536,21 +544,25 @@ impl Store {
         .await?;
         let unused_credit = match original.invoice_id {
             // A deposit's money may already be spent on invoices.
-            None if original.status == PaymentStatus::Succeeded && original.amount > 0 => Some(
-                credit_balance(
-                    conn,
-                    organisation_id,
-                    &original.client_id,
-                    &original.currency,
+            None if original.status == PaymentStatus::Succeeded
+                && original.amount.minor_units > 0 =>
+            {
+                Some(
+                    credit_balance(
+                        conn,
+                        organisation_id,
+                        &original.client_id,
+                        original.currency.code(),
+                    )
+                    .await?,
                 )
-                .await?,
-            ),
+            }
             _ => None,
         };
         let basis = RefundBasis {
             kind: original.kind,
             status: original.status,
-            paid: Money::new(original.amount, currency),
+            paid: original.amount,
             refunded: Money::new(refunded, currency),
             unused_credit: unused_credit.map(|c| Money::new(c, currency)),
         };
@@ -617,15 +629,8 @@ impl Store {
             Some(id) => Some(self.locked_invoice(conn, &p.organisation_id, id).await?),
             None => None,
         };
-        let currency = stored_currency("payments", &p.id, &p.currency)?;
-        let due = invoice.as_ref().map(|i| Money::new(i.due, currency));
-        let booked = rules::booking(
-            p.kind,
-            p.method,
-            p.excess_as_deposit,
-            Money::new(p.amount, currency),
-            due,
-        );
+        let due = invoice.as_ref().map(|i| i.due);
+        let booked = rules::booking(p.kind, p.method, p.excess_as_deposit, p.amount, due);
         if let (Some(invoice), Some(delta)) = (&invoice, booked.to_invoice) {
             self.add_paid(conn, invoice, delta.minor_units).await?;
         }
@@ -712,7 +717,7 @@ impl Store {
                     "from": before.as_str(),
                     "to": status.as_str(),
                     "note": note,
-                    "amount": p.amount,
+                    "amount": p.amount.minor_units,
                     "currency": p.currency,
                     "invoice_id": p.invoice_id,
                 }),

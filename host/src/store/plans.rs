@@ -10,7 +10,7 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 use vetpay_domain::plan::{self as rules, Candidate, Eligibility, EligibilityError, UsedItem};
 use vetpay_domain::{
-    BillingPeriodId, Money, PaymentOption, Period, SubscriptionId, SubscriptionStatus,
+    BillingPeriodId, Currency, Money, PaymentOption, Period, SubscriptionId, SubscriptionStatus,
     settled_status, sql_list,
 };
 
@@ -48,11 +48,19 @@ pub struct Plan {
     pub sale_until: Option<String>,
     /// The department that receives the payments.
     pub main_department_id: String,
-    pub currency: String,
+    /// ISO 4217, the currency of every price here and of the items' prices.
+    #[schema(value_type = String)]
+    pub currency: Currency,
     pub contract_months: i64,
-    pub monthly_price: i64,
-    pub upfront_price: i64,
-    pub cancellation_fee: i64,
+    #[serde(serialize_with = "vetpay_money::serialize_minor_units")]
+    #[schema(value_type = i64)]
+    pub monthly_price: Money,
+    #[serde(serialize_with = "vetpay_money::serialize_minor_units")]
+    #[schema(value_type = i64)]
+    pub upfront_price: Money,
+    #[serde(serialize_with = "vetpay_money::serialize_minor_units")]
+    #[schema(value_type = i64)]
+    pub cancellation_fee: Money,
     pub renews: bool,
     pub next_plan_id: Option<String>,
     pub items: Vec<PlanItem>,
@@ -186,8 +194,13 @@ fn item(row: &AnyRow) -> Result<PlanItem, StoreError> {
 
 fn plan(row: &AnyRow, items: Vec<PlanItem>) -> Result<Plan, StoreError> {
     let species: String = row.try_get("species")?;
+    let id: String = row.try_get("id")?;
+    let currency = stored_currency("plans", &id, &row.try_get::<String, _>("currency")?)?;
+    let money = |column: &str| -> Result<Money, StoreError> {
+        Ok(Money::new(row.try_get(column)?, currency))
+    };
     Ok(Plan {
-        id: row.try_get("id")?,
+        id,
         name: row.try_get("name")?,
         description: row.try_get("description")?,
         species: (!species.is_empty()).then_some(species),
@@ -196,11 +209,11 @@ fn plan(row: &AnyRow, items: Vec<PlanItem>) -> Result<Plan, StoreError> {
         sale_from: row.try_get("sale_from")?,
         sale_until: row.try_get("sale_until")?,
         main_department_id: row.try_get("main_department_id")?,
-        currency: row.try_get("currency")?,
+        currency,
         contract_months: row.try_get("contract_months")?,
-        monthly_price: row.try_get("monthly_price")?,
-        upfront_price: row.try_get("upfront_price")?,
-        cancellation_fee: row.try_get("cancellation_fee")?,
+        monthly_price: money("monthly_price")?,
+        upfront_price: money("upfront_price")?,
+        cancellation_fee: money("cancellation_fee")?,
         renews: row.try_get::<i64, _>("renews")? == 1,
         next_plan_id: row.try_get("next_plan_id")?,
         items,
@@ -709,7 +722,7 @@ impl Store {
                 organisation_id,
                 &s,
                 Issue {
-                    currency: &plan.currency,
+                    currency: plan.currency.code(),
                     purpose: "plan_advance",
                     period: Some(&s.start_period),
                     lines: &[IssuedLine {
@@ -717,7 +730,7 @@ impl Store {
                             "{}: {} months from {} paid in advance",
                             plan.name, plan.contract_months, s.start_period
                         ),
-                        amount: plan.upfront_price,
+                        amount: plan.upfront_price.minor_units,
                     }],
                 },
             )
@@ -781,12 +794,12 @@ impl Store {
                 organisation_id,
                 &s,
                 Issue {
-                    currency: &plan.currency,
+                    currency: plan.currency.code(),
                     purpose: "plan_period",
                     period: Some(&p),
                     lines: &[IssuedLine {
                         description: format!("{} {p}", plan.name),
-                        amount: plan.monthly_price,
+                        amount: plan.monthly_price.minor_units,
                     }],
                 },
             )
@@ -832,7 +845,7 @@ impl Store {
         .bind(&s.id)
         .fetch_all(&mut *tx.tx)
         .await?;
-        let currency = stored_currency("plans", &plan.id, &plan.currency)?;
+        let currency = plan.currency;
         let used = used
             .iter()
             .map(|row| {
@@ -851,7 +864,7 @@ impl Store {
         .await?
         .try_get("s")?;
         let settlement = rules::cancellation_settlement(
-            Money::new(plan.cancellation_fee, currency),
+            plan.cancellation_fee,
             &used,
             Money::new(paid, currency),
         )
@@ -862,7 +875,7 @@ impl Store {
                 organisation_id,
                 &s,
                 Issue {
-                    currency: &plan.currency,
+                    currency: plan.currency.code(),
                     purpose: "plan_cancellation",
                     period: None,
                     lines: &[
