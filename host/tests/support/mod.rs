@@ -6,6 +6,8 @@
 // Each suite compiles this module and uses only part of it.
 #![allow(dead_code)]
 
+pub mod crash;
+
 use vetpay::api::{AppState, router};
 use vetpay::plugin::RuntimeConfig;
 use vetpay::store::{Backend, Store};
