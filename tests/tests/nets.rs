@@ -331,6 +331,32 @@ async fn result_99_is_unknown_until_status_finds_the_transaction() {
     assert_eq!(sim.ledger().len(), 1);
 }
 
+/// Recovery asks `status` after a host died, perhaps a moment after the answer
+/// was lost: the plugin waits the documented delay before the lookup, and a
+/// request the terminal never ran stays unknown (never failed).
+#[tokio::test]
+async fn status_waits_the_lookup_delay_and_never_fails_an_unknown_request() {
+    let (sim, plugin, _rt) = setup().await;
+    let query = StatusQuery {
+        request_id: "never-ran".into(),
+        terminal_id: Some("T-100".into()),
+        kind: TransactionKind::Purchase,
+        amount: Money {
+            minor_units: 500,
+            currency: "DKK".into(),
+        },
+    };
+    let started = std::time::Instant::now();
+    let status = plugin.status(&env(&sim), query).await.unwrap();
+    assert!(
+        started.elapsed() >= std::time::Duration::from_millis(50),
+        "looked up after {:?}, before the 50 ms lookup delay",
+        started.elapsed()
+    );
+    assert!(matches!(status, Outcome::Unknown(_)), "{status:?}");
+    assert!(sim.ledger().is_empty());
+}
+
 #[tokio::test]
 async fn terminals_are_listed_with_unsupported_models_flagged() {
     let (sim, plugin, _rt) = setup().await;

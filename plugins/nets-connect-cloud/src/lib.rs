@@ -302,6 +302,9 @@ impl Plugin for Nets {
         let terminal = query.terminal_id.as_deref().ok_or_else(|| {
             PluginError::other("Connect@Cloud looks results up by terminal; none given")
         })?;
+        // The documented wait before the last-transaction lookup holds for
+        // recovery too: a host that died may have lost the answer a moment ago.
+        vetpay_sdk::sleep(Duration::from_millis(ctx.require_u64("lookup-delay-ms")?));
         Ok(
             last_transaction(&client, terminal, &query.request_id, &query.amount.currency)?
                 .unwrap_or_else(|| {
