@@ -12,7 +12,7 @@ mod support;
 
 use std::time::Duration;
 
-use support::crash::{Host, all_settled, books_match, pay_all, seed};
+use support::crash::Scenario;
 use vetpay::store::Backend;
 use vetpay_simulators::nets::Behaviour;
 
@@ -37,20 +37,15 @@ fn script(i: usize) -> (Behaviour, Duration) {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
+    let scenario = Scenario {
+        in_flight: IN_FLIGHT,
+        script,
+        lease_seconds: LEASE_SECONDS,
+        kill_after: Duration::from_millis(500),
+    };
     for (url, store) in support::databases().await {
-        let backend = store.backend();
-        let seeded = seed(&store, IN_FLIGHT, script).await;
-        let mut host = Host::start(&url, "bench-host-1", LEASE_SECONDS);
-        host.ready().await;
-        let payments = pay_all(&seeded, &[&host.url]).await;
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        host.kill_9();
-        tokio::time::sleep(Duration::from_secs(2)).await;
-        let restarted = Host::start(&url, "bench-host-1", LEASE_SECONDS);
-        restarted.ready().await;
-        let took = all_settled(&store, &seeded.demo.organisation_id, &payments).await;
-        books_match(&store, &seeded, &payments).await;
-        let name = match backend {
+        let took = scenario.restart(&url, &store).await;
+        let name = match store.backend() {
             Backend::Sqlite => "sqlite",
             Backend::Postgres => "postgres",
         };
@@ -58,32 +53,11 @@ async fn main() {
             "figure recovery_restart_to_last_settled_{name} {:.2} s",
             took.as_secs_f64()
         );
-        drop(restarted);
-
-        if backend == Backend::Postgres {
-            let (url, store) = support::databases()
-                .await
-                .into_iter()
-                .find(|(_, s)| s.backend() == Backend::Postgres)
-                .expect("PostgreSQL");
-            let seeded = seed(&store, IN_FLIGHT, script).await;
-            let mut hosts: Vec<Host> = (1..=3)
-                .map(|i| Host::start(&url, &format!("bench-pg-{i}"), LEASE_SECONDS))
-                .collect();
-            for h in &hosts {
-                h.ready().await;
-            }
-            let urls: Vec<String> = hosts.iter().map(|h| h.url.clone()).collect();
-            let refs: Vec<&str> = urls.iter().map(String::as_str).collect();
-            let payments = pay_all(&seeded, &refs).await;
-            tokio::time::sleep(Duration::from_millis(500)).await;
-            hosts[0].kill_9();
-            let took = all_settled(&store, &seeded.demo.organisation_id, &payments).await;
-            books_match(&store, &seeded, &payments).await;
-            println!(
-                "figure recovery_death_to_last_settled_postgres {:.2} s (lease {LEASE_SECONDS} s)",
-                took.as_secs_f64()
-            );
-        }
     }
+    let (url, store) = support::crash::postgres().await;
+    let took = scenario.death_of_one_of_three(&url, &store).await;
+    println!(
+        "figure recovery_death_to_last_settled_postgres {:.2} s (lease {LEASE_SECONDS} s)",
+        took.as_secs_f64()
+    );
 }

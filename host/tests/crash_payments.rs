@@ -10,63 +10,39 @@ mod support;
 
 use std::time::Duration;
 
-use support::crash::{Host, all_settled, books_match, pay_all, script, seed};
+use support::crash::{Scenario, script};
 
-/// Payments in flight when the host dies.
-const IN_FLIGHT: usize = 12;
-/// The lease the hosts run with: a dead host's payments are taken over after it.
-const LEASE_SECONDS: u64 = 3;
+/// 12 payments in flight; the host dies 0.7 s after the last one started,
+/// when some card holders have answered and the rest are deciding. With a
+/// 3 s lease a dead host's payments are taken over soon.
+fn scenario() -> Scenario<fn(usize) -> (vetpay_simulators::nets::Behaviour, Duration)> {
+    Scenario {
+        in_flight: 12,
+        script,
+        lease_seconds: 3,
+        kill_after: Duration::from_millis(700),
+    }
+}
 
 // Several threads: the simulator in this process serves the binaries' calls.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn payments_in_flight_survive_kill_9_and_a_restart() {
     for (url, store) in support::databases().await {
-        let seeded = seed(&store, IN_FLIGHT, script).await;
-        let mut host = Host::start(&url, "crash-host-1", LEASE_SECONDS);
-        host.ready().await;
-        let payments = pay_all(&seeded, &[&host.url]).await;
-        // Some card holders have answered; the rest are deciding.
-        tokio::time::sleep(Duration::from_millis(700)).await;
-        host.kill_9();
-        // Dead for a while: some card holders answer meanwhile.
-        tokio::time::sleep(Duration::from_secs(2)).await;
-        let restarted = Host::start(&url, "crash-host-1", LEASE_SECONDS);
-        restarted.ready().await;
-        let took = all_settled(&store, &seeded.demo.organisation_id, &payments).await;
+        let took = scenario().restart(&url, &store).await;
         println!(
             "figure crash_restart_to_last_resolved_{:?} {} ms",
             store.backend(),
             took.as_millis()
         );
-        books_match(&store, &seeded, &payments).await;
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_hosts_on_postgres_one_killed_and_never_restarted() {
-    let Some((url, store)) = support::databases()
-        .await
-        .into_iter()
-        .find(|(_, s)| s.backend() == vetpay::store::Backend::Postgres)
-    else {
-        panic!("this suite needs PostgreSQL (VETPAY_TEST_POSTGRES_URL)");
-    };
-    let seeded = seed(&store, IN_FLIGHT, script).await;
-    let mut hosts: Vec<Host> = (1..=3)
-        .map(|i| Host::start(&url, &format!("pg-host-{i}"), LEASE_SECONDS))
-        .collect();
-    for h in &hosts {
-        h.ready().await;
-    }
-    let urls: Vec<String> = hosts.iter().map(|h| h.url.clone()).collect();
-    let refs: Vec<&str> = urls.iter().map(String::as_str).collect();
-    let payments = pay_all(&seeded, &refs).await;
-    tokio::time::sleep(Duration::from_millis(700)).await;
-    hosts[0].kill_9();
-    let took = all_settled(&store, &seeded.demo.organisation_id, &payments).await;
+    let (url, store) = support::crash::postgres().await;
+    let took = scenario().death_of_one_of_three(&url, &store).await;
     println!(
         "figure crash_death_to_last_resolved {} ms",
         took.as_millis()
     );
-    books_match(&store, &seeded, &payments).await;
 }

@@ -261,3 +261,62 @@ pub async fn books_match(store: &Store, seeded: &Seeded, payments: &[Started]) {
         }
     }
 }
+
+/// How a crash scenario runs: payments in flight, card holders, the lease,
+/// and how long after the last payment started the host is killed.
+pub struct Scenario<S> {
+    pub in_flight: usize,
+    pub script: S,
+    pub lease_seconds: u64,
+    pub kill_after: Duration,
+}
+
+impl<S: Fn(usize) -> (Behaviour, Duration)> Scenario<S> {
+    /// One host killed with `kill -9`, dead for 2 s, restarted with the same
+    /// `--host-id`; returns the time from the restart to the last payment
+    /// settled, after checking the books.
+    pub async fn restart(&self, url: &str, store: &Store) -> Duration {
+        let seeded = seed(store, self.in_flight, &self.script).await;
+        let mut host = Host::start(url, "crash-host-1", self.lease_seconds);
+        host.ready().await;
+        let payments = pay_all(&seeded, &[&host.url]).await;
+        tokio::time::sleep(self.kill_after).await;
+        host.kill_9();
+        // Dead for a while: some card holders answer meanwhile.
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let restarted = Host::start(url, "crash-host-1", self.lease_seconds);
+        restarted.ready().await;
+        let took = all_settled(store, &seeded.demo.organisation_id, &payments).await;
+        books_match(store, &seeded, &payments).await;
+        took
+    }
+
+    /// Three hosts share the payments and one is killed for good; returns the
+    /// time from its death to the last payment settled, after checking the books.
+    pub async fn death_of_one_of_three(&self, url: &str, store: &Store) -> Duration {
+        let seeded = seed(store, self.in_flight, &self.script).await;
+        let mut hosts: Vec<Host> = (1..=3)
+            .map(|i| Host::start(url, &format!("pg-host-{i}"), self.lease_seconds))
+            .collect();
+        for h in &hosts {
+            h.ready().await;
+        }
+        let urls: Vec<String> = hosts.iter().map(|h| h.url.clone()).collect();
+        let refs: Vec<&str> = urls.iter().map(String::as_str).collect();
+        let payments = pay_all(&seeded, &refs).await;
+        tokio::time::sleep(self.kill_after).await;
+        hosts[0].kill_9();
+        let took = all_settled(store, &seeded.demo.organisation_id, &payments).await;
+        books_match(store, &seeded, &payments).await;
+        took
+    }
+}
+
+/// The PostgreSQL database of [`super::databases`]; several hosts need one.
+pub async fn postgres() -> (String, Store) {
+    super::databases()
+        .await
+        .into_iter()
+        .find(|(_, s)| s.backend() == vetpay::store::Backend::Postgres)
+        .expect("this needs PostgreSQL (VETPAY_TEST_POSTGRES_URL)")
+}
