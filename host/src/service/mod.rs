@@ -433,10 +433,9 @@ impl Clinic {
             .ok_or_else(|| {
                 ServiceError::NotFound("no payment with this id in your organisation".into())
             })?;
-        let (Some(terminal_id), Some(plugin_id)) = (&payment.terminal_id, &payment.plugin_id)
-        else {
+        if payment.terminal_id.is_none() || payment.plugin_id.is_none() {
             return Err(conflict(Conflict::NotAbortable { status: None }));
-        };
+        }
         if !self.store().request_abort(organisation_id, id).await? {
             return Err(conflict(Conflict::NotAbortable {
                 status: Some(payment.status),
@@ -451,29 +450,9 @@ impl Clinic {
             if !(orphan && payment.sent_at.is_none() && self.settle_if_unsent(id, true).await) {
                 self.abort_on_provider(&payment).await;
             }
-            return Ok(self
-                .store()
-                .payment(organisation_id, id)
-                .await?
-                .unwrap_or(payment));
+        } else {
+            self.deliver_abort(&payment).await?;
         }
-        let terminal = self.terminal(organisation_id, terminal_id).await?;
-        let department = self
-            .department(organisation_id, &payment.department_id)
-            .await?;
-        let plugin = self.plugin(organisation_id, plugin_id).await?;
-        let env = self
-            .call_env(organisation_id, plugin_id, &department, None)
-            .await?;
-        plugin
-            .abort(
-                &env,
-                crate::plugin::types::AbortRequest {
-                    request_id: payment.id.clone(),
-                    terminal_id: terminal.provider_terminal_id,
-                },
-            )
-            .await?;
         Ok(self
             .store()
             .payment(organisation_id, id)

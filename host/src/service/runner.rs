@@ -223,27 +223,28 @@ impl Clinic {
         })
     }
 
-    /// Asks the provider to abort an attempt (best effort: its outcome still
-    /// comes from `process` or `status`).
+    /// Asks the provider to abort a running attempt on its terminal; the
+    /// outcome still comes from `process` or `status`.
+    pub(super) async fn deliver_abort(&self, p: &Payment) -> Result<(), ServiceError> {
+        let (plugin, env, terminal) = self.prepare(p, None).await?;
+        let Some(terminal_id) = terminal else {
+            return Ok(());
+        };
+        plugin
+            .abort(
+                &env,
+                crate::plugin::types::AbortRequest {
+                    request_id: p.id.clone(),
+                    terminal_id,
+                },
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// [`Self::deliver_abort`] for a job with no caller to tell: a failure is logged.
     pub(super) async fn abort_on_provider(&self, p: &Payment) {
-        let result = async {
-            let (plugin, env, terminal) = self.prepare(p, None).await?;
-            let Some(terminal_id) = terminal else {
-                return Ok(());
-            };
-            plugin
-                .abort(
-                    &env,
-                    crate::plugin::types::AbortRequest {
-                        request_id: p.id.clone(),
-                        terminal_id,
-                    },
-                )
-                .await
-                .map_err(ServiceError::from)
-        }
-        .await;
-        if let Err(e) = result {
+        if let Err(e) = self.deliver_abort(p).await {
             tracing::warn!(payment = %p.id, error = %e, "abort not delivered to the provider");
         }
     }
