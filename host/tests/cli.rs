@@ -26,7 +26,7 @@ fn inspect_prints_the_manifest_and_the_exported_contract() {
         text.contains("plugin      fault-injection (Fault injection (test plugin))"),
         "{text}"
     );
-    assert!(text.contains("contract    vetpay:terminal@0.1.0"), "{text}");
+    assert!(text.contains("contract    vetpay:terminal@0.2.0"), "{text}");
     assert!(text.contains("markets     US, DK"), "{text}");
     assert!(
         text.contains("api-token") && text.contains("secret"),
@@ -49,7 +49,7 @@ fn inspect_json_is_machine_readable() {
     );
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json["manifest"]["id"], "example-acme");
-    assert_eq!(json["exported_contract"], "0.1.0");
+    assert_eq!(json["exported_contract"], "0.2.0");
     assert_eq!(
         json["manifest"]["allowed-hosts"][0],
         "https://api.acmepay.example:443"

@@ -224,3 +224,59 @@ async fn the_first_send_is_recorded_and_refused_once_recovery_holds_the_attempt(
         assert!(row.sent_at.is_none());
     }
 }
+
+/// Contract 0.2's `not-found`: a request lost on its way to the terminal was
+/// sent, so it is asked about, and the terminal proves it never started once
+/// it can no longer be running (its last transaction is the payment before).
+/// The payment fails and frees its terminal and invoice; nothing was charged.
+#[tokio::test]
+async fn a_request_lost_on_its_way_is_failed_once_the_terminal_proves_it_never_started() {
+    for store in stores().await {
+        let api = clinic_api(store).await;
+        let r = api
+            .put(
+                api.admin(),
+                "/v1/plugins/nets-connect-cloud/settings",
+                json!({"transaction-timeout-s": 1}),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let terminal = &api.demo.nets_terminals[0];
+        let invoice = &api.demo.dk_invoice.id;
+        let first = api
+            .pay(
+                invoice,
+                json!({"method": "card", "amount": 100, "terminal_id": terminal.id}),
+            )
+            .await;
+        let first = api.settled(first["id"].as_str().unwrap()).await;
+        assert_eq!(first["status"], "succeeded", "{first}");
+
+        api.demo.nets.fault_next(
+            &terminal.provider_terminal_id,
+            vetpay_simulators::nets::Fault::LoseRequest,
+        );
+        let t0 = Instant::now();
+        let lost = api
+            .pay(
+                invoice,
+                json!({"method": "card", "amount": 200, "terminal_id": terminal.id}),
+            )
+            .await;
+        let id = lost["id"].as_str().unwrap().to_owned();
+        let p = api.settled(&id).await;
+        assert_eq!(p["status"], "failed", "{p}");
+        assert!(!p["sent_at"].is_null(), "it was sent: {p}");
+        assert!(
+            t0.elapsed() < Duration::from_secs(20),
+            "resolved after {:?}",
+            t0.elapsed()
+        );
+        assert!(api.demo.nets.ledger().iter().all(|e| e.order_id != id));
+        let books = api.read(&format!("/v1/invoices/{invoice}")).await;
+        assert_eq!(books["paid"], 100, "{books}");
+        assert!(!terminal_is_busy(&api).await, "the terminal is free again");
+    }
+}

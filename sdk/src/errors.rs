@@ -1,4 +1,4 @@
-use crate::{ConfigurationError, PluginError, TerminalProblem};
+use crate::{ConfigurationError, PluginError, Refusal, TerminalProblem};
 
 impl PluginError {
     /// The export is not implemented.
@@ -22,6 +22,15 @@ impl PluginError {
     /// The terminal cannot take the request.
     pub fn terminal(problem: TerminalProblem) -> Self {
         PluginError::Terminal(problem)
+    }
+
+    /// The provider received the request and refused it without processing
+    /// it (a validation error): nothing moved, but it is not `not-sent`.
+    pub fn rejected(code: Option<String>, message: impl Into<String>) -> Self {
+        PluginError::Rejected(Refusal {
+            code,
+            message: message.into(),
+        })
     }
 
     /// Anything else: the host treats the request as unknown.

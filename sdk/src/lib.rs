@@ -39,7 +39,7 @@ pub mod progress;
 pub mod bindings {
     wit_bindgen::generate!({
         world: "payment-terminal",
-        path: "../wit/since_v0.1.0",
+        path: "../wit/since_v0.2.0",
         pub_export_macro: true,
         default_bindings_module: "vetpay_sdk::bindings",
     });
@@ -49,9 +49,10 @@ use std::marker::PhantomData;
 use std::time::Duration;
 
 pub use bindings::vetpay::terminal::types::{
-    AbortRequest, Approval, CallContext, CardDetails, ConfigurationError, Decline, Money, Outcome,
-    PaymentRequest, PluginError, Receipt, Reconciliation, SaveCardRequest, Setting, StatusQuery,
-    Stopped, TerminalInfo, TerminalProblem, TokenCharge, TokenRefund, TransactionKind,
+    AbortRequest, Approval, CallContext, CardDetails, ConfigurationError, CurrencyTotals, Decline,
+    Money, Outcome, PaymentRequest, PluginError, Receipt, ReconciledTransaction, Reconciliation,
+    Refusal, SaveCardRequest, Setting, StatusQuery, Stopped, TerminalInfo, TerminalProblem,
+    TokenCharge, TokenRefund, TransactionKind,
 };
 pub use context::Context;
 
@@ -59,10 +60,10 @@ pub use context::Context;
 pub mod prelude {
     pub use crate::progress::Stage;
     pub use crate::{
-        AbortRequest, Approval, CardDetails, Context, Decline, Money, Outcome, PaymentRequest,
-        Plugin, PluginError, Receipt, Reconciliation, SaveCardRequest, StatusQuery, Stopped,
-        TerminalInfo, TerminalProblem, TokenCharge, TokenRefund, TransactionKind, cache, http, log,
-        money, progress, sleep,
+        AbortRequest, Approval, CardDetails, Context, CurrencyTotals, Decline, Money, Outcome,
+        PaymentRequest, Plugin, PluginError, Receipt, ReconciledTransaction, Reconciliation,
+        SaveCardRequest, StatusQuery, Stopped, TerminalInfo, TerminalProblem, TokenCharge,
+        TokenRefund, TransactionKind, cache, http, log, money, progress, sleep, wall_clock_ms,
     };
 }
 
@@ -143,6 +144,15 @@ impl<P: Plugin> bindings::exports::vetpay::terminal::provider::Guest for Export<
     fn reconcile(ctx: CallContext, terminal_id: String) -> Result<Reconciliation, PluginError> {
         P::reconcile(&Context::new(ctx), terminal_id)
     }
+}
+
+/// Now, in milliseconds since the Unix epoch (UTC), on the host's clock: the
+/// clock `StatusQuery::sent_at_ms` is written by.
+pub fn wall_clock_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
 }
 
 /// Sleeps without spinning; counts against the call's deadline.

@@ -87,6 +87,8 @@ struct Sim {
     latency_ms: u64,
     next_id: u64,
     retrievals: u64,
+    /// Cancels of started transactions, by token.
+    cancels: u64,
 }
 
 type Shared = Arc<Mutex<Sim>>;
@@ -178,6 +180,11 @@ impl GravitySim {
     /// The next synchronous call is processed but its response is cut off.
     pub fn drop_next_response(&self) {
         self.shared.lock().unwrap().drop_next_response = true;
+    }
+
+    /// How many cancels of a started transaction were accepted.
+    pub fn cancels(&self) -> u64 {
+        self.shared.lock().unwrap().cancels
     }
 
     /// How many result retrievals (polls) were answered.
@@ -462,12 +469,13 @@ async fn cancel(
     if let Err(r) = gate(&shared, &headers, None).await {
         return r;
     }
-    let sim = shared.lock().unwrap();
+    let mut sim = shared.lock().unwrap();
     // A cancel stops nothing the card holder already did: a card in the
     // reader may still be approved, as on Gravity's terminals.
     if !sim.by_token.contains_key(&token) {
         return error(StatusCode::NOT_FOUND, "no such transaction token");
     }
+    sim.cancels += 1;
     Json(json!({ "transactionToken": token, "cancelled": true })).into_response()
 }
 

@@ -47,6 +47,9 @@ pub enum Fault {
     DropResponse,
     /// Processed, but answered with `Result` 99 (look it up).
     Result99,
+    /// Lost on the way: the terminal never sees the request, and the caller's
+    /// connection drops as if the answer were lost.
+    LoseRequest,
 }
 
 /// One transaction a terminal processed.
@@ -352,6 +355,10 @@ async fn transaction(
         if body.amount <= 0 {
             return failure("Amount must be positive");
         }
+        if t.fault == Some(Fault::LoseRequest) {
+            t.fault = None;
+            return dropped_response();
+        }
         t.busy = true;
         let (tx, rx) = oneshot::channel();
         t.abort = Some(tx);
@@ -454,7 +461,8 @@ async fn finish_transaction(
             let args = event_args(&id, 99, "", body.amount, session, stan);
             Json(json!({ "result": [{ "localModeEventArgs": args }] })).into_response()
         }
-        None => (status, Json(answer)).into_response(),
+        // Answered before the terminal saw it (above).
+        None | Some(Fault::LoseRequest) => (status, Json(answer)).into_response(),
     }
 }
 

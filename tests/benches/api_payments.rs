@@ -3,6 +3,11 @@
 //! answers at once, each payment watched to its end over server-sent events
 //! as a payment dialog does. Runs on embedded SQLite, then on PostgreSQL.
 //!
+//! It also reports what recording each attempt's first send costs (issue 12):
+//! the host's one write per attempt before its first request leaves, timed by
+//! the host itself (trace events of target `vetpay::first_send`), beside the
+//! payment's own latency in the same run.
+//!
 //! Run: `cargo bench -p vetpay-tests --bench api_payments`
 //! (PostgreSQL from VETPAY_BENCH_POSTGRES_URL, default postgres://postgres@127.0.0.1:5432/test).
 
@@ -29,9 +34,45 @@ struct Figures {
     per_second: f64,
     p50: Duration,
     p99: Duration,
+    /// The first-send record of each timed payment, sorted.
+    first_send: Vec<Duration>,
 }
 
-async fn run(store: Store, backend: &'static str) -> Figures {
+/// Collects the host's first-send timings (µs) from its trace events.
+#[derive(Clone, Default)]
+struct FirstSends(Arc<std::sync::Mutex<Vec<u64>>>);
+
+impl FirstSends {
+    fn take(&self) -> Vec<Duration> {
+        let mut all: Vec<Duration> = std::mem::take(&mut *self.0.lock().unwrap())
+            .into_iter()
+            .map(Duration::from_micros)
+            .collect();
+        all.sort();
+        all
+    }
+}
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for FirstSends {
+    fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
+        struct Elapsed(Option<u64>);
+        impl tracing::field::Visit for Elapsed {
+            fn record_u64(&mut self, field: &tracing::field::Field, value: u64) {
+                if field.name() == "elapsed_us" {
+                    self.0 = Some(value);
+                }
+            }
+            fn record_debug(&mut self, _: &tracing::field::Field, _: &dyn std::fmt::Debug) {}
+        }
+        let mut elapsed = Elapsed(None);
+        event.record(&mut elapsed);
+        if let Some(us) = elapsed.0 {
+            self.0.lock().unwrap().push(us);
+        }
+    }
+}
+
+async fn run(store: Store, backend: &'static str, first_sends: &FirstSends) -> Figures {
     let clinic = vetpay::server::clinic(
         store.clone(),
         RuntimeConfig {
@@ -102,10 +143,17 @@ async fn run(store: Store, backend: &'static str) -> Figures {
     let (warm, timed) = invoices.split_at(WARMUP);
     // Warm-up: plugin instances, connections, the Nets login.
     drive(&http, &base, &key, &terminals, warm.to_vec()).await;
+    first_sends.take();
     let started = Instant::now();
     let mut latencies = drive(&http, &base, &key, &terminals, timed.to_vec()).await;
     let elapsed = started.elapsed();
     latencies.sort();
+    let first_send = first_sends.take();
+    assert_eq!(
+        first_send.len(),
+        PAYMENTS,
+        "one first-send record per payment"
+    );
 
     // Every payment completed exactly once, at the provider and on the books.
     let ledger = demo.nets.ledger();
@@ -122,6 +170,7 @@ async fn run(store: Store, backend: &'static str) -> Figures {
         per_second: PAYMENTS as f64 / elapsed.as_secs_f64(),
         p50: latencies[latencies.len() / 2],
         p99: latencies[latencies.len() * 99 / 100],
+        first_send,
     }
 }
 
@@ -221,13 +270,23 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
+    let first_sends = FirstSends::default();
+    {
+        use tracing_subscriber::layer::SubscriberExt;
+        let only_first_sends = tracing_subscriber::filter::Targets::new()
+            .with_target("vetpay::first_send", tracing::Level::TRACE);
+        let subscriber = tracing_subscriber::registry().with(
+            tracing_subscriber::Layer::with_filter(first_sends.clone(), only_first_sends),
+        );
+        tracing::subscriber::set_global_default(subscriber).unwrap();
+    }
     rt.block_on(async {
         let dir = std::env::temp_dir().join(format!("vetpay-bench-{}", std::process::id()));
         let sqlite = Store::sqlite_in(&dir).await.unwrap();
-        let mut figures = vec![run(sqlite, "SQLite").await];
+        let mut figures = vec![run(sqlite, "SQLite", &first_sends).await];
         let _ = std::fs::remove_dir_all(&dir);
         if let Some((admin, schema, pg)) = postgres().await {
-            figures.push(run(pg, "PostgreSQL").await);
+            figures.push(run(pg, "PostgreSQL", &first_sends).await);
             admin
                 .execute_raw(&format!("DROP SCHEMA {schema} CASCADE"))
                 .await
@@ -236,13 +295,38 @@ fn main() {
         println!(
             "{PAYMENTS} terminal payments over HTTP, {CLIENTS} concurrent clients each on its own Nets terminal, each watched over SSE to its end"
         );
-        for f in figures {
+        for f in &figures {
             println!(
                 "{:<11} {:>7.0} completed payments/s   p50 {:>6.1} ms   p99 {:>6.1} ms",
                 f.backend,
                 f.per_second,
                 f.p50.as_secs_f64() * 1000.0,
                 f.p99.as_secs_f64() * 1000.0
+            );
+        }
+        println!("recording the first send (one write per attempt, before its first request):");
+        for f in &figures {
+            let n = f.first_send.len();
+            let mean = f.first_send.iter().sum::<Duration>() / n as u32;
+            let p50 = f.first_send[n / 2];
+            let p99 = f.first_send[n * 99 / 100];
+            println!(
+                "{:<11} mean {:>6.2} ms   p50 {:>6.2} ms   p99 {:>6.2} ms   = {:>4.1} % of the payment's p50",
+                f.backend,
+                mean.as_secs_f64() * 1000.0,
+                p50.as_secs_f64() * 1000.0,
+                p99.as_secs_f64() * 1000.0,
+                100.0 * p50.as_secs_f64() / f.p50.as_secs_f64()
+            );
+        }
+        for f in &figures {
+            let name = f.backend.to_ascii_lowercase();
+            let n = f.first_send.len();
+            println!("figure api-payments-{name} {:.0} payments/s", f.per_second);
+            println!("figure api-payments-{name}-p99 {:.1} ms", f.p99.as_secs_f64() * 1000.0);
+            println!(
+                "figure first-send-record-{name}-p50 {:.3} ms",
+                f.first_send[n / 2].as_secs_f64() * 1000.0
             );
         }
     });

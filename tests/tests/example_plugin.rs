@@ -64,11 +64,26 @@ async fn the_example_plugin_charges_saved_cards_idempotently() {
         terminal_id: None,
         kind: TransactionKind::Purchase,
         amount: dkk(12550),
+        sent_at_ms: None,
+        previous_request_id: None,
+        superseded: false,
     };
     let status = plugin.status(&env, query("req-1")).await.unwrap();
     assert!(matches!(status, Outcome::Approved(_)), "{status:?}");
     let missing = plugin.status(&env, query("req-404")).await.unwrap();
     assert!(matches!(missing, Outcome::Unknown(_)), "{missing:?}");
+    // Sent longer ago than any charge can run: Acme's 404 is final.
+    let two_minutes_ago = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+        - 120_000;
+    let settled = StatusQuery {
+        sent_at_ms: Some(two_minutes_ago),
+        ..query("req-404")
+    };
+    let gone = plugin.status(&env, settled).await.unwrap();
+    assert!(matches!(gone, Outcome::NotFound(_)), "{gone:?}");
     assert!(plugin.list_terminals(&env).await.unwrap().is_empty());
 }
 

@@ -299,6 +299,9 @@ async fn a_lost_response_is_recovered_by_status_and_a_retry_never_charges_twice(
         terminal_id: None,
         kind: TransactionKind::Purchase,
         amount: usd(4200),
+        sent_at_ms: None,
+        previous_request_id: None,
+        superseded: false,
     };
     let status = plugin.status(&env, query).await.unwrap();
     let reference = approved(&status).provider_reference.clone();
@@ -431,4 +434,117 @@ async fn the_simulator_is_scripted_and_read_over_its_http_control_api() {
         .await
         .unwrap();
     assert_eq!(anonymous.status(), 401);
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+}
+
+fn asked(id: &str, cents: i64, sent_at_ms: u64) -> StatusQuery {
+    StatusQuery {
+        request_id: id.into(),
+        terminal_id: Some("GP-1".into()),
+        kind: TransactionKind::Purchase,
+        amount: usd(cents),
+        sent_at_ms: Some(sent_at_ms),
+        previous_request_id: None,
+        superseded: false,
+    }
+}
+
+/// The host dies while `process` polls: the call ends mid-way, its start is
+/// left pending at emergepay.
+async fn crash_while_polling(plugin: &WasmPlugin, env: &CallEnv, id: &str, cents: i64) -> u64 {
+    let sent = now_ms();
+    let cut = tokio::time::timeout(
+        Duration::from_millis(300),
+        plugin.process(env, sale(id, TransactionKind::Purchase, cents)),
+    )
+    .await;
+    assert!(cut.is_err(), "process ended before the crash: {cut:?}");
+    sent
+}
+
+/// Gravity's documented duty outlives a crash: recovery's `status` cancels a
+/// start left pending past the polling window, keeps watching, and voids an
+/// approval that arrives late, exactly as `process` would have.
+#[tokio::test]
+async fn status_after_a_crash_cancels_the_pending_start_and_voids_a_late_approval() {
+    let (sim, plugin, _rt) = setup().await;
+    // The card goes in only after vetpay's 1.5 s polling window.
+    sim.script("GP-1", Behaviour::Approve, Duration::from_millis(2200));
+    let env = env(&sim);
+    let sent = crash_while_polling(&plugin, &env, "crash-1", 1200).await;
+
+    let early = plugin
+        .status(&env, asked("crash-1", 1200, sent))
+        .await
+        .unwrap();
+    assert!(matches!(early, Outcome::InProgress(_)), "{early:?}");
+    assert_eq!(sim.cancels(), 0, "the card holder still had time");
+
+    tokio::time::sleep(Duration::from_millis(1600)).await;
+    let past = plugin
+        .status(&env, asked("crash-1", 1200, sent))
+        .await
+        .unwrap();
+    assert!(matches!(past, Outcome::InProgress(_)), "{past:?}");
+    assert_eq!(sim.cancels(), 1, "the pending start was cancelled");
+
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let late = plugin
+        .status(&env, asked("crash-1", 1200, sent))
+        .await
+        .unwrap();
+    assert!(
+        matches!(&late, Outcome::Declined(d) if d.code.as_deref() == Some("timeout")),
+        "{late:?}"
+    );
+    let ledger = sim.ledger();
+    let sale = entries(&ledger, "CreditSale");
+    assert_eq!(sale.len(), 1, "{ledger:?}");
+    assert!(
+        sale[0].approved && sale[0].voided,
+        "the late approval is voided: {ledger:?}"
+    );
+}
+
+/// Without a result after its own cancel and the watch that follows, the
+/// request is `not-found`: nothing moved and nothing will.
+#[tokio::test]
+async fn a_cancelled_start_without_a_result_is_not_found_after_the_watch() {
+    let (sim, plugin, _rt) = setup().await;
+    sim.script("GP-1", Behaviour::Never, Duration::ZERO);
+    let env = env(&sim);
+    crash_while_polling(&plugin, &env, "crash-2", 1300).await;
+    // Recovery comes late: the polling window is long over.
+    let sent = now_ms() - 5_000;
+
+    let cancelled = plugin
+        .status(&env, asked("crash-2", 1300, sent))
+        .await
+        .unwrap();
+    assert!(matches!(cancelled, Outcome::InProgress(_)), "{cancelled:?}");
+    assert_eq!(sim.cancels(), 1);
+    let watching = plugin
+        .status(&env, asked("crash-2", 1300, sent))
+        .await
+        .unwrap();
+    assert!(matches!(watching, Outcome::InProgress(_)), "{watching:?}");
+
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let gone = plugin
+        .status(&env, asked("crash-2", 1300, sent))
+        .await
+        .unwrap();
+    assert!(matches!(gone, Outcome::NotFound(_)), "{gone:?}");
+    assert_eq!(sim.cancels(), 1, "cancelled once");
+    assert!(
+        sim.ledger().iter().all(|e| !e.approved),
+        "{:?}",
+        sim.ledger()
+    );
 }

@@ -325,36 +325,140 @@ async fn result_99_is_unknown_until_status_finds_the_transaction() {
             minor_units: 7700,
             currency: "DKK".into(),
         },
+        sent_at_ms: None,
+        previous_request_id: None,
+        superseded: false,
     };
     let status = plugin.status(&env(&sim), query).await.unwrap();
     assert_eq!(approved(&status).amount.minor_units, 7700);
     assert_eq!(sim.ledger().len(), 1);
 }
 
-/// Recovery asks `status` after a host died, perhaps a moment after the answer
-/// was lost: the plugin waits the documented delay before the lookup, and a
-/// request the terminal never ran stays unknown (never failed).
-#[tokio::test]
-async fn status_waits_the_lookup_delay_and_never_fails_an_unknown_request() {
-    let (sim, plugin, _rt) = setup().await;
-    let query = StatusQuery {
-        request_id: "never-ran".into(),
-        terminal_id: Some("T-100".into()),
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+}
+
+/// A status question about `id` on `terminal`, sent `ago` before now.
+fn asked(id: &str, terminal: &str, ago: Duration, previous: Option<&str>) -> StatusQuery {
+    StatusQuery {
+        request_id: id.into(),
+        terminal_id: Some(terminal.into()),
         kind: TransactionKind::Purchase,
         amount: Money {
             minor_units: 500,
             currency: "DKK".into(),
         },
-    };
+        sent_at_ms: Some(now_ms() - ago.as_millis() as u64),
+        previous_request_id: previous.map(str::to_owned),
+        superseded: false,
+    }
+}
+
+/// Settings where a terminal transaction runs at most 1 s.
+fn short_env(sim: &NetsSim) -> CallEnv {
+    let mut env = env(sim);
+    env.organisation_settings
+        .insert("transaction-timeout-s".into(), "1".into());
+    env
+}
+
+/// Recovery asks `status` after a host died, perhaps a moment after the answer
+/// was lost: the plugin waits the documented delay before the lookup, and a
+/// request that may still be running on the terminal is in progress, never
+/// failed.
+#[tokio::test]
+async fn status_waits_the_lookup_delay_and_never_fails_a_request_that_may_be_running() {
+    let (sim, plugin, _rt) = setup().await;
     let started = std::time::Instant::now();
-    let status = plugin.status(&env(&sim), query).await.unwrap();
+    let status = plugin
+        .status(
+            &env(&sim),
+            asked("never-ran", "T-100", Duration::ZERO, None),
+        )
+        .await
+        .unwrap();
     assert!(
         started.elapsed() >= std::time::Duration::from_millis(50),
         "looked up after {:?}, before the 50 ms lookup delay",
         started.elapsed()
     );
-    assert!(matches!(status, Outcome::Unknown(_)), "{status:?}");
+    assert!(matches!(status, Outcome::InProgress(_)), "{status:?}");
     assert!(sim.ledger().is_empty());
+}
+
+/// Contract 0.2's `not-found`: the terminal's last transaction is the one
+/// vetpay sent before, nothing ran since, and the request can no longer be
+/// running. Each missing fact leaves the request unresolved instead.
+#[tokio::test]
+async fn a_request_that_never_reached_the_terminal_is_not_found_only_when_proven() {
+    let (sim, plugin, _rt) = setup().await;
+    let env = short_env(&sim);
+    let first = plugin
+        .process(
+            &env,
+            dkk("first-1", TransactionKind::Purchase, 900, "T-100"),
+        )
+        .await
+        .unwrap();
+    approved(&first);
+    let long_ago = Duration::from_secs(5);
+
+    let proven = plugin
+        .status(&env, asked("lost-2", "T-100", long_ago, Some("first-1")))
+        .await
+        .unwrap();
+    assert!(matches!(proven, Outcome::NotFound(_)), "{proven:?}");
+
+    // Sent a moment ago: it may still be running on the terminal.
+    let recent = plugin
+        .status(
+            &env,
+            asked("lost-2", "T-100", Duration::ZERO, Some("first-1")),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(recent, Outcome::InProgress(_)), "{recent:?}");
+
+    // The last transaction is not the one vetpay sent before: unknown.
+    let stranger = plugin
+        .status(&env, asked("lost-2", "T-100", long_ago, Some("other-0")))
+        .await
+        .unwrap();
+    assert!(matches!(stranger, Outcome::Unknown(_)), "{stranger:?}");
+
+    // Another request ran on the terminal since: unknown.
+    let superseded = StatusQuery {
+        superseded: true,
+        ..asked("lost-2", "T-100", long_ago, Some("first-1"))
+    };
+    let later = plugin.status(&env, superseded).await.unwrap();
+    assert!(matches!(later, Outcome::Unknown(_)), "{later:?}");
+
+    // No send time recorded: nothing can be proven.
+    let unrecorded = StatusQuery {
+        sent_at_ms: None,
+        ..asked("lost-2", "T-100", long_ago, Some("first-1"))
+    };
+    let old = plugin.status(&env, unrecorded).await.unwrap();
+    assert!(matches!(old, Outcome::Unknown(_)), "{old:?}");
+
+    // A terminal without any transaction: not found only if vetpay sent
+    // nothing to it before.
+    sim.add_terminal(USER, "T-300", "Desk3500", true);
+    let empty = plugin
+        .status(&env, asked("lost-3", "T-300", long_ago, None))
+        .await
+        .unwrap();
+    assert!(matches!(empty, Outcome::NotFound(_)), "{empty:?}");
+    let odd = plugin
+        .status(&env, asked("lost-3", "T-300", long_ago, Some("first-1")))
+        .await
+        .unwrap();
+    assert!(matches!(odd, Outcome::Unknown(_)), "{odd:?}");
+    assert_eq!(sim.ledger().len(), 1, "status never started a transaction");
 }
 
 #[tokio::test]

@@ -374,6 +374,9 @@ async fn every_export_reaches_the_plugin_with_its_own_arguments() {
                 terminal_id: Some("T-1".into()),
                 kind: TransactionKind::Refund,
                 amount: usd(321),
+                sent_at_ms: None,
+                previous_request_id: None,
+                superseded: false,
             },
         )
         .await

@@ -52,17 +52,22 @@ async fn files_that_are_not_valid_plugins_are_refused_with_the_reason() {
     .await;
     assert!(e.contains("'XX' is not an ISO 3166-1 alpha-2 code"), "{e}");
 
-    let e = load_error(patched("contract = \"0.1.0\"", "contract = \"7.1.0\"")).await;
-    assert!(e.contains("contract 7.1.0 is not supported"), "{e}");
+    let e = load_error(patched("contract = \"0.2.0\"", "contract = \"7.2.0\"")).await;
+    assert!(
+        e.contains("contract 7.2.0 is newer than this host's"),
+        "{e}"
+    );
+    let e = load_error(patched("contract = \"0.2.0\"", "contract = \"0.0.9\"")).await;
+    assert!(e.contains("contract 0.0.9 is not supported"), "{e}");
 
-    // The manifest says 0.1.0 but the component exports another version.
+    // The manifest says 0.2.0 but the component exports another version.
     let e = load_error(patched(
-        "vetpay:terminal/provider@0.1.0",
-        "vetpay:terminal/provider@0.9.0",
+        "vetpay:terminal/provider@0.2.0",
+        "vetpay:terminal/provider@0.0.9",
     ))
     .await;
     assert!(
-        e.contains("exported contract: contract 0.9.0 is not supported"),
+        e.contains("exported contract: contract 0.0.9 is not supported"),
         "{e}"
     );
 }

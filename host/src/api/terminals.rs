@@ -33,6 +33,19 @@ pub struct ReconcileReport {
     pub terminal_id: String,
     pub reference: Option<String>,
     pub report: String,
+    /// The provider's totals per currency; null when the plugin reports none
+    /// (plugins built against contract 0.1 never do).
+    pub totals: Option<Vec<ReconcileTotals>>,
+}
+
+/// One currency's End of Day totals, in minor units.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ReconcileTotals {
+    pub currency: String,
+    pub purchase_count: u32,
+    pub purchase_total: i64,
+    pub refund_count: u32,
+    pub refund_total: i64,
 }
 
 #[utoipa::path(
@@ -158,5 +171,16 @@ pub async fn reconcile(
         terminal_id: id,
         reference: report.reference,
         report: report.report,
+        totals: report.totals.map(|l| {
+            l.into_iter()
+                .map(|t| ReconcileTotals {
+                    currency: t.currency,
+                    purchase_count: t.purchase_count,
+                    purchase_total: t.purchase_total,
+                    refund_count: t.refund_count,
+                    refund_total: t.refund_total,
+                })
+                .collect()
+        }),
     }))
 }

@@ -124,12 +124,29 @@ mod tests {
     }
 
     #[test]
-    fn contract_compatibility_follows_semver() {
+    fn every_released_contract_runs_and_nothing_else() {
         assert!(ContractVersion::check_supported(&v("0.1.0")).is_ok());
-        assert!(ContractVersion::check_supported(&v("0.2.0")).is_err());
+        assert!(ContractVersion::check_supported(&v("0.2.0")).is_ok());
+        let newer = ContractVersion::check_supported(&v("0.3.0")).unwrap_err();
+        assert!(newer.contains("newer than this host's 0.2.0"), "{newer}");
         assert!(ContractVersion::check_supported(&v("1.0.0")).is_err());
-        assert!(ContractVersion::check_supported(&v("0.1.1")).is_err());
-        assert!(ContractVersion::check_supported(&v("0.1.0-rc.1")).is_err());
+        let unreleased = ContractVersion::check_supported(&v("0.1.1")).unwrap_err();
+        assert!(unreleased.contains("0.1.0, 0.2.0"), "{unreleased}");
+        assert!(ContractVersion::check_supported(&v("0.2.0-rc.1")).is_err());
+    }
+
+    #[test]
+    fn every_supported_version_has_its_module() {
+        for version in super::super::contract_version::SUPPORTED {
+            assert!(
+                super::super::wit::Contract::of(&version).is_some(),
+                "no module speaks {version}"
+            );
+        }
+        assert_eq!(
+            super::super::wit::Contract::ALL.len(),
+            super::super::contract_version::SUPPORTED.len()
+        );
     }
 
     #[test]

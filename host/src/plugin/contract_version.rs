@@ -8,8 +8,14 @@ use serde::{Deserialize, Serialize};
 
 /// The WIT package name of the contract.
 pub const CONTRACT_PACKAGE: &str = "vetpay:terminal";
-/// The contract version this host implements.
-pub const HOST_CONTRACT: semver::Version = semver::Version::new(0, 1, 0);
+/// The newest contract version this host implements.
+pub const HOST_CONTRACT: semver::Version = semver::Version::new(0, 2, 0);
+
+/// Every released contract version this host runs, oldest first: each has its
+/// frozen WIT folder (`wit/since_vX.Y.Z`) and its module in `plugin/wit`, so a
+/// plugin built against an older one keeps working unchanged.
+pub const SUPPORTED: [semver::Version; 2] =
+    [semver::Version::new(0, 1, 0), semver::Version::new(0, 2, 0)];
 
 /// A contract version as written in a manifest.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -17,43 +23,40 @@ pub const HOST_CONTRACT: semver::Version = semver::Version::new(0, 1, 0);
 pub struct ContractVersion(pub semver::Version);
 
 impl ContractVersion {
-    /// Whether this host can run a plugin built against `version`. Semver rules:
-    /// the same major version, and while the major is 0, the same minor too
-    /// (0.x releases may break); a newer minor or patch than the host's is refused
-    /// because the plugin may rely on what this host lacks.
+    /// Whether this host can run a plugin built against `version`: it must be a
+    /// released version the host keeps (while the contract is 0.x every minor
+    /// is its own contract, so each is kept whole rather than bridged).
     pub fn check_supported(version: &ContractVersion) -> Result<(), String> {
         let v = &version.0;
-        let host = &HOST_CONTRACT;
-        let same_line = v.major == host.major && (host.major > 0 || v.minor == host.minor);
-        if !same_line {
-            return Err(format!(
-                "contract {v} is not supported: this host speaks {CONTRACT_PACKAGE}@{host} \
-                 (compatible: {}); rebuild the plugin against a compatible vetpay-sdk",
-                compatible_range()
-            ));
-        }
-        if (v.minor, v.patch) > (host.minor, host.patch) {
-            return Err(format!(
-                "contract {v} is newer than this host's {host}: upgrade vetpay or build the \
-                 plugin against {host}"
-            ));
-        }
         if !v.pre.is_empty() {
             return Err(format!(
                 "contract {v} is a pre-release; use a released version"
             ));
         }
-        Ok(())
+        if SUPPORTED.contains(v) {
+            return Ok(());
+        }
+        let host = &HOST_CONTRACT;
+        if (v.major, v.minor, v.patch) > (host.major, host.minor, host.patch) {
+            return Err(format!(
+                "contract {v} is newer than this host's {host}: upgrade vetpay or build the \
+                 plugin against {host}"
+            ));
+        }
+        Err(format!(
+            "contract {v} is not supported: this host speaks {CONTRACT_PACKAGE} {}; \
+             rebuild the plugin against a supported vetpay-sdk",
+            supported_list()
+        ))
     }
 }
 
-fn compatible_range() -> String {
-    let h = &HOST_CONTRACT;
-    if h.major == 0 {
-        format!("0.{}.0 to {h}", h.minor)
-    } else {
-        format!("{}.0.0 to {h}", h.major)
-    }
+fn supported_list() -> String {
+    SUPPORTED
+        .iter()
+        .map(|v| v.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 impl fmt::Display for ContractVersion {

@@ -135,6 +135,10 @@ fn describe_plugin_error(e: &PluginError) -> String {
             }
             TerminalProblem::UnsupportedModel(m) => format!("unsupported terminal model: {m}"),
         },
+        PluginError::Rejected(r) => match &r.code {
+            Some(code) => format!("refused by the provider ({code}): {}", r.message),
+            None => format!("refused by the provider: {}", r.message),
+        },
         PluginError::Other(m) => format!("failed: {m}"),
     }
 }
@@ -146,7 +150,9 @@ impl CallError {
         match self {
             CallError::Plugin { error, .. } => match error {
                 PluginError::NotSupported(_) | PluginError::NotSent(_) => Disposition::NotSent,
-                PluginError::Configuration(_) | PluginError::Terminal(_) => Disposition::Refused,
+                PluginError::Configuration(_)
+                | PluginError::Terminal(_)
+                | PluginError::Rejected(_) => Disposition::Refused,
                 PluginError::Other(_) => Disposition::Unknown,
             },
             CallError::NotSupported { .. }
@@ -179,6 +185,7 @@ impl CallError {
                 PluginError::NotSent(_) => "not-sent",
                 PluginError::Configuration(_) => "configuration",
                 PluginError::Terminal(_) => "terminal",
+                PluginError::Rejected(_) => "rejected",
                 PluginError::Other(_) => "plugin-failed",
             },
             CallError::NotSupported { .. } => "not-supported",

@@ -106,7 +106,7 @@ impl Scrub for Outcome {
             Outcome::Approved(a) => a.scrub(vault),
             Outcome::Declined(d) => d.scrub(vault),
             Outcome::CancelledByClient(s) | Outcome::AbortedByClinic(s) => s.scrub(vault),
-            Outcome::InProgress(m) | Outcome::Unknown(m) => m.scrub(vault),
+            Outcome::InProgress(m) | Outcome::Unknown(m) | Outcome::NotFound(m) => m.scrub(vault),
         }
     }
 }
@@ -125,6 +125,10 @@ impl Scrub for PluginError {
                 m.scrub(vault)
             }
             PluginError::Configuration(c) => c.scrub(vault),
+            PluginError::Rejected(r) => {
+                r.code.scrub(vault);
+                r.message.scrub(vault);
+            }
             PluginError::Terminal(TerminalProblem::UnsupportedModel(m)) => m.scrub(vault),
             PluginError::Terminal(_) => {}
         }
@@ -144,6 +148,10 @@ impl Scrub for Reconciliation {
     fn scrub(&mut self, vault: &SecretVault) {
         self.reference.scrub(vault);
         self.report.scrub(vault);
+        for t in self.transactions.iter_mut().flatten() {
+            t.order_id.scrub(vault);
+            t.provider_reference.scrub(vault);
+        }
     }
 }
 

@@ -1,5 +1,5 @@
 //! The host's own types for what it exchanges with a payment provider. They
-//! mirror the latest contract (`wit/since_v0.1.0/types.wit` documents every
+//! mirror the latest contract (`wit/since_v0.2.0/types.wit` documents every
 //! field) but belong to the host: the service, billing and API use these, and
 //! each contract version's module in `plugin/wit/` converts to and from its
 //! generated bindings, so a new contract version changes nothing above the
@@ -82,6 +82,12 @@ pub struct StatusQuery {
     pub terminal_id: Option<String>,
     pub kind: TransactionKind,
     pub amount: Money,
+    /// When the attempt's first request left the host (ms since the epoch).
+    pub sent_at_ms: Option<u64>,
+    /// The attempt sent on the same terminal just before this one.
+    pub previous_request_id: Option<String>,
+    /// Whether another attempt was sent on the same terminal since this one.
+    pub superseded: bool,
 }
 
 /// A merchant abort of a running request.
@@ -143,6 +149,8 @@ pub enum Outcome {
     AbortedByClinic(Stopped),
     InProgress(String),
     Unknown(String),
+    /// Only from `status`: the provider proves the request never started.
+    NotFound(String),
 }
 
 /// Why a setting is wrong.
@@ -169,7 +177,16 @@ pub enum PluginError {
     NotSent(String),
     Configuration(ConfigurationError),
     Terminal(TerminalProblem),
+    /// The provider received the request and refused it (contract 0.2).
+    Rejected(Refusal),
     Other(String),
+}
+
+/// A provider's refusal of a request it received.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub code: Option<String>,
+    pub message: String,
 }
 
 /// A terminal known to the provider account.
@@ -187,6 +204,29 @@ pub struct TerminalInfo {
 pub struct Reconciliation {
     pub reference: Option<String>,
     pub report: String,
+    /// `None` when the provider (or a contract 0.1 plugin) reports no totals.
+    pub totals: Option<Vec<CurrencyTotals>>,
+    /// `None` when the provider does not list the transactions.
+    pub transactions: Option<Vec<ReconciledTransaction>>,
+}
+
+/// Counts and sums of one currency in an End of Day report (minor units).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CurrencyTotals {
+    pub currency: String,
+    pub purchase_count: u32,
+    pub purchase_total: i64,
+    pub refund_count: u32,
+    pub refund_total: i64,
+}
+
+/// One transaction an End of Day report lists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReconciledTransaction {
+    pub order_id: Option<String>,
+    pub provider_reference: Option<String>,
+    pub kind: TransactionKind,
+    pub amount: Money,
 }
 
 /// Where a running request is, as the plugin reports it.

@@ -108,7 +108,7 @@ pub fn outcome(outcome: Outcome, expected: Expected) -> Result<Outcome, Invalid>
         Outcome::Approved(a) => approval(a, expected)?,
         Outcome::Declined(d) => decline(d)?,
         Outcome::CancelledByClient(s) | Outcome::AbortedByClinic(s) => stopped(s)?,
-        Outcome::InProgress(m) | Outcome::Unknown(m) => text("message", m)?,
+        Outcome::InProgress(m) | Outcome::Unknown(m) | Outcome::NotFound(m) => text("message", m)?,
     }
     Ok(outcome)
 }
@@ -173,8 +173,42 @@ pub fn terminals(list: &[TerminalInfo]) -> Result<(), Invalid> {
 /// Checks a reconciliation report.
 pub fn reconciliation(r: &super::types::Reconciliation) -> Result<(), Invalid> {
     opt("reconciliation reference", &r.reference, short)?;
-    text("reconciliation report", &r.report)
+    text("reconciliation report", &r.report)?;
+    let totals = r.totals.as_deref().unwrap_or_default();
+    let transactions = r.transactions.as_deref().unwrap_or_default();
+    if totals.len() > MAX_CURRENCIES || transactions.len() > MAX_RECONCILED {
+        return Err(Invalid::Malformed(format!(
+            "a reconciliation with {} totals and {} transactions",
+            totals.len(),
+            transactions.len()
+        )));
+    }
+    for t in totals {
+        Currency::parse(&t.currency).map_err(|e| Invalid::Malformed(e.to_string()))?;
+        if t.purchase_total < 0 || t.refund_total < 0 {
+            return Err(Invalid::Malformed(format!(
+                "negative End of Day totals in {}",
+                t.currency
+            )));
+        }
+    }
+    for t in transactions {
+        opt("order id", &t.order_id, short)?;
+        opt("provider reference", &t.provider_reference, short)?;
+        Currency::parse(&t.amount.currency).map_err(|e| Invalid::Malformed(e.to_string()))?;
+        if t.amount.minor_units <= 0 {
+            return Err(Invalid::Malformed(
+                "a reconciled transaction without a positive amount".into(),
+            ));
+        }
+    }
+    Ok(())
 }
+
+/// A day's End of Day on one terminal lists at most this many transactions.
+const MAX_RECONCILED: usize = 10_000;
+/// ISO 4217 has fewer than 200 currencies.
+const MAX_CURRENCIES: usize = 200;
 
 #[cfg(test)]
 mod tests {

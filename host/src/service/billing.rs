@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use super::runner::{settlement_of, settlement_of_error};
 use super::{Clinic, ServiceError};
-use crate::plugin::types::{Money, TokenCharge};
+use crate::plugin::types::{Money, Outcome, TokenCharge};
 use crate::plugin::{CallEnv, Capability, Provider};
 use crate::store::now_ms;
 use crate::store::{
@@ -342,6 +342,8 @@ impl Clinic {
             return Settlement::default();
         }
         let asked = match self.ask_status(&payment).await {
+            // It never arrived: the run still owes the charge, so it is sent.
+            Ok(Outcome::NotFound(_)) => None,
             Ok(outcome) => settlement_of(&outcome),
             Err(e) => {
                 tracing::warn!(payment = %payment.id, error = %e, "status of a left-behind charge");

@@ -113,7 +113,49 @@ impl Store {
     }
 }
 
+/// What the host knows of a terminal around one attempt, for `status`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TerminalHistory {
+    /// The attempt sent on the terminal just before this one.
+    pub previous_request_id: Option<String>,
+    /// Whether another attempt was sent on the terminal since this one (a tie
+    /// in time counts: the terminal's last transaction may then be either).
+    pub superseded: bool,
+}
+
 impl Store {
+    /// The attempts sent on `terminal_id` just before and after attempt `id`,
+    /// which was sent at `sent_at` (or, when nothing was recorded, created then).
+    pub async fn terminal_history(
+        &self,
+        terminal_id: &str,
+        id: &str,
+        sent_at: i64,
+    ) -> Result<TerminalHistory, StoreError> {
+        let previous: Option<String> = sqlx::query_scalar(
+            "SELECT id FROM payments WHERE terminal_id = $1 AND id <> $2 \
+             AND sent_at IS NOT NULL AND sent_at < $3 ORDER BY sent_at DESC LIMIT 1",
+        )
+        .bind(terminal_id)
+        .bind(id)
+        .bind(sent_at)
+        .fetch_optional(self.pool())
+        .await?;
+        let later: Option<String> = sqlx::query_scalar(
+            "SELECT id FROM payments WHERE terminal_id = $1 AND id <> $2 \
+             AND sent_at IS NOT NULL AND sent_at >= $3 LIMIT 1",
+        )
+        .bind(terminal_id)
+        .bind(id)
+        .bind(sent_at)
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(TerminalHistory {
+            previous_request_id: previous,
+            superseded: later.is_some(),
+        })
+    }
+
     /// A payment by id alone, whatever its organisation: for the host's own
     /// jobs (relayed events), never for a caller.
     pub async fn payment_by_id(&self, id: &str) -> Result<Option<Payment>, StoreError> {

@@ -38,6 +38,7 @@ pub use api_keys::{
     DEFAULT_ROTATION_GRACE_SECONDS, LAST_USED_EVERY_MS, MAX_KEY_DAYS, MAX_ROTATION_GRACE_SECONDS,
     Revoked,
 };
+pub use attempts::TerminalHistory;
 pub use audit::{
     Actor, AuditAction, AuditEvent, AuditFilter, AuditPage, MAX_AUDIT_PAGE, NewAuditEvent,
 };

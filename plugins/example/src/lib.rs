@@ -53,14 +53,19 @@ fn outcome(charge: Charge) -> Outcome {
     }
 }
 
+/// Longer than any charge can run: the host's `charge-token` deadline is 45 s.
+const CHARGE_SETTLED_MS: u64 = 60_000;
+
 /// What an HTTP status other than success means.
 fn failure(response: &http::Response) -> PluginError {
     match response.status {
         401 | 403 => PluginError::configuration("api-key", "Acme refused the API key"),
-        // A 4xx other than auth means Acme refused the request as such.
-        400..=499 => {
-            PluginError::not_sent(format!("Acme refused the request: {}", response.text()))
-        }
+        // A 4xx other than auth means Acme received the request and refused
+        // it as such: nothing was charged, but it did arrive (not `not-sent`).
+        400..=499 => PluginError::rejected(
+            Some(response.status.to_string()),
+            format!("Acme refused the request: {}", response.text()),
+        ),
         _ => PluginError::other(format!("Acme answered HTTP {}", response.status)),
     }
 }
@@ -91,8 +96,18 @@ impl Plugin for Acme {
                 .send()?;
         match response.status {
             200 => Ok(outcome(response.json()?)),
+            // A charge answers within the host's 45 s deadline: once that has
+            // passed since it was sent, Acme's "no such charge" is final.
+            404 if query.sent_at_ms.is_some_and(|sent| {
+                vetpay_sdk::wall_clock_ms().saturating_sub(sent) > CHARGE_SETTLED_MS
+            }) =>
+            {
+                Ok(Outcome::NotFound(
+                    "Acme has no charge with this reference".into(),
+                ))
+            }
             404 => Ok(Outcome::Unknown(
-                "Acme has no charge with this reference".into(),
+                "Acme has no charge with this reference yet".into(),
             )),
             _ => Err(failure(&response)),
         }

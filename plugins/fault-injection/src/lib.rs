@@ -220,6 +220,8 @@ impl Plugin for Faults {
         Ok(Reconciliation {
             reference: Some(format!("eod-{terminal_id}")),
             report: format!("End of day for {terminal_id}: 0 transactions"),
+            totals: Some(Vec::new()),
+            transactions: Some(Vec::new()),
         })
     }
 }

@@ -84,12 +84,16 @@ fn check_auth(response: http::Response) -> Result<http::Response, PluginError> {
 /// A status other than success, after a request that reached emergepay.
 pub fn unexpected(response: &http::Response) -> PluginError {
     let body: String = response.text().chars().take(300).collect();
-    if (400..500).contains(&response.status) {
-        // emergepay refused the request as such: nothing was processed.
-        PluginError::not_sent(format!(
-            "emergepay refused the request (HTTP {}): {body}",
-            response.status
-        ))
+    if response.status == 429 {
+        // Rate limited: turned away before anything was looked at.
+        PluginError::not_sent(format!("emergepay is rate limiting (HTTP 429): {body}"))
+    } else if (400..500).contains(&response.status) {
+        // emergepay refused the request as such: nothing was processed, but
+        // it did arrive.
+        PluginError::rejected(
+            Some(response.status.to_string()),
+            format!("emergepay refused the request: {body}"),
+        )
     } else {
         PluginError::other(format!(
             "emergepay answered HTTP {}: {body}",

@@ -30,6 +30,41 @@ fn abort_key(request_id: &str) -> String {
 fn cancelled_key(request_id: &str) -> String {
     format!("cancelled:{request_id}")
 }
+
+/// vetpay's own cancel of a start, as the cache keeps it: `"<ms>:<confirmed>"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Cancelled {
+    /// When the cancel was sent (ms since the epoch).
+    at_ms: u64,
+    /// Whether emergepay accepted it; an unconfirmed cancel proves nothing.
+    confirmed: bool,
+}
+
+impl Cancelled {
+    fn encode(self) -> String {
+        format!("{}:{}", self.at_ms, self.confirmed)
+    }
+
+    /// Anything unreadable (an older plugin wrote `"1"`) is an unconfirmed
+    /// cancel long ago: a late approval is still voided, but nothing is proven.
+    fn decode(text: &str) -> Self {
+        let mut parts = text.splitn(2, ':');
+        match (parts.next().map(str::parse), parts.next()) {
+            (Some(Ok(at_ms)), Some(confirmed)) => Self {
+                at_ms,
+                confirmed: confirmed == "true",
+            },
+            _ => Self {
+                at_ms: 0,
+                confirmed: false,
+            },
+        }
+    }
+
+    fn of(request_id: &str) -> Option<Self> {
+        cache::get_string(&cancelled_key(request_id)).map(|t| Self::decode(&t))
+    }
+}
 const HOUR: Duration = Duration::from_secs(3600);
 
 fn ms(ctx: &Context, key: &str) -> Result<Duration, PluginError> {
@@ -189,16 +224,40 @@ fn void_if_approved(
     }
 }
 
-fn cancel(client: &Client, request_id: &str) {
-    cache::set(&cancelled_key(request_id), b"1", HOUR);
-    if let Some(token) = cache::get_string(&token_key(request_id)) {
-        let request = http::Request::delete(client.url(&format!("transactions/{token}")));
-        match client.send(request) {
-            Ok(r) if r.is_success() => log::info(format!("cancelled {request_id}")),
-            Ok(r) => log::warn(format!("cancel of {request_id} answered HTTP {}", r.status)),
-            Err(e) => log::warn(format!("cancel of {request_id} failed: {e:?}")),
+/// Cancels a started transaction and remembers it, so that `status` voids a
+/// late approval; says whether emergepay accepted the cancel.
+fn cancel(client: &Client, request_id: &str) -> bool {
+    let key = cancelled_key(request_id);
+    let mut cancelled = Cancelled {
+        at_ms: vetpay_sdk::wall_clock_ms(),
+        confirmed: false,
+    };
+    // Written before the cancel leaves: a late approval is voided even if this
+    // call ends before the answer.
+    cache::set(&key, cancelled.encode().as_bytes(), HOUR);
+    let Some(token) = cache::get_string(&token_key(request_id)) else {
+        log::warn(format!(
+            "cannot cancel {request_id}: its transaction token was not kept"
+        ));
+        return false;
+    };
+    let request = http::Request::delete(client.url(&format!("transactions/{token}")));
+    cancelled.confirmed = match client.send(request) {
+        Ok(r) if r.is_success() => {
+            log::info(format!("cancelled {request_id}"));
+            true
         }
-    }
+        Ok(r) => {
+            log::warn(format!("cancel of {request_id} answered HTTP {}", r.status));
+            false
+        }
+        Err(e) => {
+            log::warn(format!("cancel of {request_id} failed: {e:?}"));
+            false
+        }
+    };
+    cache::set(&key, cancelled.encode().as_bytes(), HOUR);
+    cancelled.confirmed
 }
 
 /// Polls after a cancel until `window` passes (or the result arrives).
@@ -363,26 +422,75 @@ impl Plugin for Gravity {
         Ok(())
     }
 
+    /// Also carries out `process`'s duty when a crash cut it short: a start
+    /// left pending past the polling window is cancelled, then watched for the
+    /// background window, and a late approval is voided. Only after that watch
+    /// is "no result" final (`not-found`).
     fn status(ctx: &Context, query: StatusQuery) -> Result<Outcome, PluginError> {
         let client = Client::from(ctx)?;
-        let Some(result) = retrieve(&client, &query.request_id)? else {
+        let id = &query.request_id;
+        let cancelled = Cancelled::of(id);
+        let aborted = cache::get(&abort_key(id)).is_some();
+        if let Some(result) = retrieve(&client, id)? {
+            if cancelled.is_some() && result.approved()? {
+                // vetpay cancelled this request: an approval now is a late one.
+                let instead = if aborted {
+                    Outcome::AbortedByClinic(Stopped {
+                        message: "aborted by the clinic; a late approval was voided".into(),
+                        provider_reference: result.unique_trans_id.clone(),
+                    })
+                } else {
+                    Outcome::Declined(Decline {
+                        code: Some("timeout".into()),
+                        message: "cancelled for want of an answer; a late approval was voided"
+                            .into(),
+                        provider_reference: result.unique_trans_id.clone(),
+                        receipt: None,
+                    })
+                };
+                return void_if_approved(&client, id, &result, instead);
+            }
+            return outcome(&result);
+        }
+        let Some(sent) = query.sent_at_ms else {
             return Ok(Outcome::InProgress(
                 "emergepay has no result for this request yet".into(),
             ));
         };
-        if cache::get(&cancelled_key(&query.request_id)).is_some() {
-            // vetpay cancelled this request: an approval now is a late one.
-            let cancelled = Outcome::Declined(Decline {
-                code: Some("timeout".into()),
-                message: "cancelled for want of an answer; a late approval was voided".into(),
-                provider_reference: result.unique_trans_id.clone(),
-                receipt: None,
-            });
-            if result.approved()? {
-                return void_if_approved(&client, &query.request_id, &result, cancelled);
+        let now = vetpay_sdk::wall_clock_ms();
+        let Some(cancelled) = cancelled else {
+            if now.saturating_sub(sent) < ms(ctx, "poll-window-ms")?.as_millis() as u64 {
+                return Ok(Outcome::InProgress(
+                    "no result yet; the card holder still has time".into(),
+                ));
             }
+            let confirmed = cancel(&client, id);
+            return Ok(Outcome::InProgress(format!(
+                "no result within the polling window: the start was cancelled{}; \
+                 watching for a late approval",
+                if confirmed { "" } else { " (not confirmed)" }
+            )));
+        };
+        let watch = ms(ctx, "background-window-ms")?.as_millis() as u64;
+        if now.saturating_sub(cancelled.at_ms) < watch {
+            return Ok(Outcome::InProgress(
+                "the start was cancelled; watching for a late approval".into(),
+            ));
         }
-        outcome(&result)
+        if !cancelled.confirmed {
+            return Ok(Outcome::Unknown(
+                "no result, and emergepay never confirmed the cancel: check its records".into(),
+            ));
+        }
+        let message = "the start was cancelled and no result came in the watch after it";
+        Ok(if aborted {
+            Outcome::AbortedByClinic(Stopped {
+                message: message.into(),
+                provider_reference: None,
+            })
+        } else {
+            Outcome::NotFound(message.into())
+        })
     }
 
     fn charge_token(ctx: &Context, request: TokenCharge) -> Result<Outcome, PluginError> {

@@ -133,39 +133,94 @@ fn refusal(text: &str) -> PluginError {
     }
 }
 
-/// The terminal's last transaction, if it is `request_id`'s.
+/// What the terminal's last transaction says about one request.
+enum Last {
+    /// It is this request's, with its outcome.
+    Ours(Box<Outcome>),
+    /// It is another order's (its `orderId`, when it has one).
+    Other(Option<String>),
+    /// The terminal reports no transaction at all.
+    Nothing,
+}
+
+/// The terminal's last transaction, matched against `request_id`.
 fn last_transaction(
     client: &Client,
     terminal: &str,
     request_id: &str,
     currency: &str,
-) -> Result<Option<Outcome>, PluginError> {
+) -> Result<Last, PluginError> {
     let response = client
         .send(|| http::Request::get(client.url(&format!("terminal/{terminal}/transaction"))))?;
-    if response.status == 400 {
-        // "No transaction" and the like: nothing to match.
-        return Ok(None);
+    if matches!(response.status, 400 | 404) {
+        // "No transaction" (both forms are seen): nothing to match.
+        return Ok(Last::Nothing);
     }
     if !response.is_success() {
         return Err(unexpected(&response));
     }
     let body: Value = response.json()?;
     let result = &body["result"];
-    if result["orderId"].as_str() != Some(request_id) {
-        return Ok(None);
+    let order = text(result, "orderId");
+    if order.as_deref() != Some(request_id) {
+        return Ok(Last::Other(order));
     }
     let receipt = result["printText"]["Text"].as_str().map(|t| Receipt {
         customer: Some(t.to_owned()),
         merchant: Some(t.to_owned()),
     });
     let failure = (result["latestTransactionResult"]["Result"] == 2).then_some("rejected");
-    Ok(Some(outcome_of(
+    Ok(Last::Ours(Box::new(outcome_of(
         &result["latestTransactionResult"],
         failure,
         receipt,
         request_id,
         currency,
-    )))
+    ))))
+}
+
+/// What `status` may conclude when the terminal's last transaction is not
+/// this request's. The request never started, and never will, only when it
+/// can no longer be running (more than the transaction timeout has passed
+/// since it was sent), no later request ran on the terminal, and the last
+/// transaction is the one vetpay sent before it (or there is none at all and
+/// vetpay sent nothing before).
+fn absent(ctx: &Context, query: &StatusQuery, last: Last) -> Result<Outcome, PluginError> {
+    let longest =
+        ctx.require_u64("transaction-timeout-s")? * 1000 + ctx.require_u64("lookup-delay-ms")?;
+    let Some(sent) = query.sent_at_ms else {
+        return Ok(Outcome::Unknown(
+            "the terminal's last transaction is not this request".into(),
+        ));
+    };
+    if vetpay_sdk::wall_clock_ms().saturating_sub(sent) <= longest {
+        return Ok(Outcome::InProgress(
+            "the terminal's last transaction is not this request; it may still be running".into(),
+        ));
+    }
+    if query.superseded {
+        return Ok(Outcome::Unknown(
+            "another request ran on the terminal since this one; its last transaction says nothing of this one".into(),
+        ));
+    }
+    Ok(match (last, query.previous_request_id.as_deref()) {
+        (Last::Other(Some(order)), Some(previous)) if order == previous => {
+            Outcome::NotFound(format!(
+                "the terminal's last transaction is the previous request's ({previous}): this one never started"
+            ))
+        }
+        (Last::Nothing, None) => Outcome::NotFound(
+            "the terminal has no transaction at all: this request never started".into(),
+        ),
+        (Last::Other(order), _) => Outcome::Unknown(format!(
+            "the terminal's last transaction ({}) is neither this request nor the one before it",
+            order.as_deref().unwrap_or("without an order id")
+        )),
+        (Last::Nothing, Some(_)) => Outcome::Unknown(
+            "the terminal reports no transaction although vetpay sent one before this".into(),
+        ),
+        (Last::Ours(outcome), _) => *outcome,
+    })
 }
 
 /// After a lost answer or `Result` 99: wait as Nets' clients do, then look the
@@ -181,8 +236,8 @@ fn recover(
     progress::report(Stage::WaitingForResult, Some("looking up the result"));
     vetpay_sdk::sleep(Duration::from_millis(ctx.require_u64("lookup-delay-ms")?));
     match last_transaction(client, terminal, request_id, currency) {
-        Ok(Some(outcome)) => Ok(outcome),
-        Ok(None) => Ok(Outcome::Unknown(format!(
+        Ok(Last::Ours(outcome)) => Ok(*outcome),
+        Ok(Last::Other(_) | Last::Nothing) => Ok(Outcome::Unknown(format!(
             "{why}; the terminal's last transaction is not this one"
         ))),
         Err(e) => Ok(Outcome::Unknown(format!("{why}; the lookup failed: {e:?}"))),
@@ -211,9 +266,9 @@ impl Plugin for Nets {
         progress::report(Stage::Connecting, None);
         // A retry of a request the terminal already processed: report that
         // transaction rather than charge again.
-        if let Ok(Some(done)) = last_transaction(&client, terminal, id, currency) {
+        if let Ok(Last::Ours(done)) = last_transaction(&client, terminal, id, currency) {
             log::info(format!("{id} was already processed on {terminal}"));
-            return Ok(done);
+            return Ok(*done);
         }
         let body = json!({
             "transactionType": kind(request.kind),
@@ -305,12 +360,10 @@ impl Plugin for Nets {
         // The documented wait before the last-transaction lookup holds for
         // recovery too: a host that died may have lost the answer a moment ago.
         vetpay_sdk::sleep(Duration::from_millis(ctx.require_u64("lookup-delay-ms")?));
-        Ok(
-            last_transaction(&client, terminal, &query.request_id, &query.amount.currency)?
-                .unwrap_or_else(|| {
-                    Outcome::Unknown("the terminal's last transaction is not this request".into())
-                }),
-        )
+        match last_transaction(&client, terminal, &query.request_id, &query.amount.currency)? {
+            Last::Ours(outcome) => Ok(*outcome),
+            last => absent(ctx, &query, last),
+        }
     }
 
     fn list_terminals(ctx: &Context) -> Result<Vec<TerminalInfo>, PluginError> {
@@ -359,6 +412,9 @@ impl Plugin for Nets {
                 .as_str()
                 .unwrap_or_default()
                 .to_owned(),
+            // The documented answer carries the print text only.
+            totals: None,
+            transactions: None,
         })
     }
 }

@@ -3,7 +3,10 @@
 //! version is a new folder, a new module converting to the host's types
 //! (`plugin::types`) and a new variant here; the service never changes.
 
+#[macro_use]
+mod unchanged;
 pub mod since_v0_1_0;
+pub mod since_v0_2_0;
 
 use wasmtime::Store as WasmStore;
 use wasmtime::component::{ComponentExportIndex, Instance, InstancePre, Linker};
@@ -15,11 +18,12 @@ use super::types as host;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Contract {
     V0_1_0,
+    V0_2_0,
 }
 
 impl Contract {
     /// Every version, oldest first.
-    pub const ALL: [Contract; 1] = [Contract::V0_1_0];
+    pub const ALL: [Contract; 2] = [Contract::V0_1_0, Contract::V0_2_0];
 
     /// The module that speaks `version` (an exact release: a frozen folder).
     pub fn of(version: &semver::Version) -> Option<Self> {
@@ -31,13 +35,15 @@ impl Contract {
     pub fn version(self) -> &'static str {
         match self {
             Contract::V0_1_0 => since_v0_1_0::VERSION,
+            Contract::V0_2_0 => since_v0_2_0::VERSION,
         }
     }
 
     /// Adds the imports of every version: their interface names carry the
     /// version, so they live side by side in one linker.
     pub fn add_all_to_linker(linker: &mut Linker<CallState>) -> wasmtime::Result<()> {
-        since_v0_1_0::add_to_linker(linker)
+        since_v0_1_0::add_to_linker(linker)?;
+        since_v0_2_0::add_to_linker(linker)
     }
 
     /// Type-checks every export of the component against this version.
@@ -48,6 +54,7 @@ impl Contract {
     ) -> wasmtime::Result<()> {
         match self {
             Contract::V0_1_0 => since_v0_1_0::check(pre, store).await,
+            Contract::V0_2_0 => since_v0_2_0::check(pre, store).await,
         }
     }
 }
@@ -70,6 +77,11 @@ macro_rules! dispatch {
         match contract {
             Contract::V0_1_0 => {
                 since_v0_1_0::Exports { instance, index, store, ctx }
+                    .$method($($arg),*)
+                    .await
+            }
+            Contract::V0_2_0 => {
+                since_v0_2_0::Exports { instance, index, store, ctx }
                     .$method($($arg),*)
                     .await
             }
