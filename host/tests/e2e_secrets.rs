@@ -301,7 +301,7 @@ async fn credentials_a_provider_echoes_mangled_are_scrubbed_even_when_short() {
         assert_eq!(payment["status"], "failed", "{payment}");
         let text = payment.to_string();
         // The provider's answer reached the payment, scrubbed.
-        assert!(text.contains("HTTP 400"), "{text}");
+        assert!(text.contains("refused by the provider (400)"), "{text}");
         assert!(text.contains("{{secret:"), "{text}");
 
         let basic = STANDARD.encode(format!("{oid}:{token}"));
