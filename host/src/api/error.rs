@@ -174,7 +174,9 @@ impl From<StoreError> for ApiError {
             }
             StoreError::Conflict(c) => {
                 let code = match c {
-                    Conflict::TerminalBusy { .. } => ErrorCode::TerminalBusy,
+                    Conflict::TerminalBusy { .. } | Conflict::TerminalInUse { .. } => {
+                        ErrorCode::TerminalBusy
+                    }
                     _ => ErrorCode::Conflict,
                 };
                 let message = match how_to_fix(&c) {
@@ -214,7 +216,9 @@ impl From<StoreError> for ApiError {
 /// rules, the API of how to move on.
 fn how_to_fix(c: &Conflict) -> Option<String> {
     Some(match c {
-        Conflict::InvoiceBeingPaid { payment_id } => format!(" (GET /v1/payments/{payment_id})"),
+        Conflict::InvoiceBeingPaid { payment_id } | Conflict::TerminalInUse { payment_id, .. } => {
+            format!(" (GET /v1/payments/{payment_id})")
+        }
         Conflict::InvoiceIsDraft => " (POST /v1/invoices/{id}/finalise)".to_owned(),
         Conflict::KeyRevoked | Conflict::KeyExpired => {
             "; make a new one with POST /v1/api-keys".to_owned()

@@ -10,6 +10,7 @@ mod recovery;
 mod registry;
 mod relay;
 mod runner;
+mod terminals;
 
 use std::sync::Arc;
 
