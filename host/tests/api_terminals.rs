@@ -56,6 +56,18 @@ async fn list_terminals_over_http_shows_the_nets_accounts_terminals_with_their_m
             unsupported["note"].as_str().unwrap().contains("iWL250"),
             "{unsupported}"
         );
+        // Each says where it is registered, if it is.
+        assert_eq!(unsupported["registered"], Value::Null);
+        let first = list
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["id"] == "NETS-DK-1")
+            .unwrap();
+        assert_eq!(
+            first["registered"],
+            json!({"id": api.demo.nets_terminals[0].id, "department_id": dk.id})
+        );
 
         // Admin only; the department is required and must be the caller's;
         // the plugin must be installed, enabled there and list terminals.

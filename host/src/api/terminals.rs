@@ -12,7 +12,7 @@ use super::body::json;
 use super::departments::own_department;
 use super::error::ErrorCode;
 use super::{ApiError, AppState, Caller};
-use crate::plugin::types::TerminalInfo;
+use crate::service::ListedTerminal;
 use crate::store::{AuditAction, NewAuditEvent, NewTerminal, Terminal};
 use serde_json::json;
 
@@ -231,16 +231,30 @@ pub struct ProviderTerminal {
     pub supported: bool,
     /// Why it is not supported, or other advice.
     pub note: Option<String>,
+    /// The terminal registered for it in your organisation (its `id` and
+    /// `department_id`), or null while it is not registered.
+    pub registered: Option<RegisteredTerminal>,
 }
 
-impl From<TerminalInfo> for ProviderTerminal {
-    fn from(t: TerminalInfo) -> Self {
+/// Where a provider's terminal is registered.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct RegisteredTerminal {
+    pub id: String,
+    pub department_id: String,
+}
+
+impl From<ListedTerminal> for ProviderTerminal {
+    fn from(t: ListedTerminal) -> Self {
         ProviderTerminal {
-            id: t.id,
-            model: t.model,
-            name: t.name,
-            supported: t.supported,
-            note: t.note,
+            id: t.info.id,
+            model: t.info.model,
+            name: t.info.name,
+            supported: t.info.supported,
+            note: t.info.note,
+            registered: t.registered.map(|r| RegisteredTerminal {
+                id: r.id,
+                department_id: r.department_id,
+            }),
         }
     }
 }

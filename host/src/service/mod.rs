@@ -18,6 +18,7 @@ pub use billing::BillingConfig;
 pub use events::{EventHub, PaymentEvent};
 pub use recovery::RecoveryConfig;
 pub use registry::PluginRegistry;
+pub use terminals::ListedTerminal;
 
 use crate::plugin::types::{Outcome, Reconciliation, SaveCardRequest};
 use crate::plugin::{CallEnv, CallError, Capability, ProgressSink, Provider, Runtime};

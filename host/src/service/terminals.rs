@@ -6,6 +6,13 @@ use crate::plugin::Capability;
 use crate::plugin::types::TerminalInfo;
 use crate::store::{Department, NewTerminal, Terminal};
 
+/// A terminal of the provider account, and the terminal registered for it.
+#[derive(Debug, Clone)]
+pub struct ListedTerminal {
+    pub info: TerminalInfo,
+    pub registered: Option<Terminal>,
+}
+
 impl Clinic {
     /// Registers a terminal in `department`. Its plugin must be usable there,
     /// and the type one the plugin's manifest lists in `terminal-types`.
@@ -34,13 +41,14 @@ impl Clinic {
     }
 
     /// The terminals of the provider account a plugin reaches from a
-    /// department (its settings there), as the plugin's `list-terminals` says.
+    /// department (its settings there), as the plugin's `list-terminals` says,
+    /// each with the terminal registered for it in the organisation, if any.
     pub async fn provider_terminals(
         &self,
         organisation_id: &str,
         plugin_id: &str,
         department_id: &str,
-    ) -> Result<Vec<TerminalInfo>, ServiceError> {
+    ) -> Result<Vec<ListedTerminal>, ServiceError> {
         let department = self.department(organisation_id, department_id).await?;
         let plugin = self
             .usable_plugin(
@@ -53,7 +61,21 @@ impl Clinic {
         let env = self
             .call_env(organisation_id, plugin_id, &department, None)
             .await?;
-        Ok(plugin.list_terminals(&env).await?)
+        let listed = plugin.list_terminals(&env).await?;
+        let mut registered = self
+            .store()
+            .plugin_terminals(organisation_id, plugin_id)
+            .await?;
+        Ok(listed
+            .into_iter()
+            .map(|info| ListedTerminal {
+                registered: registered
+                    .iter()
+                    .position(|t| t.provider_terminal_id == info.id)
+                    .map(|i| registered.swap_remove(i)),
+                info,
+            })
+            .collect())
     }
 
     /// Removes a terminal; refused (409) while a payment on it is processing

@@ -151,6 +151,22 @@ impl Store {
         rows.iter().map(terminal).collect()
     }
 
+    /// Every terminal of the organisation driven by `plugin_id`.
+    pub async fn plugin_terminals(
+        &self,
+        organisation_id: &str,
+        plugin_id: &str,
+    ) -> Result<Vec<Terminal>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM terminals WHERE organisation_id = $1 AND plugin_id = $2 AND removed_at IS NULL ORDER BY name, id"
+        ))
+        .bind(organisation_id)
+        .bind(plugin_id)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(terminal).collect()
+    }
+
     pub async fn terminal(
         &self,
         organisation_id: &str,
