@@ -139,6 +139,8 @@ async fn setting_labels_follow_accept_language_and_fall_back_to_english() {
         async move {
             let r = r.send().await.unwrap();
             assert_eq!(r.status(), StatusCode::OK);
+            // Caches keep one answer per language.
+            assert_eq!(r.headers()["vary"], "Accept-Language");
             let list: Value = r.json().await.unwrap();
             list.as_array()
                 .unwrap()

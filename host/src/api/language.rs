@@ -3,8 +3,10 @@
 
 use std::convert::Infallible;
 
+use axum::Json;
 use axum::extract::FromRequestParts;
-use axum::http::header::ACCEPT_LANGUAGE;
+use axum::http::HeaderName;
+use axum::http::header::{ACCEPT_LANGUAGE, VARY};
 use axum::http::request::Parts;
 
 use crate::plugin::Languages;
@@ -28,6 +30,14 @@ impl<S: Send + Sync> FromRequestParts<S> for CallerLanguages {
             .join(",");
         Ok(CallerLanguages(Languages::from_accept_language(&header)))
     }
+}
+
+/// An answer whose texts depend on `Accept-Language`, saying so (`Vary`) to
+/// any cache between the host and the caller.
+pub type Localized<T> = ([(HeaderName, &'static str); 1], Json<T>);
+
+pub fn localized<T>(body: T) -> Localized<T> {
+    ([(VARY, "Accept-Language")], Json(body))
 }
 
 /// `Accept-Language`, as the operations that show labels declare it

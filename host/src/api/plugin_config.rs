@@ -10,13 +10,13 @@ use serde_json::{Map, Value};
 use super::body::json;
 use super::departments::own_department;
 use super::error::ErrorCode;
-use super::language::{AcceptLanguage, CallerLanguages, ShownText};
+use super::language::{AcceptLanguage, CallerLanguages, Localized, ShownText, localized};
 use super::openapi::SettingValues;
 use super::{ApiError, AppState, Caller};
 use crate::plugin::{Destination, Languages};
 use crate::store::{AuditAction, InstalledPlugin, NewAuditEvent, PluginSettingValue};
 
-type Settings = Json<Vec<LocalizedSetting>>;
+type Settings = Localized<Vec<LocalizedSetting>>;
 
 /// A plugin setting, with its label and help in every language the manifest
 /// has, and as shown to this caller.
@@ -70,7 +70,7 @@ async fn read(
             department_id,
         )
         .await?;
-    Ok(Json(
+    Ok(localized(
         values
             .into_iter()
             .map(|v| LocalizedSetting::new(v, languages))

@@ -8,13 +8,13 @@ use serde_json::{Map, Value};
 
 use super::departments::own_department;
 use super::error::ErrorCode;
-use super::language::{AcceptLanguage, CallerLanguages, ShownText};
+use super::language::{AcceptLanguage, CallerLanguages, Localized, ShownText, localized};
 use super::openapi::SettingValues;
 use super::{ApiError, AppState, Caller};
 use crate::plugin::{Label, Languages};
 use crate::store::SettingValue;
 
-type Settings = Json<Vec<ShownSetting>>;
+type Settings = Localized<Vec<ShownSetting>>;
 
 /// A setting with its labels, and the label in the caller's language
 /// (Accept-Language: English or Danish), English otherwise.
@@ -26,7 +26,7 @@ pub struct ShownSetting {
 }
 
 fn shown(values: Vec<SettingValue>, languages: &Languages) -> Settings {
-    Json(
+    localized(
         values
             .into_iter()
             .map(|setting| {
