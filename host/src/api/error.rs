@@ -320,6 +320,23 @@ mod tests {
             "{}",
             busy.message
         );
+        // A terminal kept by its unknown payment: the same code, and how to move on.
+        let kept = ApiError::from(StoreError::Conflict(Conflict::TerminalInUse {
+            payment_id: "p3".into(),
+            status: crate::store::PaymentStatus::Unknown,
+        }));
+        assert_eq!(
+            (kept.status, kept.code),
+            (StatusCode::CONFLICT, ErrorCode::TerminalBusy)
+        );
+        assert!(
+            kept.message
+                .starts_with("payment p3 is unknown on this terminal")
+                && kept.message.contains("resolve the unknown payment first")
+                && kept.message.ends_with("(GET /v1/payments/p3)"),
+            "{}",
+            kept.message
+        );
         let paid = ApiError::from(StoreError::Conflict(Conflict::InvoiceBeingPaid {
             payment_id: "p2".into(),
         }));
