@@ -23,6 +23,9 @@ pub const NETS_PASSWORD: &str = "demo-password-31f7";
 pub const GRAVITY_DEVICE: &str = "GRAVITY-COUNTER-1";
 pub const NETS_TERMINALS: [&str; 2] = ["NETS-DK-1", "NETS-DK-2"];
 
+/// The terminal type the Nets plugin's manifest takes (its `terminal-types`).
+pub const NETS_TERMINAL_TYPE: &str = "Connect@Cloud";
+
 /// What the demo seeded.
 pub struct Demo {
     pub gravity: GravitySim,
@@ -243,7 +246,7 @@ pub async fn seed(clinic: &Clinic, options: DemoOptions) -> Result<Demo, String>
                     plugin_id: nets_id.clone(),
                     provider_terminal_id: (*t).into(),
                     name: format!("Skranke {}", i + 1),
-                    terminal_type: crate::store::NETS_TERMINAL_TYPE.into(),
+                    terminal_type: NETS_TERMINAL_TYPE.into(),
                     model: None,
                 },
             )

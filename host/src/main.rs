@@ -3,8 +3,10 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+mod plugin_cli;
+
 use clap::{Parser, Subcommand};
-use vetpay::plugin::{self, NetworkPolicy, Runtime, RuntimeConfig};
+use vetpay::plugin::{NetworkPolicy, RuntimeConfig};
 use vetpay::store::Store;
 use vetpay::vault::{self, Keyring};
 
@@ -319,9 +321,18 @@ enum PluginCommand {
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
-        /// Only read the manifest and exports; do not compile and link.
+        /// Only read the manifest, imports and exports; do not compile and link.
         #[arg(long)]
         no_compile: bool,
+    },
+    /// Check a plugin.toml before building: the same checks, and the same
+    /// messages, as `inspect` gives for the manifest a .wasm embeds.
+    Check {
+        /// The manifest, usually plugin.toml beside the plugin's Cargo.toml.
+        file: PathBuf,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -344,7 +355,10 @@ fn main() -> ExitCode {
                     json,
                     no_compile,
                 },
-        } => inspect(&file, json, no_compile),
+        } => plugin_cli::inspect(&file, json, no_compile),
+        Command::Plugin {
+            command: PluginCommand::Check { file, json },
+        } => plugin_cli::check(&file, json),
         Command::Org {
             command: OrgCommand::Create { name, database },
         } => create_org(&name, &database),
@@ -403,37 +417,6 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-fn inspect(file: &std::path::Path, json: bool, no_compile: bool) -> Result<(), String> {
-    let shown = file.display();
-    let bytes = std::fs::read(file).map_err(|e| format!("cannot read {shown}: {e}"))?;
-    let info = plugin::inspect(&bytes)
-        .map_err(|e| format!("{shown} is not a valid vetpay plugin: {e}"))?;
-    if !no_compile {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| format!("cannot start: {e}"))?;
-        runtime.block_on(async {
-            let rt = Runtime::new(RuntimeConfig {
-                prefer_pooling: false,
-                ..RuntimeConfig::default()
-            })
-            .map_err(|e| e.to_string())?;
-            rt.load(bytes)
-                .await
-                .map(|_| ())
-                .map_err(|e| format!("{shown} is not a valid vetpay plugin: {e}"))
-        })?;
-    }
-    if json {
-        let text = serde_json::to_string_pretty(&info).map_err(|e| e.to_string())?;
-        println!("{text}");
-    } else {
-        print!("{}", describe(&info));
-    }
-    Ok(())
 }
 
 fn create_org(name: &str, database: &Database) -> Result<(), String> {
@@ -744,58 +727,6 @@ fn demo(admin_key: Option<String>, port: u16, data_dir: Option<PathBuf>) -> Resu
             _ = shutdown() => Ok(()),
         }
     })
-}
-
-fn describe(info: &plugin::PluginFileInfo) -> String {
-    use std::fmt::Write;
-    let m = &info.manifest;
-    let mut out = String::new();
-    let _ = writeln!(out, "plugin      {} ({})", m.id, m.name);
-    let _ = writeln!(out, "version     {}", m.version);
-    let _ = writeln!(
-        out,
-        "contract    vetpay:terminal@{} (manifest {})",
-        info.exported_contract, m.contract
-    );
-    let _ = writeln!(out, "markets     {}", m.markets.join(", "));
-    let currencies: Vec<&str> = m.currencies.iter().map(|c| c.code()).collect();
-    let _ = writeln!(out, "currencies  {}", currencies.join(", "));
-    let caps: Vec<&str> = m.capabilities.iter().map(|c| c.export_name()).collect();
-    let _ = writeln!(out, "exports     {}", caps.join(", "));
-    let hosts: Vec<String> = m.allowed_hosts.iter().map(|h| h.to_string()).collect();
-    let _ = writeln!(
-        out,
-        "hosts       {}",
-        if hosts.is_empty() {
-            "(none)".into()
-        } else {
-            hosts.join(", ")
-        }
-    );
-    let _ = writeln!(out, "sha256      {}", info.sha256);
-    let _ = writeln!(out, "size        {} bytes", info.size);
-    if !m.settings.is_empty() {
-        let _ = writeln!(out, "settings");
-        for s in &m.settings {
-            let flags = [
-                Some(format!("{:?}", s.scope).to_lowercase()),
-                Some(format!("{:?}", s.kind).to_lowercase()),
-                s.secret.then(|| "secret".to_owned()),
-                s.required.then(|| "required".to_owned()),
-                s.default.as_ref().map(|d| format!("default {d}")),
-            ];
-            let flags: Vec<String> = flags.into_iter().flatten().collect();
-            let _ = writeln!(
-                out,
-                "  {:<24} {} / {} [{}]",
-                s.key,
-                s.label.en,
-                s.label.da,
-                flags.join(", ")
-            );
-        }
-    }
-    out
 }
 
 fn vault_command(command: VaultCommand) -> Result<(), String> {

@@ -125,3 +125,52 @@ async fn plugins_are_installed_and_enabled_per_market() {
         assert!(theirs.as_array().unwrap().is_empty());
     }
 }
+
+/// Labels are shown in the caller's language (Accept-Language), else in
+/// English; every language of the manifest stays in the answer.
+#[tokio::test]
+async fn setting_labels_follow_accept_language_and_fall_back_to_english() {
+    let api = support::clinic_api(stores().await.remove(0)).await;
+    let settings = |language: Option<&'static str>| {
+        let mut r = api.get(api.admin(), "/v1/plugins/nets-connect-cloud/settings");
+        if let Some(l) = language {
+            r = r.header("Accept-Language", l);
+        }
+        async move {
+            let r = r.send().await.unwrap();
+            assert_eq!(r.status(), StatusCode::OK);
+            // Caches keep one answer per language.
+            assert_eq!(r.headers()["vary"], "Accept-Language");
+            let list: Value = r.json().await.unwrap();
+            list.as_array()
+                .unwrap()
+                .iter()
+                .find(|s| s["key"] == "base-url")
+                .cloned()
+                .unwrap()
+        }
+    };
+    let swedish = settings(Some("sv-SE, en;q=0.5")).await;
+    assert_eq!(
+        swedish["label_shown"],
+        serde_json::json!({"language": "sv", "text": "Connect@Cloud URL"})
+    );
+    assert_eq!(swedish["help_shown"]["language"], "sv");
+    assert!(
+        swedish["help_shown"]["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("Testmiljö"),
+        "{swedish}"
+    );
+    assert_eq!(swedish["label"]["fi"], "Connect@Cloud-URL");
+    assert_eq!(swedish["label"]["da"], "Connect@Cloud URL");
+    let danish = settings(Some("nl-BE, da;q=0.7")).await;
+    assert_eq!(danish["help_shown"]["language"], "da");
+    for fallback in [Some("nl-BE, fr;q=0.8"), Some("*"), None] {
+        let shown = settings(fallback).await;
+        assert_eq!(shown["label_shown"]["language"], "en", "{fallback:?}");
+        assert_eq!(shown["label_shown"]["text"], "Connect@Cloud URL");
+        assert_eq!(shown["help_shown"]["language"], "en", "{fallback:?}");
+    }
+}

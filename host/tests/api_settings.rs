@@ -70,6 +70,31 @@ async fn settings_are_typed_labelled_and_kept_per_level() {
             .find(|s| s["key"] == "health-plans-enabled")
             .unwrap();
         assert_eq!(plan["label_da"], "Sundhedsplan-tilvalg");
+        // And the label in the caller's language, English by default.
+        assert_eq!(
+            plan["label_shown"],
+            json!({"language": "en", "text": "Health plan add-on"})
+        );
+        let danish: Value = http
+            .get(format!("{base}/v1/settings"))
+            .bearer_auth(staff.key.as_str())
+            .header("Accept-Language", "da-DK, en;q=0.5")
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let plan = danish
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["key"] == "health-plans-enabled")
+            .unwrap();
+        assert_eq!(
+            plan["label_shown"],
+            json!({"language": "da", "text": "Sundhedsplan-tilvalg"})
+        );
 
         let dep_url = format!("{base}/v1/departments/{}/settings", dep.id);
         let changed = put(

@@ -174,7 +174,9 @@ impl From<StoreError> for ApiError {
             }
             StoreError::Conflict(c) => {
                 let code = match c {
-                    Conflict::TerminalBusy { .. } => ErrorCode::TerminalBusy,
+                    Conflict::TerminalBusy { .. } | Conflict::TerminalInUse { .. } => {
+                        ErrorCode::TerminalBusy
+                    }
                     _ => ErrorCode::Conflict,
                 };
                 let message = match how_to_fix(&c) {
@@ -214,7 +216,9 @@ impl From<StoreError> for ApiError {
 /// rules, the API of how to move on.
 fn how_to_fix(c: &Conflict) -> Option<String> {
     Some(match c {
-        Conflict::InvoiceBeingPaid { payment_id } => format!(" (GET /v1/payments/{payment_id})"),
+        Conflict::InvoiceBeingPaid { payment_id } | Conflict::TerminalInUse { payment_id, .. } => {
+            format!(" (GET /v1/payments/{payment_id})")
+        }
         Conflict::InvoiceIsDraft => " (POST /v1/invoices/{id}/finalise)".to_owned(),
         Conflict::KeyRevoked | Conflict::KeyExpired => {
             "; make a new one with POST /v1/api-keys".to_owned()
@@ -315,6 +319,23 @@ mod tests {
             busy.message.contains("payment p1 is unknown"),
             "{}",
             busy.message
+        );
+        // A terminal kept by its unknown payment: the same code, and how to move on.
+        let kept = ApiError::from(StoreError::Conflict(Conflict::TerminalInUse {
+            payment_id: "p3".into(),
+            status: crate::store::PaymentStatus::Unknown,
+        }));
+        assert_eq!(
+            (kept.status, kept.code),
+            (StatusCode::CONFLICT, ErrorCode::TerminalBusy)
+        );
+        assert!(
+            kept.message
+                .starts_with("payment p3 is unknown on this terminal")
+                && kept.message.contains("resolve the unknown payment first")
+                && kept.message.ends_with("(GET /v1/payments/p3)"),
+            "{}",
+            kept.message
         );
         let paid = ApiError::from(StoreError::Conflict(Conflict::InvoiceBeingPaid {
             payment_id: "p2".into(),

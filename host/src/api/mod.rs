@@ -13,6 +13,7 @@ mod envelope;
 mod error;
 mod health_plans;
 mod invoices;
+mod language;
 pub mod openapi;
 mod payments;
 mod plugin_config;
@@ -95,7 +96,9 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
             plugin_config::set_department_settings
         ))
         .routes(routes!(terminals::list, terminals::create))
+        .routes(routes!(terminals::get, terminals::remove))
         .routes(routes!(terminals::reconcile))
+        .routes(routes!(terminals::provider_terminals))
         .routes(routes!(clients::list, clients::create))
         .routes(routes!(clients::get))
         .routes(routes!(clients::patients, clients::create_patient))

@@ -4,18 +4,41 @@
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::body::json;
 use super::departments::own_department;
 use super::error::ErrorCode;
+use super::language::{AcceptLanguage, CallerLanguages, Localized, ShownText, localized};
 use super::openapi::SettingValues;
 use super::{ApiError, AppState, Caller};
-use crate::plugin::Destination;
+use crate::plugin::{Destination, Languages};
 use crate::store::{AuditAction, InstalledPlugin, NewAuditEvent, PluginSettingValue};
 
-type Settings = Json<Vec<PluginSettingValue>>;
+type Settings = Localized<Vec<LocalizedSetting>>;
+
+/// A plugin setting, with its label and help in every language the manifest
+/// has, and as shown to this caller.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct LocalizedSetting {
+    #[serde(flatten)]
+    setting: PluginSettingValue,
+    /// The label in the caller's language (Accept-Language), else English.
+    label_shown: ShownText,
+    /// The help likewise, where the setting has help.
+    help_shown: Option<ShownText>,
+}
+
+impl LocalizedSetting {
+    fn new(setting: PluginSettingValue, languages: &Languages) -> Self {
+        LocalizedSetting {
+            label_shown: setting.spec.label.pick(languages).into(),
+            help_shown: setting.spec.help.as_ref().map(|h| h.pick(languages).into()),
+            setting,
+        }
+    }
+}
 
 async fn installed(
     state: &AppState,
@@ -35,18 +58,23 @@ async fn read(
     caller: &Caller,
     plugin: &InstalledPlugin,
     department_id: Option<&str>,
+    languages: &Languages,
 ) -> Result<Settings, ApiError> {
-    Ok(Json(
-        state
-            .clinic
-            .store()
-            .plugin_settings(
-                &caller.organisation_id,
-                &plugin.id,
-                &plugin.manifest.settings,
-                department_id,
-            )
-            .await?,
+    let values = state
+        .clinic
+        .store()
+        .plugin_settings(
+            &caller.organisation_id,
+            &plugin.id,
+            &plugin.manifest.settings,
+            department_id,
+        )
+        .await?;
+    Ok(localized(
+        values
+            .into_iter()
+            .map(|v| LocalizedSetting::new(v, languages))
+            .collect(),
     ))
 }
 
@@ -55,6 +83,7 @@ async fn write(
     caller: &Caller,
     plugin: &InstalledPlugin,
     department_id: Option<&str>,
+    languages: &Languages,
     body: Bytes,
 ) -> Result<Settings, ApiError> {
     let values: Map<String, Value> = json(&body)?;
@@ -94,7 +123,7 @@ async fn write(
         ),
     )
     .await;
-    read(state, caller, plugin, department_id).await
+    read(state, caller, plugin, department_id, languages).await
 }
 
 #[utoipa::path(
@@ -102,16 +131,18 @@ async fn write(
     path = "/v1/plugins/{id}/settings",
     summary = "A plugin's organisation-level settings; secrets show only whether they are set",
     extensions(("x-vetpay-role" = json!("admin"))),
-    responses((status = 200, description = "The plugin's settings at organisation level", body = [PluginSettingValue]))
+    params(AcceptLanguage),
+    responses((status = 200, description = "The plugin's settings at organisation level", body = [LocalizedSetting]))
 )]
 pub async fn organisation(
     State(state): State<AppState>,
     caller: Caller,
+    CallerLanguages(languages): CallerLanguages,
     Path(id): Path<String>,
 ) -> Result<Settings, ApiError> {
     caller.require_admin()?;
     let plugin = installed(&state, &caller, &id).await?;
-    read(&state, &caller, &plugin, None).await
+    read(&state, &caller, &plugin, None, &languages).await
 }
 
 #[utoipa::path(
@@ -119,18 +150,20 @@ pub async fn organisation(
     path = "/v1/plugins/{id}/settings",
     summary = "Set a plugin's organisation-level settings (null removes one); secrets are write-only",
     extensions(("x-vetpay-role" = json!("admin"))),
+    params(AcceptLanguage),
     request_body = SettingValues,
-    responses((status = 200, description = "The plugin's settings at organisation level, as now set", body = [PluginSettingValue]))
+    responses((status = 200, description = "The plugin's settings at organisation level, as now set", body = [LocalizedSetting]))
 )]
 pub async fn set_organisation(
     State(state): State<AppState>,
     caller: Caller,
+    CallerLanguages(languages): CallerLanguages,
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Settings, ApiError> {
     caller.require_admin()?;
     let plugin = installed(&state, &caller, &id).await?;
-    write(&state, &caller, &plugin, None, body).await
+    write(&state, &caller, &plugin, None, &languages, body).await
 }
 
 #[utoipa::path(
@@ -138,17 +171,19 @@ pub async fn set_organisation(
     path = "/v1/departments/{id}/plugins/{plugin}/settings",
     summary = "A plugin's department-level settings",
     extensions(("x-vetpay-role" = json!("admin"))),
-    responses((status = 200, description = "The plugin's settings in the department", body = [PluginSettingValue]))
+    params(AcceptLanguage),
+    responses((status = 200, description = "The plugin's settings in the department", body = [LocalizedSetting]))
 )]
 pub async fn department_settings(
     State(state): State<AppState>,
     caller: Caller,
+    CallerLanguages(languages): CallerLanguages,
     Path((department_id, id)): Path<(String, String)>,
 ) -> Result<Settings, ApiError> {
     caller.require_admin()?;
     own_department(&state, &caller, &department_id).await?;
     let plugin = installed(&state, &caller, &id).await?;
-    read(&state, &caller, &plugin, Some(&department_id)).await
+    read(&state, &caller, &plugin, Some(&department_id), &languages).await
 }
 
 #[utoipa::path(
@@ -156,19 +191,29 @@ pub async fn department_settings(
     path = "/v1/departments/{id}/plugins/{plugin}/settings",
     summary = "Set a plugin's department-level settings",
     extensions(("x-vetpay-role" = json!("admin"))),
+    params(AcceptLanguage),
     request_body = SettingValues,
-    responses((status = 200, description = "The plugin's settings in the department, as now set", body = [PluginSettingValue]))
+    responses((status = 200, description = "The plugin's settings in the department, as now set", body = [LocalizedSetting]))
 )]
 pub async fn set_department_settings(
     State(state): State<AppState>,
     caller: Caller,
+    CallerLanguages(languages): CallerLanguages,
     Path((department_id, id)): Path<(String, String)>,
     body: Bytes,
 ) -> Result<Settings, ApiError> {
     caller.require_admin()?;
     own_department(&state, &caller, &department_id).await?;
     let plugin = installed(&state, &caller, &id).await?;
-    write(&state, &caller, &plugin, Some(&department_id), body).await
+    write(
+        &state,
+        &caller,
+        &plugin,
+        Some(&department_id),
+        &languages,
+        body,
+    )
+    .await
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]

@@ -3,15 +3,43 @@
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
+use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::departments::own_department;
 use super::error::ErrorCode;
+use super::language::{AcceptLanguage, CallerLanguages, Localized, ShownText, localized};
 use super::openapi::SettingValues;
 use super::{ApiError, AppState, Caller};
+use crate::plugin::{Label, Languages};
 use crate::store::SettingValue;
 
-type Settings = Json<Vec<SettingValue>>;
+type Settings = Localized<Vec<ShownSetting>>;
+
+/// A setting with its labels, and the label in the caller's language
+/// (Accept-Language: English or Danish), English otherwise.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ShownSetting {
+    #[serde(flatten)]
+    setting: SettingValue,
+    label_shown: ShownText,
+}
+
+fn shown(values: Vec<SettingValue>, languages: &Languages) -> Settings {
+    localized(
+        values
+            .into_iter()
+            .map(|setting| {
+                let d = &setting.definition;
+                let label = Label::from_pairs([("en", d.label_en), ("da", d.label_da)]);
+                ShownSetting {
+                    label_shown: label.pick(languages).into(),
+                    setting,
+                }
+            })
+            .collect(),
+    )
+}
 
 fn object(body: Result<Json<Value>, JsonRejection>) -> Result<Map<String, Value>, ApiError> {
     match body?.0 {
@@ -29,21 +57,22 @@ fn object(body: Result<Json<Value>, JsonRejection>) -> Result<Map<String, Value>
 #[utoipa::path(
     get,
     path = "/v1/settings",
-    summary = "Organisation settings with their values and en/da labels",
+    summary = "Organisation settings with their values, en/da labels and the label in the caller's language",
     extensions(("x-vetpay-role" = json!("staff"))),
-    responses((status = 200, description = "Every organisation setting", body = [SettingValue]))
+    params(AcceptLanguage),
+    responses((status = 200, description = "Every organisation setting", body = [ShownSetting]))
 )]
 pub async fn organisation(
     State(state): State<AppState>,
     caller: Caller,
+    CallerLanguages(languages): CallerLanguages,
 ) -> Result<Settings, ApiError> {
-    Ok(Json(
-        state
-            .clinic
-            .store()
-            .settings(&caller.organisation_id, None)
-            .await?,
-    ))
+    let values = state
+        .clinic
+        .store()
+        .settings(&caller.organisation_id, None)
+        .await?;
+    Ok(shown(values, &languages))
 }
 
 #[utoipa::path(
@@ -51,23 +80,24 @@ pub async fn organisation(
     path = "/v1/settings",
     summary = "Set organisation settings (all checked before any is written)",
     extensions(("x-vetpay-role" = json!("admin"))),
+    params(AcceptLanguage),
     request_body = SettingValues,
-    responses((status = 200, description = "Every organisation setting, as now set", body = [SettingValue]))
+    responses((status = 200, description = "Every organisation setting, as now set", body = [ShownSetting]))
 )]
 pub async fn set_organisation(
     State(state): State<AppState>,
     caller: Caller,
+    CallerLanguages(languages): CallerLanguages,
     body: Result<Json<Value>, JsonRejection>,
 ) -> Result<Settings, ApiError> {
     caller.require_admin()?;
     let values = object(body)?;
-    Ok(Json(
-        state
-            .clinic
-            .store()
-            .set_settings(&caller.organisation_id, None, &values)
-            .await?,
-    ))
+    let now = state
+        .clinic
+        .store()
+        .set_settings(&caller.organisation_id, None, &values)
+        .await?;
+    Ok(shown(now, &languages))
 }
 
 #[utoipa::path(
@@ -75,21 +105,22 @@ pub async fn set_organisation(
     path = "/v1/departments/{id}/settings",
     summary = "Department settings",
     extensions(("x-vetpay-role" = json!("staff"))),
-    responses((status = 200, description = "Every department setting", body = [SettingValue]))
+    params(AcceptLanguage),
+    responses((status = 200, description = "Every department setting", body = [ShownSetting]))
 )]
 pub async fn department(
     State(state): State<AppState>,
     caller: Caller,
+    CallerLanguages(languages): CallerLanguages,
     Path(id): Path<String>,
 ) -> Result<Settings, ApiError> {
     own_department(&state, &caller, &id).await?;
-    Ok(Json(
-        state
-            .clinic
-            .store()
-            .settings(&caller.organisation_id, Some(&id))
-            .await?,
-    ))
+    let values = state
+        .clinic
+        .store()
+        .settings(&caller.organisation_id, Some(&id))
+        .await?;
+    Ok(shown(values, &languages))
 }
 
 #[utoipa::path(
@@ -97,23 +128,24 @@ pub async fn department(
     path = "/v1/departments/{id}/settings",
     summary = "Set department settings",
     extensions(("x-vetpay-role" = json!("admin"))),
+    params(AcceptLanguage),
     request_body = SettingValues,
-    responses((status = 200, description = "Every department setting, as now set", body = [SettingValue]))
+    responses((status = 200, description = "Every department setting, as now set", body = [ShownSetting]))
 )]
 pub async fn set_department(
     State(state): State<AppState>,
     caller: Caller,
+    CallerLanguages(languages): CallerLanguages,
     Path(id): Path<String>,
     body: Result<Json<Value>, JsonRejection>,
 ) -> Result<Settings, ApiError> {
     caller.require_admin()?;
     own_department(&state, &caller, &id).await?;
     let values = object(body)?;
-    Ok(Json(
-        state
-            .clinic
-            .store()
-            .set_settings(&caller.organisation_id, Some(&id), &values)
-            .await?,
-    ))
+    let now = state
+        .clinic
+        .store()
+        .set_settings(&caller.organisation_id, Some(&id), &values)
+        .await?;
+    Ok(shown(now, &languages))
 }

@@ -4,6 +4,7 @@
 use serde::Serialize;
 use wasmparser::{Parser, Payload};
 
+use super::imports::{self, ImportWarning};
 use super::manifest::{MANIFEST_SECTION, Manifest, ManifestError};
 
 pub use super::contract_version::{CONTRACT_PACKAGE, ContractVersion, HOST_CONTRACT};
@@ -17,6 +18,10 @@ pub struct PluginFileInfo {
     /// SHA-256 of the whole file, hex.
     pub sha256: String,
     pub size: usize,
+    /// The component's imports, as named in the file (`wasi:io/streams@0.2.6`).
+    pub imports: Vec<String>,
+    /// The imports the sandbox denies (filesystem, sockets, process).
+    pub import_warnings: Vec<ImportWarning>,
 }
 
 /// Why a file is not a plugin.
@@ -48,11 +53,19 @@ pub enum FileError {
     Unsupported(String),
 }
 
+/// Checks the text of a `plugin.toml` as [`inspect`] checks the manifest a
+/// file embeds, with the same errors: what `vetpay plugin check` runs before
+/// anything is built.
+pub fn check_manifest(toml: &[u8]) -> Result<Manifest, FileError> {
+    Ok(Manifest::parse(toml)?)
+}
+
 /// Reads the manifest and the exported contract version of a `.wasm` file and
 /// checks that they agree and that this host supports them.
 pub fn inspect(bytes: &[u8]) -> Result<PluginFileInfo, FileError> {
     let mut manifests: Vec<&[u8]> = Vec::new();
     let mut exported: Option<semver::Version> = None;
+    let mut imported: Vec<String> = Vec::new();
     let mut depth = 0usize;
     for payload in Parser::new(0).parse_all(bytes) {
         let payload = payload.map_err(|e| FileError::NotWasm(e.to_string()))?;
@@ -69,6 +82,14 @@ pub fn inspect(bytes: &[u8]) -> Result<PluginFileInfo, FileError> {
             Payload::CustomSection(reader) if reader.name() == MANIFEST_SECTION => {
                 manifests.push(reader.data());
             }
+            // The outer component's imports are everything it asks the host
+            // for; nested components import only from their parent.
+            Payload::ComponentImportSection(reader) if depth == 1 => {
+                for import in reader {
+                    let import = import.map_err(|e| FileError::NotWasm(e.to_string()))?;
+                    imported.push(import.name.name.to_owned());
+                }
+            }
             // Only the outer component's exports say what it provides.
             Payload::ComponentExportSection(reader) if depth == 1 => {
                 for export in reader {
@@ -83,7 +104,7 @@ pub fn inspect(bytes: &[u8]) -> Result<PluginFileInfo, FileError> {
     }
     let manifest = match manifests.as_slice() {
         [] => return Err(ManifestError::Missing.into()),
-        [one] => Manifest::parse(one)?,
+        [one] => check_manifest(one)?,
         many => return Err(ManifestError::Duplicate(many.len()).into()),
     };
     let exported = exported.ok_or(FileError::NoProviderExport)?;
@@ -100,6 +121,8 @@ pub fn inspect(bytes: &[u8]) -> Result<PluginFileInfo, FileError> {
         exported_contract: exported,
         sha256: sha256_hex(bytes),
         size: bytes.len(),
+        import_warnings: imports::warnings(&imported),
+        imports: imported,
     })
 }
 

@@ -10,6 +10,7 @@ use vetpay_money::Currency;
 
 use super::contract_version::ContractVersion;
 use super::egress::Destination;
+pub use super::label::Label;
 
 /// Name of the custom section that holds the manifest.
 pub const MANIFEST_SECTION: &str = "vetpay:manifest";
@@ -124,14 +125,6 @@ pub enum SettingScope {
     Both,
 }
 
-/// A label in the languages vetpay ships.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Label {
-    pub en: String,
-    pub da: String,
-}
-
 /// One entry of the settings schema.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
@@ -155,7 +148,9 @@ pub struct SettingSpec {
     /// The largest value of an `integer` setting.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max: Option<i64>,
+    /// By BCP 47 language tag; `en` is required, any other language optional.
     pub label: Label,
+    /// As `label`: `en` required when there is help at all.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub help: Option<Label>,
 }
@@ -183,6 +178,10 @@ pub struct Manifest {
     pub allowed_hosts: Vec<Destination>,
     #[serde(default)]
     pub settings: Vec<SettingSpec>,
+    /// The terminal types an admin may register for this plugin (such as
+    /// "Connect@Cloud"); empty (or left out, as in older manifests): any type.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub terminal_types: Vec<String>,
 }
 
 impl Manifest {
@@ -206,6 +205,25 @@ impl Manifest {
     /// Whether the manifest says the plugin implements `capability`.
     pub fn supports(&self, capability: Capability) -> bool {
         self.capabilities.contains(&capability)
+    }
+
+    /// Whether a terminal of `terminal_type` may be registered for this
+    /// plugin; the refusal names the types it takes.
+    pub fn check_terminal_type(&self, terminal_type: &str) -> Result<(), String> {
+        if self.terminal_types.is_empty() || self.terminal_types.iter().any(|t| t == terminal_type)
+        {
+            return Ok(());
+        }
+        let allowed: Vec<String> = self
+            .terminal_types
+            .iter()
+            .map(|t| format!("'{t}'"))
+            .collect();
+        Err(format!(
+            "plugin '{}' takes terminals of type {}, got '{terminal_type}'",
+            self.id,
+            allowed.join(" or ")
+        ))
     }
 
     fn validate(&self) -> Result<(), ManifestError> {
@@ -261,7 +279,24 @@ impl Manifest {
         for host in &self.allowed_hosts {
             host.validate().map_err(|m| invalid("allowed-hosts", m))?;
         }
+        self.validate_terminal_types()?;
         self.validate_settings()
+    }
+
+    fn validate_terminal_types(&self) -> Result<(), ManifestError> {
+        let mut seen = BTreeSet::new();
+        for t in &self.terminal_types {
+            if t.trim().is_empty() || t.trim() != t || t.chars().count() > 64 {
+                return Err(invalid(
+                    "terminal-types",
+                    format!("'{t}': each type is 1 to 64 characters without surrounding spaces"),
+                ));
+            }
+            if !seen.insert(t) {
+                return Err(invalid("terminal-types", format!("'{t}' is listed twice")));
+            }
+        }
+        Ok(())
     }
 
     fn validate_settings(&self) -> Result<(), ManifestError> {
@@ -283,11 +318,12 @@ impl Manifest {
                     format!("key '{}' is declared twice", s.key),
                 ));
             }
-            if s.label.en.trim().is_empty() || s.label.da.trim().is_empty() {
-                return Err(invalid(
-                    field,
-                    "needs a label in English (en) and Danish (da)",
-                ));
+            s.label
+                .check()
+                .map_err(|e| invalid(format!("{field}.label"), e.to_string()))?;
+            if let Some(help) = &s.help {
+                help.check()
+                    .map_err(|e| invalid(format!("{field}.help"), e.to_string()))?;
             }
             if s.secret && s.default.is_some() {
                 return Err(invalid(field, "a secret setting cannot have a default"));
@@ -426,8 +462,107 @@ label = { en = "API key", da = "API-nøgle" }
         assert!(refused("\"0.1.0\"", "\"1.0.0\"").contains("contract"));
         assert!(refused("[\"process\", \"status\"]", "[\"fly\"]").contains("capabilities"));
         assert!(refused("https://api.example.com", "ftp://x").contains("allowed-hosts"));
-        assert!(refused("da = \"API-nøgle\"", "da = \"\"").contains("Danish"));
+        assert!(refused("da = \"API-nøgle\"", "da = \"\"").contains("'da' is empty"));
         assert!(refused("secret = true", "secret = true\ndefault = \"x\"").contains("default"));
         assert!(refused("name = \"Example\"", "name = \"Example\"\nextra = 1").contains("extra"));
+    }
+
+    #[test]
+    fn labels_take_any_language_with_english_required() {
+        let any = GOOD.replace(
+            "label = { en = \"API key\", da = \"API-nøgle\" }",
+            "label = { en = \"API key\", nl = \"API-sleutel\", fr = \"Clé API\", sv = \"API-nyckel\", \"fr-BE\" = \"Clé API\" }\n\
+             help = { en = \"From the dashboard\", nl = \"Uit het dashboard\" }",
+        );
+        let m = Manifest::parse(any.as_bytes()).unwrap();
+        let spec = m.setting("api-key").unwrap();
+        assert_eq!(spec.label.get("nl"), Some("API-sleutel"));
+        assert_eq!(spec.label.get("sv"), Some("API-nyckel"));
+        assert_eq!(spec.label.get("fr-be"), Some("Clé API"));
+        assert_eq!(spec.help.as_ref().unwrap().en(), "From the dashboard");
+        // Danish is no longer required.
+        let english_only = GOOD.replace(", da = \"API-nøgle\"", "");
+        assert!(Manifest::parse(english_only.as_bytes()).is_ok());
+
+        let no_english = refused("en = \"API key\", da", "nl = \"API-sleutel\", da");
+        assert_eq!(
+            no_english,
+            "manifest field 'settings.api-key.label': needs an English text (en = \"...\"); other languages are optional"
+        );
+        let bad_tag = refused("da = \"API-nøgle\"", "nl_NL = \"API-sleutel\"");
+        assert!(
+            bad_tag.starts_with(
+                "manifest field 'settings.api-key.label': 'nl_NL' is not a BCP 47 language tag"
+            ),
+            "{bad_tag}"
+        );
+        assert!(
+            refused("da = \"API-nøgle\"", "english = \"x\"").contains("'english' is not a BCP 47")
+        );
+        let help_without_english = refused(
+            "label = { en = \"API key\", da = \"API-nøgle\" }",
+            "label = { en = \"API key\" }\nhelp = { nl = \"Uit het dashboard\" }",
+        );
+        assert!(
+            help_without_english.contains("'settings.api-key.help': needs an English"),
+            "{help_without_english}"
+        );
+    }
+
+    #[test]
+    fn integer_settings_keep_to_min_and_max() {
+        let text = GOOD.replace(
+            "[[settings]]",
+            "[[settings]]\nkey = \"timeout-s\"\ntype = \"integer\"\nmin = 1\nmax = 60\ndefault = \"30\"\n\
+             scope = \"organisation\"\nlabel = { en = \"Timeout (s)\" }\n\n[[settings]]",
+        );
+        let m = Manifest::parse(text.as_bytes()).unwrap();
+        let spec = m.setting("timeout-s").unwrap();
+        assert_eq!((spec.min, spec.max), (Some(1), Some(60)));
+        assert!(spec.check_value("60").is_ok());
+        assert!(spec.check_value("61").unwrap_err().contains("from 1 to 60"));
+        assert!(
+            Manifest::parse(
+                text.replace("default = \"30\"", "default = \"0\"")
+                    .as_bytes()
+            )
+            .unwrap_err()
+            .to_string()
+            .contains("default")
+        );
+        assert!(
+            Manifest::parse(text.replace("min = 1", "min = 90").as_bytes())
+                .unwrap_err()
+                .to_string()
+                .contains("min must not be above max")
+        );
+    }
+
+    #[test]
+    fn terminal_types_are_optional_and_checked() {
+        let m = Manifest::parse(GOOD.as_bytes()).unwrap();
+        assert!(m.terminal_types.is_empty());
+        assert!(m.check_terminal_type("anything").is_ok());
+        let text = GOOD.replace(
+            "allowed-hosts",
+            "terminal-types = [\"Connect@Cloud\", \"Baxi\"]\nallowed-hosts",
+        );
+        let m = Manifest::parse(text.as_bytes()).unwrap();
+        assert!(m.check_terminal_type("Baxi").is_ok());
+        assert_eq!(
+            m.check_terminal_type("Lane").unwrap_err(),
+            "plugin 'example' takes terminals of type 'Connect@Cloud' or 'Baxi', got 'Lane'"
+        );
+        assert!(
+            refused(
+                "allowed-hosts",
+                "terminal-types = [\"A\", \"A\"]\nallowed-hosts"
+            )
+            .contains("'A' is listed twice")
+        );
+        assert!(
+            refused("allowed-hosts", "terminal-types = [\" \"]\nallowed-hosts")
+                .contains("terminal-types")
+        );
     }
 }

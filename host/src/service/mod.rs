@@ -10,6 +10,7 @@ mod recovery;
 mod registry;
 mod relay;
 mod runner;
+mod terminals;
 
 use std::sync::Arc;
 
@@ -17,6 +18,7 @@ pub use billing::BillingConfig;
 pub use events::{EventHub, PaymentEvent};
 pub use recovery::RecoveryConfig;
 pub use registry::PluginRegistry;
+pub use terminals::ListedTerminal;
 
 use crate::plugin::types::{Outcome, Reconciliation, SaveCardRequest};
 use crate::plugin::{CallEnv, CallError, Capability, ProgressSink, Provider, Runtime};

@@ -23,6 +23,7 @@ text_enum! {
         AllowedHostsChanged = "plugin.allowed_hosts.set",
         TerminalCreated = "terminal.create",
         TerminalReconciled = "terminal.reconcile",
+        TerminalRemoved = "terminal.remove",
         ApiKeyCreated = "api_key.create",
         ApiKeyRevoked = "api_key.revoke",
         ApiKeyRotated = "api_key.rotate",

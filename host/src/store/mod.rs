@@ -56,7 +56,7 @@ pub use plugins::InstalledPlugin;
 pub use settings::{Definition, GRAVITY_RECURRING, Kind, Scope, SettingValue, definitions};
 pub use shared_cache::DbCache;
 pub use tenancy::{ApiKey, Department, NewDepartment, NewKey, Organisation, Role};
-pub use terminals::{NETS_TERMINAL_TYPE, NewTerminal, Terminal};
+pub use terminals::{NewTerminal, Terminal};
 pub use text_enum::parse_input;
 pub use vetpay_domain::{
     InvoiceKind, InvoiceStatus, LineAmounts, Method, PaymentKind, PaymentOption, PaymentStatus,
@@ -145,6 +145,13 @@ pub enum Conflict {
         None => "only a card payment on a terminal can be aborted".to_owned(),
     })]
     NotAbortable { status: Option<PaymentStatus> },
+    /// A terminal is removed only when no payment on it is running or unknown.
+    #[error("payment {payment_id} is {} on this terminal; the terminal can be removed once no payment on it is processing or unknown{}", .status.as_str(),
+        match .status { PaymentStatus::Unknown => " (resolve the unknown payment first)", _ => " (wait for it or abort it)" })]
+    TerminalInUse {
+        payment_id: String,
+        status: PaymentStatus,
+    },
     #[error(
         "terminal '{provider_terminal_id}' of plugin '{plugin_id}' is already registered in your organisation"
     )]

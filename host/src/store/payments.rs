@@ -163,7 +163,7 @@ pub(super) fn payment(row: &AnyRow) -> Result<Payment, StoreError> {
 }
 
 /// The running states (`'processing', 'unknown'`), for SQL filters.
-fn running() -> String {
+pub(super) fn running() -> String {
     sql_list(
         PaymentStatus::ALL
             .iter()
@@ -404,13 +404,20 @@ impl Store {
             // Lock the terminal first: a concurrent attempt on it waits here and
             // then sees this one, so a busy terminal is always a 409, never the
             // invoice's "not that much is due" that a later lock would give.
-            sqlx::query(&format!(
-                "SELECT id FROM terminals WHERE id = $1{}",
+            let found = sqlx::query(&format!(
+                "SELECT id FROM terminals WHERE id = $1 AND removed_at IS NULL{}",
                 self.for_update()
             ))
             .bind(terminal)
             .fetch_optional(&mut *conn)
             .await?;
+            // Removed since the caller looked it up.
+            if found.is_none() {
+                return Err(invalid(
+                    "terminal_id",
+                    "no terminal with this id in your organisation (it was removed)",
+                ));
+            }
             let running = sqlx::query(&format!(
                 "SELECT id, status FROM payments WHERE terminal_id = $1 AND status IN ({})",
                 running()

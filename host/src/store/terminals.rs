@@ -1,13 +1,13 @@
-//! Payment terminals, registered per department for one plugin.
+//! Payment terminals, registered per department for one plugin. A removed
+//! terminal keeps its row (its payments name it) and is seen nowhere else.
 
 use serde::Serialize;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::{Store, StoreError, invalid, new_id, now_ms};
-
-/// The Nets terminal type the clinic workflow requires.
-pub const NETS_TERMINAL_TYPE: &str = "Connect@Cloud";
+use super::payments::running;
+use super::text_enum::column;
+use super::{Conflict, Store, StoreError, invalid, new_id, now_ms, unique_or};
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Terminal {
@@ -65,47 +65,71 @@ impl Store {
                 "give the provider's id of the terminal (on Nets, the terminal id printed on the device)",
             ));
         }
-        if new.plugin_id == "nets-connect-cloud" && new.terminal_type != NETS_TERMINAL_TYPE {
-            return Err(invalid(
-                "type",
-                format!(
-                    "Nets terminals must have the type '{NETS_TERMINAL_TYPE}', got '{}'",
-                    new.terminal_type
-                ),
-            ));
-        }
-        let taken = sqlx::query(
-            "SELECT department_id FROM terminals WHERE organisation_id = $1 AND plugin_id = $2 AND provider_terminal_id = $3",
-        )
-        .bind(organisation_id)
-        .bind(&new.plugin_id)
-        .bind(&new.provider_terminal_id)
-        .fetch_optional(self.pool())
-        .await?;
-        if taken.is_some() {
-            return Err(super::Conflict::TerminalRegistered {
-                provider_terminal_id: new.provider_terminal_id.clone(),
-                plugin_id: new.plugin_id.clone(),
-            }
-            .into());
-        }
-        let id = new_id();
         let mut tx = self.write().await?;
-        sqlx::query(
-            "INSERT INTO terminals (id, organisation_id, department_id, plugin_id, provider_terminal_id, name, terminal_type, model, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        let taken = sqlx::query(
+            "SELECT id, removed_at FROM terminals WHERE organisation_id = $1 AND plugin_id = $2 AND provider_terminal_id = $3",
         )
-        .bind(&id)
         .bind(organisation_id)
-        .bind(department_id)
         .bind(&new.plugin_id)
         .bind(&new.provider_terminal_id)
-        .bind(&new.name)
-        .bind(&new.terminal_type)
-        .bind(&new.model)
-        .bind(now_ms())
-        .execute(&mut *tx.tx)
+        .fetch_optional(&mut *tx.tx)
         .await?;
+        let id = match taken {
+            Some(row) if row.try_get::<Option<i64>, _>("removed_at")?.is_none() => {
+                return Err(Conflict::TerminalRegistered {
+                    provider_terminal_id: new.provider_terminal_id.clone(),
+                    plugin_id: new.plugin_id.clone(),
+                }
+                .into());
+            }
+            // The device was removed before: the same row comes back, so its
+            // earlier payments and End of Day stay with it.
+            Some(row) => {
+                let id: String = row.try_get("id")?;
+                sqlx::query(
+                    "UPDATE terminals SET department_id = $1, name = $2, terminal_type = $3, model = $4, removed_at = NULL \
+                     WHERE organisation_id = $5 AND id = $6",
+                )
+                .bind(department_id)
+                .bind(&new.name)
+                .bind(&new.terminal_type)
+                .bind(&new.model)
+                .bind(organisation_id)
+                .bind(&id)
+                .execute(&mut *tx.tx)
+                .await?;
+                id
+            }
+            None => {
+                let id = new_id();
+                sqlx::query(
+                    "INSERT INTO terminals (id, organisation_id, department_id, plugin_id, provider_terminal_id, name, terminal_type, model, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                )
+                .bind(&id)
+                .bind(organisation_id)
+                .bind(department_id)
+                .bind(&new.plugin_id)
+                .bind(&new.provider_terminal_id)
+                .bind(&new.name)
+                .bind(&new.terminal_type)
+                .bind(&new.model)
+                .bind(now_ms())
+                .execute(&mut *tx.tx)
+                .await
+                // Another registration of the device got in first.
+                .map_err(|e| {
+                    unique_or(
+                        e,
+                        Conflict::TerminalRegistered {
+                            provider_terminal_id: new.provider_terminal_id.clone(),
+                            plugin_id: new.plugin_id.clone(),
+                        },
+                    )
+                })?;
+                id
+            }
+        };
         tx.commit().await?;
         self.terminal(organisation_id, &id)
             .await?
@@ -118,10 +142,26 @@ impl Store {
         department_id: &str,
     ) -> Result<Vec<Terminal>, StoreError> {
         let rows = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM terminals WHERE organisation_id = $1 AND department_id = $2 ORDER BY name, id"
+            "SELECT {COLUMNS} FROM terminals WHERE organisation_id = $1 AND department_id = $2 AND removed_at IS NULL ORDER BY name, id"
         ))
         .bind(organisation_id)
         .bind(department_id)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(terminal).collect()
+    }
+
+    /// Every terminal of the organisation driven by `plugin_id`.
+    pub async fn plugin_terminals(
+        &self,
+        organisation_id: &str,
+        plugin_id: &str,
+    ) -> Result<Vec<Terminal>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM terminals WHERE organisation_id = $1 AND plugin_id = $2 AND removed_at IS NULL ORDER BY name, id"
+        ))
+        .bind(organisation_id)
+        .bind(plugin_id)
         .fetch_all(self.pool())
         .await?;
         rows.iter().map(terminal).collect()
@@ -133,13 +173,58 @@ impl Store {
         id: &str,
     ) -> Result<Option<Terminal>, StoreError> {
         let row = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM terminals WHERE organisation_id = $1 AND id = $2"
+            "SELECT {COLUMNS} FROM terminals WHERE organisation_id = $1 AND id = $2 AND removed_at IS NULL"
         ))
         .bind(organisation_id)
         .bind(id)
         .fetch_optional(self.pool())
         .await?;
         row.as_ref().map(terminal).transpose()
+    }
+
+    /// Removes a terminal from use; `None` if there is no such terminal.
+    /// Refused while a payment on it is processing or unknown: that payment
+    /// still needs the terminal to finish or to be looked up.
+    pub async fn remove_terminal(
+        &self,
+        organisation_id: &str,
+        id: &str,
+    ) -> Result<Option<Terminal>, StoreError> {
+        let mut tx = self.write().await?;
+        // Locked as a payment's start locks it, so the two never cross.
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM terminals WHERE organisation_id = $1 AND id = $2 AND removed_at IS NULL{}",
+            self.for_update()
+        ))
+        .bind(organisation_id)
+        .bind(id)
+        .fetch_optional(&mut *tx.tx)
+        .await?;
+        let Some(found) = row.as_ref().map(terminal).transpose()? else {
+            return Ok(None);
+        };
+        let running = sqlx::query(&format!(
+            "SELECT id, status FROM payments WHERE terminal_id = $1 AND status IN ({})",
+            running()
+        ))
+        .bind(id)
+        .fetch_optional(&mut *tx.tx)
+        .await?;
+        if let Some(row) = running {
+            return Err(Conflict::TerminalInUse {
+                payment_id: row.try_get("id")?,
+                status: column(&row, "payments", "status")?,
+            }
+            .into());
+        }
+        sqlx::query("UPDATE terminals SET removed_at = $1 WHERE organisation_id = $2 AND id = $3")
+            .bind(now_ms())
+            .bind(organisation_id)
+            .bind(id)
+            .execute(&mut *tx.tx)
+            .await?;
+        tx.commit().await?;
+        Ok(Some(found))
     }
 
     /// Records an End of Day.

@@ -136,7 +136,7 @@ pub async fn seed(
                     plugin_id: nets_plugin.clone(),
                     provider_terminal_id: device,
                     name: format!("Crash {i}"),
-                    terminal_type: vetpay::store::NETS_TERMINAL_TYPE.into(),
+                    terminal_type: vetpay::demo::NETS_TERMINAL_TYPE.into(),
                     model: None,
                 },
             )
