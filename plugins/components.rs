@@ -35,7 +35,6 @@ pub fn build(corner: &str, components: &[Component]) -> Vec<PathBuf> {
 
     for dir in [
         "sdk",
-        "wit",
         "money",
         "Cargo.lock",
         "Cargo.toml",

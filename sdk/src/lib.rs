@@ -2,9 +2,9 @@
 //!
 //! A plugin is a crate of type `cdylib` built for `wasm32-wasip2`, with a
 //! `plugin.toml` manifest beside its `Cargo.toml`. Implement [`Plugin`] (every
-//! export has a default that answers `not-supported`) and export it:
+//! export has a default that answers `not-supported`):
 //!
-//! ```text
+//! ```no_run
 //! use vetpay_sdk::prelude::*;
 //!
 //! struct Acme;
@@ -14,16 +14,34 @@
 //!         let base = ctx.require("base-url")?;
 //!         let reply = http::Request::post(format!("{base}/charges"))
 //!             .bearer(ctx.secret("api-key"))
+//!             .header("Idempotency-Key", &req.request_id)
 //!             .json(&serde_json::json!({ "amount": req.amount.minor_units, "ref": req.request_id }))
 //!             .send()?;
-//!         // ... map the reply to an Outcome
-//!         ...
+//!         // Name every answer the provider gives; a refusal it received is
+//!         // `rejected`, never `not-sent`.
+//!         match reply.status {
+//!             200 => Ok(Outcome::Approved(Approval {
+//!                 provider_reference: req.request_id.clone(),
+//!                 amount: req.amount,
+//!                 authorization_code: None,
+//!                 card: None,
+//!                 card_token: Some(req.card_token),
+//!                 receipt: None,
+//!             })),
+//!             402 => Ok(Outcome::Declined(Decline {
+//!                 code: Some("402".into()),
+//!                 message: reply.text(),
+//!                 provider_reference: None,
+//!                 receipt: None,
+//!             })),
+//!             400..=499 => Err(PluginError::rejected(Some(reply.status.to_string()), reply.text())),
+//!             other => Err(PluginError::other(format!("Acme answered HTTP {other}"))),
+//!         }
 //!     }
 //! }
-//!
-//! vetpay_sdk::export_plugin!(Acme);
 //! ```
 //!
+//! and export it with `vetpay_sdk::export_plugin!(Acme);` at the crate root.
 //! The macro embeds `plugin.toml` as the `vetpay:manifest` custom section, so the
 //! `.wasm` file is the whole plugin. Nothing of wit-bindgen shows.
 
@@ -35,15 +53,21 @@ pub mod log;
 pub mod money;
 pub mod progress;
 
+/// The generated bindings. Not part of the API: `export_plugin!` needs a path
+/// to them from the plugin's crate, so they are public only under this name;
+/// what plugins use is re-exported below, by name.
 #[doc(hidden)]
-pub mod bindings {
+pub mod __private {
     wit_bindgen::generate!({
         world: "payment-terminal",
-        path: "../wit/since_v0.2.0",
+        // The WIT lives in this crate (`wit/`), so the packaged SDK carries the
+        // contract it binds; the host binds the same files.
+        path: "wit/since_v0.2.0",
         pub_export_macro: true,
-        default_bindings_module: "vetpay_sdk::bindings",
+        default_bindings_module: "vetpay_sdk::__private",
     });
 }
+use __private as bindings;
 
 use std::marker::PhantomData;
 use std::time::Duration;
@@ -119,7 +143,7 @@ pub trait Plugin {
 #[doc(hidden)]
 pub struct Export<P>(PhantomData<P>);
 
-impl<P: Plugin> bindings::exports::vetpay::terminal::provider::Guest for Export<P> {
+impl<P: Plugin> __private::exports::vetpay::terminal::provider::Guest for Export<P> {
     fn process(ctx: CallContext, request: PaymentRequest) -> Result<Outcome, PluginError> {
         P::process(&Context::new(ctx), request)
     }
@@ -172,7 +196,7 @@ macro_rules! export_plugin {
         #[cfg(target_arch = "wasm32")]
         type __VetpayPluginExport = $crate::Export<$plugin>;
         #[cfg(target_arch = "wasm32")]
-        $crate::bindings::export!(__VetpayPluginExport with_types_in $crate::bindings);
+        $crate::__private::export!(__VetpayPluginExport with_types_in $crate::__private);
         // Keeps the plugin type used on the host, where nothing exports it.
         #[cfg(not(target_arch = "wasm32"))]
         const _: fn() = || {

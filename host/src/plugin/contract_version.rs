@@ -12,7 +12,7 @@ pub const CONTRACT_PACKAGE: &str = "vetpay:terminal";
 pub const HOST_CONTRACT: semver::Version = semver::Version::new(0, 2, 0);
 
 /// Every released contract version this host runs, oldest first: each has its
-/// frozen WIT folder (`wit/since_vX.Y.Z`) and its module in `plugin/wit`, so a
+/// frozen WIT folder (`sdk/wit/since_vX.Y.Z`) and its module in `plugin/wit`, so a
 /// plugin built against an older one keeps working unchanged.
 pub const SUPPORTED: [semver::Version; 2] =
     [semver::Version::new(0, 1, 0), semver::Version::new(0, 2, 0)];

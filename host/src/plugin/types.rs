@@ -1,5 +1,5 @@
 //! The host's own types for what it exchanges with a payment provider. They
-//! mirror the latest contract (`wit/since_v0.2.0/types.wit` documents every
+//! mirror the latest contract (`sdk/wit/since_v0.2.0/types.wit` documents every
 //! field) but belong to the host: the service, billing and API use these, and
 //! each contract version's module in `plugin/wit/` converts to and from its
 //! generated bindings, so a new contract version changes nothing above the

@@ -1,5 +1,5 @@
 //! The contract versions this host speaks, each in its own module over its own
-//! frozen WIT folder (`wit/since_vX.Y.Z`), dispatched by [`Contract`]. A new
+//! frozen WIT folder (`sdk/wit/since_vX.Y.Z`), dispatched by [`Contract`]. A new
 //! version is a new folder, a new module converting to the host's types
 //! (`plugin::types`) and a new variant here; the service never changes.
 

@@ -1,4 +1,4 @@
-//! Contract 0.1.0 (`wit/since_v0.1.0`, frozen): its generated bindings and
+//! Contract 0.1.0 (`sdk/wit/since_v0.1.0`, frozen): its generated bindings and
 //! what it alone has; the rest is `unchanged_since_v0_1_0!`. Nothing outside
 //! `plugin/wit` sees these bindings.
 
@@ -12,7 +12,7 @@ use crate::plugin::types as host;
 
 wasmtime::component::bindgen!({
     world: "payment-terminal",
-    path: "../wit/since_v0.1.0",
+    path: "../sdk/wit/since_v0.1.0",
     imports: {
         // These wait on I/O or time, so they must not block the executor (the
         // cache may be the shared database when several hosts serve one clinic).

@@ -1,4 +1,4 @@
-//! Contract 0.2.0 (`wit/since_v0.2.0`, frozen): its generated bindings and
+//! Contract 0.2.0 (`sdk/wit/since_v0.2.0`, frozen): its generated bindings and
 //! what changed since 0.1.0 (`status` learns when the attempt was sent and the
 //! terminal's history and may answer `not-found`; the `rejected` error; End of
 //! Day totals); the rest is `unchanged_since_v0_1_0!`. Nothing outside
@@ -14,7 +14,7 @@ use crate::plugin::types as host;
 
 wasmtime::component::bindgen!({
     world: "payment-terminal",
-    path: "../wit/since_v0.2.0",
+    path: "../sdk/wit/since_v0.2.0",
     imports: {
         // These wait on I/O or time, so they must not block the executor (the
         // cache may be the shared database when several hosts serve one clinic).
