@@ -383,7 +383,19 @@ async fn table(
     columns: &[&str],
 ) -> Response {
     admin_page(ctx, nav, async {
-        let rows = ctx.get(path).await?;
+        let rows = match ctx.get(path).await {
+            Ok(rows) => rows,
+            // The health-plan add-on is off: say so, and where to switch it on.
+            Err(ConsoleError::Refused { code, .. }) if code == "health_plans_disabled" => {
+                return ctx.render(
+                    "admin_table.html",
+                    nav,
+                    json!({ "title": ctx.t(title), "rows": [], "columns": columns, "nav": nav,
+                            "notice": ctx.t("health-plans-off") }),
+                );
+            }
+            Err(e) => return Err(e),
+        };
         let rows = match rows {
             Value::Array(rows) => rows,
             // A page of a longer list: its one array.
@@ -484,7 +496,7 @@ pub async fn audit(ctx: Ctx) -> Response {
         &ctx,
         "audit",
         "audit-title",
-        "/v1/audit",
+        "/v1/audit-events",
         &["at", "actor_key_name", "action", "target_type", "target_id"],
     )
     .await

@@ -109,11 +109,20 @@ impl Backend {
             .as_str()
             .unwrap_or("the request failed")
             .to_owned();
-        Err(match status {
-            StatusCode::UNAUTHORIZED => ConsoleError::SignedOut,
-            StatusCode::FORBIDDEN => ConsoleError::Forbidden,
-            StatusCode::NOT_FOUND => ConsoleError::NotFound(message),
-            _ => ConsoleError::Refused { status, message },
+        let code = body["error"]["code"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        Err(match (status, code.as_str()) {
+            (StatusCode::UNAUTHORIZED, _) => ConsoleError::SignedOut,
+            // A role refusal; other 403s (an add-on switched off) are worded.
+            (StatusCode::FORBIDDEN, "forbidden") => ConsoleError::Forbidden,
+            (StatusCode::NOT_FOUND, _) => ConsoleError::NotFound(message),
+            _ => ConsoleError::Refused {
+                status,
+                code,
+                message,
+            },
         })
     }
 

@@ -141,23 +141,21 @@ pub async fn deposit(ctx: Ctx, Path(id): Path<String>, Form(form): Form<DepositF
             body["terminal_id"] = json!(form.terminal_id.clone().unwrap_or_default());
         }
         let path = format!("/v1/clients/{}/prepayments", seg(&id));
-        let payment = ctx
-            .api()
+        ctx.api()
             .send(
                 ctx.key(),
                 Call::with(Method::POST, &path)
                     .json(body)
                     .idempotent(&form.idempotency_key),
             )
-            .await?;
-        Ok(super::counter::status_text(&ctx, &payment))
+            .await
     }
     .await;
     let to = format!(
         "/clients/{id}?tab=billing&department={}",
         form.department_id
     );
-    ctx.after(&to, result)
+    ctx.to_payment(&to, result)
 }
 
 #[derive(Deserialize)]

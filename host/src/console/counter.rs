@@ -301,25 +301,17 @@ pub async fn pay(ctx: Ctx, Path(id): Path<String>, Form(form): Form<PayForm>) ->
         let invoice = ctx.get(&format!("/v1/invoices/{}", seg(&id))).await?;
         let body = payment_body(&ctx, &form, invoice["currency"].as_str().unwrap_or("XXX"))?;
         let path = format!("/v1/invoices/{}/payments", seg(&id));
-        let payment = ctx
-            .api()
+        ctx.api()
             .send(
                 ctx.key(),
                 Call::with(Method::POST, &path)
                     .json(body)
                     .idempotent(&form.idempotency_key),
             )
-            .await?;
-        Ok(status_text(&ctx, &payment))
+            .await
     }
     .await;
-    ctx.after(&format!("/invoices/{id}"), result)
-}
-
-/// What a payment's state means for the counter, in words.
-pub(super) fn status_text(ctx: &Ctx, payment: &Value) -> String {
-    let status = payment["status"].as_str().unwrap_or_default();
-    ctx.t(&format!("result-{status}"))
+    ctx.to_payment(&format!("/invoices/{id}"), result)
 }
 
 /// The payment's event stream, as the API sends it, for the dialog's
@@ -429,17 +421,15 @@ pub async fn refund(ctx: Ctx, Path(id): Path<String>, Form(form): Form<RefundFor
             body["terminal_id"] = json!(form.to);
         }
         let path = format!("/v1/payments/{}/refunds", seg(&id));
-        let refund = ctx
-            .api()
+        ctx.api()
             .send(
                 ctx.key(),
                 Call::with(Method::POST, &path)
                     .json(body)
                     .idempotent(&form.idempotency_key),
             )
-            .await?;
-        Ok(status_text(&ctx, &refund))
+            .await
     }
     .await;
-    ctx.after(&back, result)
+    ctx.to_payment(&back, result)
 }

@@ -20,9 +20,13 @@ pub enum ConsoleError {
     /// A field the console could not read (an amount that is not one).
     #[error("{0}")]
     BadInput(String),
-    /// The API refused, in its own words.
+    /// The API refused, in its own words (`code` is its error code).
     #[error("{message}")]
-    Refused { status: StatusCode, message: String },
+    Refused {
+        status: StatusCode,
+        code: String,
+        message: String,
+    },
     #[error("internal error: {0}")]
     Internal(String),
 }

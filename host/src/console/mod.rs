@@ -204,6 +204,22 @@ impl Ctx {
     }
 }
 
+impl Ctx {
+    /// After a payment form: back to `to` naming the payment, whose page
+    /// opens the dialog while it runs or announces its result once final
+    /// (a payment may be final before the page is shown).
+    fn to_payment(&self, to: &str, started: Result<Value, ConsoleError>) -> Response {
+        match started {
+            Ok(payment) => {
+                let join = if to.contains('?') { '&' } else { '?' };
+                let id = payment["id"].as_str().unwrap_or_default();
+                Redirect::to(&format!("{to}{join}result={}", seg(id))).into_response()
+            }
+            Err(e) => self.after(to, Err(e)),
+        }
+    }
+}
+
 /// A path segment as the API wants it in a URL.
 fn seg(id: &str) -> String {
     percent_encoding::utf8_percent_encode(id, percent_encoding::NON_ALPHANUMERIC).to_string()

@@ -131,12 +131,15 @@ no-terminals = Ingen terminal i afdelingen kan tage kort: dens plugin er ikke sl
 process-card = Gennemfør kortbetaling
 register-payment = Registrér betaling
 cancel = Annullér
-result-processing = Betalingen er i gang.
 result-succeeded = Betalingen er gennemført.
 result-failed = Betalingen mislykkedes: afvist eller annulleret på terminalen.
 result-cancelled = Betalingen blev afbrudt af klinikken.
 result-unknown = Resultatet kendes endnu ikke; vetpay spørger udbyderen.
 result-needs_review = Udbyderen gav intet klart svar; nogen skal se på betalingen.
+refund-result-succeeded = Refusionen er gennemført.
+refund-result-failed = Refusionen mislykkedes: afvist eller annulleret på terminalen.
+refund-result-cancelled = Refusionen blev afbrudt af klinikken.
+refund-result-needs_review = Udbyderen gav intet klart svar; nogen skal se på refusionen.
 
 ## Terminaldialogen
 dialog-title = Kortbetaling
@@ -217,6 +220,7 @@ end-of-day-done = Dagsafslutningen er gennemført (reference { $reference }).
 back-to-terminals = Tilbage til terminalerne
 settings-title = Indstillinger
 settings-organisation = Organisation
+health-plans-off = Sundhedsplaner er et tilvalg, der er slået fra for jeres organisation; en administrator slår det til under indstillinger.
 health-plans-title = Sundhedsplaner
 billing-runs-title = Opkrævninger
 billing-period = Måned (ÅÅÅÅ-MM)

@@ -133,12 +133,15 @@ no-terminals = No terminal of this department can take cards: its plugin is not 
 process-card = Process card
 register-payment = Register payment
 cancel = Cancel
-result-processing = The payment is running.
 result-succeeded = The payment went through.
 result-failed = The payment failed: declined, or cancelled on the terminal.
 result-cancelled = The payment was aborted by the clinic.
 result-unknown = The result is not known yet; vetpay is checking with the provider.
 result-needs_review = The provider gave no clear answer; someone must check this payment.
+refund-result-succeeded = The refund went through.
+refund-result-failed = The refund failed: declined, or cancelled on the terminal.
+refund-result-cancelled = The refund was aborted by the clinic.
+refund-result-needs_review = The provider gave no clear answer; someone must check this refund.
 
 ## The terminal dialog
 dialog-title = Card payment
@@ -219,6 +222,7 @@ end-of-day-done = End of Day is done (reference { $reference }).
 back-to-terminals = Back to the terminals
 settings-title = Settings
 settings-organisation = Organisation
+health-plans-off = Health plans are an add-on that is off for your organisation; an admin switches it on in the settings.
 health-plans-title = Health-plan catalog
 billing-runs-title = Billing runs
 billing-period = Month (YYYY-MM)
