@@ -324,7 +324,14 @@ async fn gravity_sale_deposit_and_saved_card_and_cards_only_where_allowed() {
         );
         b.click("#process").await;
         b.el("#terminal-dialog[open]").await;
-        result(&b, "succeeded").await;
+        let text = result(&b, "succeeded").await;
+        assert!(
+            text.contains(b.pick(
+                "The deposit went through.",
+                "Forudbetalingen er gennemført."
+            )),
+            "{text}"
+        );
         assert!(
             b.text("#credit")
                 .await
@@ -655,4 +662,63 @@ async fn sessions_are_http_only_and_strict_and_every_form_needs_its_token() {
         .await
         .unwrap();
     assert_eq!(r.status(), 401, "a console cookie is no API key");
+}
+
+#[tokio::test]
+async fn a_health_plan_sign_up_gives_the_tag_and_heart_and_shows_the_items() {
+    for lang in LANGS {
+        let api = clinic().await;
+        let r = api
+            .put(
+                api.admin(),
+                "/v1/settings",
+                json!({"health-plans-enabled": true, "health-plan-term": "Pet Club"}),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success());
+        let r = api
+            .post(
+                api.admin(),
+                "/v1/health-plans",
+                json!({
+                    "name": "Puppy Care", "main_department_id": api.demo.us.id,
+                    "contract_months": 12, "monthly_price": 2500,
+                    "items": [{"code": "VAX", "description": "Vaccination", "quantity": 2,
+                               "discount_percent": 100, "unit_price": 2450}],
+                }),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+        let client = &api.demo.us_client;
+        let b = signed_in(&api, api.staff(), lang, "health-plan").await;
+        b.go(&format!("/clients/{}", client.id)).await;
+        assert!(!b.exists(".plan-tag").await, "no member yet");
+        b.axe("client with plans").await;
+        let options = b
+            .client
+            .find_all(fantoccini::Locator::Css(
+                "#sign-up-form input[name=payment_option]",
+            ))
+            .await
+            .unwrap();
+        assert_eq!(options.len(), 5, "the five payment options");
+        b.click("#sign-up").await;
+        b.el("#flash.ok").await;
+        b.click(".subscription .activate").await;
+        let tag = b.text(".plan-tag").await;
+        assert!(tag.contains("Pet Club") && tag.contains('♥'), "{tag}");
+        assert_eq!(b.text(".subscription .remaining").await, "2");
+        assert!(
+            b.text(".subscription h3")
+                .await
+                .contains(b.pick("Active", "Aktiv"))
+        );
+        b.shot("member").await;
+        b.axe("member").await;
+        b.close().await;
+    }
 }

@@ -78,6 +78,26 @@ pub async fn show(ctx: Ctx, Path(id): Path<String>, Query(tab): Query<Tab>) -> R
             "department": department,
             "tab": if billing { "billing" } else { "details" },
         });
+        if !billing {
+            // The health-plan add-on: subscriptions and sign-up, when it is on.
+            match ctx
+                .get(&format!("/v1/subscriptions?client_id={}", seg(&id)))
+                .await
+            {
+                Ok(subscriptions) => {
+                    let plans = ctx.get("/v1/health-plans").await?;
+                    let cards = billing_cards(&ctx, &id, &dept_id).await?;
+                    data["health_plans"] = json!({
+                        "subscriptions": subscriptions,
+                        "plans": plans,
+                        "cards": if cards["recurring_allowed"] == true { cards["cards"].clone() } else { json!([]) },
+                        "options": ["monthly_invoice", "saved_card", "third_party", "manual", "advance"],
+                    });
+                }
+                Err(ConsoleError::Refused { code, .. }) if code == "health_plans_disabled" => {}
+                Err(e) => return Err(e),
+            }
+        }
         if billing {
             let cards = billing_cards(&ctx, &id, &dept_id).await?;
             let prepayments = ctx
@@ -197,4 +217,45 @@ pub async fn delete_card(
         form.department_id
     );
     ctx.after(&to, result)
+}
+
+#[derive(Deserialize)]
+pub struct SignUpForm {
+    patient_id: String,
+    plan_id: String,
+    payment_option: String,
+    card_id: Option<String>,
+}
+
+/// Signs a patient up for a health plan with one of the five payment options.
+pub async fn sign_up(ctx: Ctx, Path(id): Path<String>, Form(form): Form<SignUpForm>) -> Response {
+    let mut body = json!({
+        "plan_id": form.plan_id,
+        "client_id": id,
+        "patient_id": form.patient_id,
+        "payment_option": form.payment_option,
+    });
+    if form.payment_option == "saved_card" {
+        body["card_id"] = json!(form.card_id.clone().unwrap_or_default());
+    }
+    let result = ctx
+        .api()
+        .send(
+            ctx.key(),
+            Call::with(Method::POST, "/v1/subscriptions").json(body),
+        )
+        .await
+        .map(|_| ctx.t("plan-signed-up"));
+    ctx.after(&format!("/clients/{id}"), result)
+}
+
+/// Activates an applied subscription: the patient becomes a member.
+pub async fn activate(ctx: Ctx, Path((id, sub)): Path<(String, String)>) -> Response {
+    let path = format!("/v1/subscriptions/{}/activate", seg(&sub));
+    let result = ctx
+        .api()
+        .send(ctx.key(), Call::with(Method::POST, &path).json(json!({})))
+        .await
+        .map(|_| ctx.t("plan-activated"));
+    ctx.after(&format!("/clients/{id}"), result)
 }

@@ -71,6 +71,11 @@ pub fn router(clinic: Clinic, api: Router) -> Router {
         .route("/clients", get(clients::list))
         .route("/clients/{id}", get(clients::show))
         .route("/clients/{id}/deposit", post(clients::deposit))
+        .route("/clients/{id}/health-plans", post(clients::sign_up))
+        .route(
+            "/clients/{id}/subscriptions/{sub}/activate",
+            post(clients::activate),
+        )
         .route(
             "/clients/{id}/cards/{card}/default",
             post(clients::set_default),

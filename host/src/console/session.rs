@@ -59,8 +59,11 @@ impl Session {
 /// everyone out, and behind a load balancer the console wants sticky sessions.
 #[derive(Clone, Default)]
 pub struct Sessions {
-    inner: Arc<Mutex<HashMap<String, (Session, Option<Flash>)>>>,
+    inner: Arc<Mutex<HashMap<String, Entry>>>,
 }
+
+/// A session and the message waiting for its next page.
+type Entry = (Session, Option<Flash>);
 
 /// 244 random bits, URL-safe.
 pub fn random_token() -> String {

@@ -136,13 +136,18 @@ result-failed = Betalingen mislykkedes: afvist eller annulleret på terminalen.
 result-cancelled = Betalingen blev afbrudt af klinikken.
 result-unknown = Resultatet kendes endnu ikke; vetpay spørger udbyderen.
 result-needs_review = Udbyderen gav intet klart svar; nogen skal se på betalingen.
+deposit-result-succeeded = Forudbetalingen er gennemført.
+deposit-result-failed = Forudbetalingen mislykkedes: afvist eller annulleret på terminalen.
+deposit-result-cancelled = Forudbetalingen blev afbrudt af klinikken.
+deposit-result-needs_review = Udbyderen gav intet klart svar; nogen skal se på forudbetalingen.
 refund-result-succeeded = Refusionen er gennemført.
 refund-result-failed = Refusionen mislykkedes: afvist eller annulleret på terminalen.
 refund-result-cancelled = Refusionen blev afbrudt af klinikken.
 refund-result-needs_review = Udbyderen gav intet klart svar; nogen skal se på refusionen.
 
 ## Terminaldialogen
-dialog-title = Kortbetaling
+dialog-payment-title = Kortbetaling
+dialog-deposit-title = Forudbetaling med kort
 dialog-refund-title = Kortrefusion
 stage-connecting = Forbinder til terminalen…
 stage-waiting-for-card = Venter på kortet…
@@ -185,6 +190,26 @@ card-default-set = Kortet er nu standard.
 card-deleted = Kortet er slettet.
 no-cards = Ingen gemte kort.
 cards-not-allowed = Afdelingen tillader ikke tilbagevendende betalinger, så gemte kort vises ikke.
+
+plan-sign-up = Tilmeld en sundhedsplan
+plan-signed-up = Patienten er tilmeldt.
+plan-payment-option = Betales med
+plan-option-monthly_invoice = Månedlig faktura
+plan-option-saved_card = Gemt kort hver måned
+plan-option-third_party = En tredjepart
+plan-option-manual = Fakturaer lavet i hånden
+plan-option-advance = Forud
+plan-activate = Aktivér
+plan-activated = Abonnementet er aktivt.
+plan-included = Inkluderet
+plan-used = Brugt
+plan-remaining = Tilbage
+subscription-applied = Ansøgt
+subscription-active = Aktiv
+subscription-suspended = Suspenderet
+subscription-lapsed = Bortfaldet
+subscription-ended = Afsluttet
+subscription-cancelled = Opsagt
 
 ## Administration
 plugins-title = Plugins

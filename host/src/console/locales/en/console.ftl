@@ -138,13 +138,18 @@ result-failed = The payment failed: declined, or cancelled on the terminal.
 result-cancelled = The payment was aborted by the clinic.
 result-unknown = The result is not known yet; vetpay is checking with the provider.
 result-needs_review = The provider gave no clear answer; someone must check this payment.
+deposit-result-succeeded = The deposit went through.
+deposit-result-failed = The deposit failed: declined, or cancelled on the terminal.
+deposit-result-cancelled = The deposit was aborted by the clinic.
+deposit-result-needs_review = The provider gave no clear answer; someone must check this deposit.
 refund-result-succeeded = The refund went through.
 refund-result-failed = The refund failed: declined, or cancelled on the terminal.
 refund-result-cancelled = The refund was aborted by the clinic.
 refund-result-needs_review = The provider gave no clear answer; someone must check this refund.
 
 ## The terminal dialog
-dialog-title = Card payment
+dialog-payment-title = Card payment
+dialog-deposit-title = Card deposit
 dialog-refund-title = Card refund
 stage-connecting = Connecting to the terminal…
 stage-waiting-for-card = Waiting for the card…
@@ -187,6 +192,26 @@ card-default-set = The card is the default now.
 card-deleted = The card is deleted.
 no-cards = No saved cards.
 cards-not-allowed = This department does not allow recurring charges, so saved cards are not shown.
+
+plan-sign-up = Sign up for a health plan
+plan-signed-up = The patient is signed up.
+plan-payment-option = Paid by
+plan-option-monthly_invoice = Monthly invoice
+plan-option-saved_card = Saved card, every month
+plan-option-third_party = A third party
+plan-option-manual = Invoices made by hand
+plan-option-advance = In advance
+plan-activate = Activate
+plan-activated = The subscription is active.
+plan-included = Included
+plan-used = Used
+plan-remaining = Remaining
+subscription-applied = Applied
+subscription-active = Active
+subscription-suspended = Suspended
+subscription-lapsed = Lapsed
+subscription-ended = Ended
+subscription-cancelled = Cancelled
 
 ## Administration
 plugins-title = Plugins
