@@ -192,6 +192,7 @@ no-cards = Ingen gemte kort.
 cards-not-allowed = Afdelingen tillader ikke tilbagevendende betalinger, så gemte kort vises ikke.
 
 plan-sign-up = Tilmeld en sundhedsplan
+patient-label = Patient
 plan-signed-up = Patienten er tilmeldt.
 plan-payment-option = Betales med
 plan-option-monthly_invoice = Månedlig faktura
@@ -250,6 +251,7 @@ health-plans-title = Sundhedsplaner
 billing-runs-title = Opkrævninger
 billing-period = Måned (ÅÅÅÅ-MM)
 billing-run-start = Start en opkrævning
+billing-run-live = En opkrævning er i gang; siden følger dens fremdrift.
 billing-run-started = Opkrævningen er startet.
 keys-title = API-nøgler
 audit-title = Revisionsspor

@@ -194,6 +194,7 @@ no-cards = No saved cards.
 cards-not-allowed = This department does not allow recurring charges, so saved cards are not shown.
 
 plan-sign-up = Sign up for a health plan
+patient-label = Patient
 plan-signed-up = The patient is signed up.
 plan-payment-option = Paid by
 plan-option-monthly_invoice = Monthly invoice
@@ -252,6 +253,7 @@ health-plans-title = Health-plan catalog
 billing-runs-title = Billing runs
 billing-period = Month (YYYY-MM)
 billing-run-start = Start a billing run
+billing-run-live = A run is under way; this page follows its progress.
 billing-run-started = The billing run is started.
 keys-title = API keys
 audit-title = Audit trail
