@@ -512,6 +512,26 @@ async fn admin_pages_refuse_gravity_for_denmark_and_end_of_day_unlocks_a_termina
             b.axe(what).await;
         }
         b.shot("audit").await;
+
+        // A new key, its secret shown once; revoked, it stops working at once.
+        b.go("/admin/keys").await;
+        b.fill("#key-name", "Reception 2").await;
+        b.click("#create-key").await;
+        let secret = b.text("#created-secret").await;
+        b.axe("new api key").await;
+        let works = |key: String| {
+            let api = &api;
+            async move { api.get(&key, "/v1/invoices").send().await.unwrap().status() }
+        };
+        assert_eq!(works(secret.clone()).await, 200);
+        b.go("/admin/keys").await;
+        assert!(
+            !b.client.source().await.unwrap().contains(&secret),
+            "shown once only"
+        );
+        b.click("tr.api-key[data-name='Reception 2'] .revoke").await;
+        b.el("#flash.ok").await;
+        assert_eq!(works(secret).await, 401);
         b.close().await;
     }
 }

@@ -473,21 +473,75 @@ pub async fn start_billing_run(ctx: Ctx, Form(form): Form<RunForm>) -> Response 
     .await
 }
 
+/// API keys: the list (never a secret), a new key, revoking one.
 pub async fn keys(ctx: Ctx) -> Response {
-    table(
-        &ctx,
-        "keys",
-        "keys-title",
-        "/v1/api-keys",
-        &[
-            "name",
-            "role",
-            "created_at",
-            "expires_at",
-            "last_used_at",
-            "revoked_at",
-        ],
-    )
+    admin_page(&ctx, "keys", async {
+        let keys = ctx.get("/v1/api-keys").await?;
+        ctx.render(
+            "admin_keys.html",
+            "keys",
+            json!({ "title": ctx.t("keys-title"), "keys": keys }),
+        )
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+pub struct KeyForm {
+    name: String,
+    role: String,
+    expires_in_days: Option<String>,
+}
+
+/// Makes a key and shows its secret this once (rendered, never kept).
+pub async fn create_key(ctx: Ctx, Form(form): Form<KeyForm>) -> Response {
+    admin_page(&ctx, "keys", async {
+        let mut body = json!({ "name": form.name.trim(), "role": form.role });
+        if let Some(days) = form
+            .expires_in_days
+            .as_deref()
+            .map(str::trim)
+            .filter(|d| !d.is_empty())
+        {
+            body["expires_in_days"] = json!(days.parse::<i64>().map_err(|_| {
+                ConsoleError::BadInput(ctx.signed.lang.text(
+                    "error-integer",
+                    &[("field", ctx.t("field-expires_at").into())],
+                ))
+            })?);
+        }
+        let created = match ctx
+            .api()
+            .send(
+                ctx.key(),
+                Call::with(Method::POST, "/v1/api-keys").json(body),
+            )
+            .await
+        {
+            Ok(created) => created,
+            Err(ConsoleError::Refused { message, .. }) | Err(ConsoleError::BadInput(message)) => {
+                return Ok(ctx.after("/admin/keys", Err(ConsoleError::BadInput(message))));
+            }
+            Err(e) => return Err(e),
+        };
+        let keys = ctx.get("/v1/api-keys").await?;
+        ctx.render(
+            "admin_keys.html",
+            "keys",
+            json!({ "title": ctx.t("keys-title"), "keys": keys, "created": created }),
+        )
+    })
+    .await
+}
+
+pub async fn revoke_key(ctx: Ctx, Path(id): Path<String>) -> Response {
+    admin_form(&ctx, "/admin/keys", async {
+        let path = format!("/v1/api-keys/{}", seg(&id));
+        ctx.api()
+            .send(ctx.key(), Call::with(Method::DELETE, &path))
+            .await?;
+        Ok(ctx.t("key-revoked"))
+    })
     .await
 }
 

@@ -106,7 +106,8 @@ pub fn router(clinic: Clinic, api: Router) -> Router {
             "/admin/billing-runs",
             get(admin::billing_runs).post(admin::start_billing_run),
         )
-        .route("/admin/keys", get(admin::keys))
+        .route("/admin/keys", get(admin::keys).post(admin::create_key))
+        .route("/admin/keys/{id}/revoke", post(admin::revoke_key))
         .route("/admin/audit", get(admin::audit))
         .layer(axum::extract::DefaultBodyLimit::max(16 * 1024 * 1024))
         .layer(axum::middleware::from_fn_with_state(

@@ -39,6 +39,7 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "admin_report.html",
     "admin_table.html",
     "admin_settings.html",
+    "admin_keys.html",
 ];
 
 #[derive(Clone)]
