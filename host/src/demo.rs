@@ -368,6 +368,10 @@ impl Demo {
         let idem = "-H \"Idempotency-Key: $(uuidgen || date +%s%N)\"";
         let dk_t = &self.nets_terminals[0];
         let _ = writeln!(out, "vetpay demo is running at {base}");
+        let _ = writeln!(
+            out,
+            "  the clinic console: open {base}/ and sign in with the staff key (the counter) or the admin key"
+        );
         let _ = writeln!(out, "  admin key  {k}");
         let _ = writeln!(out, "  staff key  {}", self.staff_key);
         let _ = writeln!(

@@ -1,5 +1,6 @@
 //! Starting a host: the runtime (with the database-backed plugin cache when
-//! the database is shared), the service and its recovery job, and the API.
+//! the database is shared), the service and its recovery job, the API and the
+//! clinic console.
 
 use std::sync::Arc;
 
@@ -24,14 +25,21 @@ pub fn clinic(
     Ok(Clinic::new(store, runtime, config))
 }
 
-/// Serves the API on `listener` with the recovery job running, until the
+/// The API and, around it, the clinic console: the console's pages first,
+/// every other path (`/v1/...`, `/healthz`, `/openapi.json`) to the API. The
+/// console calls the same API router for everything it shows and does.
+pub fn app(clinic: Clinic) -> axum::Router {
+    let api = router(AppState::new(clinic.clone()));
+    crate::console::router(clinic, api.clone()).fallback_service(api)
+}
+
+/// Serves the API and the console on `listener` with the recovery job running, until the
 /// future is dropped or the listener fails.
 pub async fn serve(listener: tokio::net::TcpListener, clinic: Clinic) -> std::io::Result<()> {
     let recovery = clinic.start_recovery();
     let billing = clinic.start_billing_schedule();
     let relay = clinic.start_relay().await;
-    let app = router(AppState::new(clinic));
-    let result = axum::serve(listener, app).await;
+    let result = axum::serve(listener, app(clinic)).await;
     recovery.abort();
     if let Some(r) = relay {
         r.abort();
