@@ -23,6 +23,19 @@ fn scripted_answers_come_in_order_and_the_last_repeats() {
 }
 
 #[test]
+fn an_answer_added_after_a_repeating_one_has_answered_replaces_it() {
+    let host = FakeHost::install();
+    let url = "https://psp.example/v1/last";
+    host.reply(http::Method::Get, url, Reply::status(404));
+    assert_eq!(http::Request::get(url).send().unwrap().status, 404);
+    host.reply(http::Method::Get, url, Reply::status(200));
+    assert_eq!(http::Request::get(url).send().unwrap().status, 200);
+    host.forget(http::Method::Get, url)
+        .reply(http::Method::Get, url, Reply::status(410));
+    assert_eq!(http::Request::get(url).send().unwrap().status, 410);
+}
+
+#[test]
 fn what_was_sent_is_recorded() {
     let host = FakeHost::install();
     let url = "https://psp.example/v1/charges";

@@ -28,11 +28,13 @@ pub struct ProgressReport {
 }
 
 /// The answers scripted for one method and URL: taken in order, the last one
-/// repeating.
+/// repeating until another is added after it.
 struct Route {
     method: Method,
     url: String,
     answers: VecDeque<Result<Reply, Error>>,
+    /// The last answer has answered at least once.
+    last_used: bool,
 }
 
 struct State {
@@ -95,13 +97,30 @@ impl FakeHost {
             .iter_mut()
             .find(|r| r.method == method && r.url == url)
         {
-            Some(route) => route.answers.push_back(answer),
+            Some(route) => {
+                if route.last_used {
+                    // A repeating answer that has answered gives way.
+                    route.answers.pop_back();
+                    route.last_used = false;
+                }
+                route.answers.push_back(answer);
+            }
             None => routes.push(Route {
                 method,
                 url,
                 answers: VecDeque::from([answer]),
+                last_used: false,
             }),
         }
+        self
+    }
+
+    /// Drops the answers scripted for `method` and `url`.
+    pub fn forget(&self, method: Method, url: &str) -> &Self {
+        self.state
+            .routes
+            .borrow_mut()
+            .retain(|r| r.method != method || r.url != url);
         self
     }
 
@@ -192,6 +211,7 @@ impl Host for Seam {
                     if route.answers.len() > 1 {
                         route.answers.pop_front()
                     } else {
+                        route.last_used = true;
                         route.answers.front().cloned()
                     }
                 })
