@@ -1,8 +1,6 @@
 //! Native tests of the plugin through the SDK's fake host: results in several
 //! wordings mapped by status, not by message, and the polling in virtual time.
 
-use std::time::Duration;
-
 use serde_json::{Value, json};
 use vetpay_sdk::prelude::*;
 use vetpay_sdk::testing::{FakeHost, Reply, context};

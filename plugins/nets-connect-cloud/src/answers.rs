@@ -124,8 +124,8 @@ impl Rejection {
 /// What the plugin does with a transaction's event args.
 #[derive(Debug)]
 pub enum Verdict {
-    /// Report this.
-    Outcome(Outcome),
+    /// Report this (boxed: an outcome is large beside the others).
+    Outcome(Box<Outcome>),
     /// The terminal could not take the request: nothing was processed.
     Refused(TerminalProblem),
     /// `Result` 99: look the transaction up.
@@ -168,36 +168,37 @@ pub fn verdict(
             .unwrap_or(fallback)
             .to_owned()
     };
-    match ResultCode::of(args) {
-        ResultCode::FinancialOk => Verdict::Outcome(approval(args, reference(), receipt, currency)),
+    let outcome = match ResultCode::of(args) {
+        ResultCode::FinancialOk => approval(args, reference(), receipt, currency),
         ResultCode::Rejected => match Rejection::of(args) {
-            Rejection::Issuer(code) => Verdict::Outcome(Outcome::Declined(Decline {
+            Rejection::Issuer(code) => Outcome::Declined(Decline {
                 code: Some(code),
                 message: message("declined"),
                 provider_reference: Some(reference()),
                 receipt,
-            })),
-            Rejection::Stopped if aborted => Verdict::Outcome(Outcome::AbortedByClinic(Stopped {
+            }),
+            Rejection::Stopped if aborted => Outcome::AbortedByClinic(Stopped {
                 message: message("aborted by the clinic"),
                 provider_reference: None,
-            })),
-            Rejection::Stopped => Verdict::Outcome(Outcome::CancelledByClient(Stopped {
+            }),
+            Rejection::Stopped => Outcome::CancelledByClient(Stopped {
                 message: message("cancelled on the terminal"),
                 provider_reference: None,
-            })),
-            Rejection::Busy => Verdict::Refused(TerminalProblem::Busy),
+            }),
+            Rejection::Busy => return Verdict::Refused(TerminalProblem::Busy),
             Rejection::NeedsReconciliation => {
-                Verdict::Refused(TerminalProblem::NeedsReconciliation)
+                return Verdict::Refused(TerminalProblem::NeedsReconciliation);
             }
         },
-        ResultCode::LostCommunication => Verdict::LookUp,
-        ResultCode::AdministrativeOk => Verdict::Outcome(Outcome::Unknown(
-            "an administrative Result 1 for a transaction".into(),
-        )),
-        ResultCode::Unrecognised(code) => Verdict::Outcome(Outcome::Unknown(format!(
-            "unexpected Result {code:?} for a transaction"
-        ))),
-    }
+        ResultCode::LostCommunication => return Verdict::LookUp,
+        ResultCode::AdministrativeOk => {
+            Outcome::Unknown("an administrative Result 1 for a transaction".into())
+        }
+        ResultCode::Unrecognised(code) => {
+            Outcome::Unknown(format!("unexpected Result {code:?} for a transaction"))
+        }
+    };
+    Verdict::Outcome(Box::new(outcome))
 }
 
 fn approval(args: &Value, reference: String, receipt: Option<Receipt>, currency: &str) -> Outcome {

@@ -86,7 +86,7 @@ fn last_transaction(
     });
     let args = &result["latestTransactionResult"];
     let outcome = match verdict(args, None, receipt, aborted(request_id), currency) {
-        Verdict::Outcome(outcome) => outcome,
+        Verdict::Outcome(outcome) => *outcome,
         // Already the lookup: the terminal itself does not know yet.
         Verdict::LookUp => Outcome::Unknown("the terminal's last transaction is Result 99".into()),
         Verdict::Refused(problem) => Outcome::Unknown(format!(
@@ -245,7 +245,7 @@ impl Plugin for Nets {
         };
         progress::report(Stage::Processing, None);
         match verdict(args, error, receipt, aborted(id), currency) {
-            Verdict::Outcome(outcome) => Ok(outcome),
+            Verdict::Outcome(outcome) => Ok(*outcome),
             Verdict::Refused(problem) => Err(PluginError::terminal(problem)),
             // Wherever it appears, in a result or a failure body.
             Verdict::LookUp => recover(ctx, &client, terminal, id, currency, "Result 99"),
