@@ -573,6 +573,7 @@ async fn administration(
     Json(body): Json<Action>,
 ) -> Response {
     let mut sim = shared.lock().unwrap();
+    let dialect = sim.dialect;
     let user = match account(&sim, &headers) {
         Ok(u) => u,
         Err(r) => return *r,
@@ -589,7 +590,10 @@ async fn administration(
         }
         "reconciliation" => {
             if t.busy {
-                return failure("Terminal busy");
+                return match dialect {
+                    Dialect::Plain => failure("Terminal busy"),
+                    Dialect::Coded => coded_failure("Terminal is processing a request", BUSY_CODE),
+                };
             }
             t.reconciled = true;
             let session = t.session;

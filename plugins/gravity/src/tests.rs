@@ -208,3 +208,59 @@ fn no_result_in_the_window_is_cancelled_watched_and_left_unknown() {
     let cancelled = host.cache_get(&crate::cancelled_key(ID)).unwrap();
     assert!(String::from_utf8(cancelled).unwrap().ends_with(":true"));
 }
+
+#[test]
+fn status_after_a_crash_cancels_watches_and_only_then_answers_not_found() {
+    let host = FakeHost::install();
+    host.reply(
+        http::Method::Get,
+        org(&format!("transactions/{ID}")),
+        Reply::status(404),
+    );
+    host.reply(
+        http::Method::Delete,
+        format!("{BASE}/transactions/tt-1"),
+        Reply::json(200, &json!({ "cancelled": true })),
+    );
+    // What the crashed `process` left: its start's token.
+    host.cache_set(
+        &crate::token_key(ID),
+        "tt-1",
+        std::time::Duration::from_secs(3600),
+    );
+    let query = |sent_at_ms| StatusQuery {
+        request_id: ID.into(),
+        terminal_id: Some("device-1".into()),
+        kind: TransactionKind::Purchase,
+        amount: Money::new(1234, "USD"),
+        sent_at_ms: Some(sent_at_ms),
+        previous_request_id: None,
+        superseded: false,
+    };
+    let sent = host.now_ms();
+    let o = Gravity::status(&ctx(), query(sent)).unwrap();
+    assert!(
+        matches!(o, Outcome::InProgress(_)),
+        "within the window: {o:?}"
+    );
+    assert!(
+        host.sent_to(http::Method::Delete, &format!("{BASE}/transactions/tt-1"))
+            .is_empty()
+    );
+
+    host.advance(std::time::Duration::from_millis(180_000));
+    let o = Gravity::status(&ctx(), query(sent)).unwrap();
+    assert!(
+        matches!(o, Outcome::InProgress(_)),
+        "cancelled, now watching: {o:?}"
+    );
+    assert_eq!(
+        host.sent_to(http::Method::Delete, &format!("{BASE}/transactions/tt-1"))
+            .len(),
+        1
+    );
+
+    host.advance(std::time::Duration::from_millis(120_000));
+    let o = Gravity::status(&ctx(), query(sent)).unwrap();
+    assert!(matches!(o, Outcome::NotFound(_)), "after the watch: {o:?}");
+}

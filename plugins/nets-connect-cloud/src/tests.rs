@@ -421,3 +421,39 @@ fn the_login_token_is_reused_until_its_refresh_margin() {
     Nets::process(&ctx(), purchase()).unwrap();
     assert_eq!(host.sent_to(http::Method::Post, &url("login")).len(), 2);
 }
+
+#[test]
+fn end_of_day_on_a_busy_terminal_is_busy_in_both_refusal_shapes() {
+    let administration = url(&format!("terminal/{TERMINAL}/administration"));
+    for answer in [
+        failure_object("Terminal is processing a request", args(2, Some(BUSY))),
+        Reply::json(400, &json!({ "failure": "Terminal busy" })),
+    ] {
+        let host = host();
+        host.reply(http::Method::Post, &administration, answer);
+        let outcome = Nets::reconcile(&ctx(), TERMINAL.into());
+        assert!(
+            matches!(outcome, Err(PluginError::Terminal(TerminalProblem::Busy))),
+            "{outcome:?}"
+        );
+    }
+}
+
+#[test]
+fn the_terminal_list_flags_the_unsupported_model() {
+    let host = host();
+    host.reply(
+        http::Method::Get,
+        url("terminal"),
+        Reply::json(
+            200,
+            &json!({ "terminals": [
+                { "terminalId": "T-1", "model": "Lane3000" },
+                { "terminalId": "T-2", "model": "iWL250 3G" },
+            ] }),
+        ),
+    );
+    let list = Nets::list_terminals(&ctx()).unwrap();
+    let supported: Vec<(&str, bool)> = list.iter().map(|t| (t.id.as_str(), t.supported)).collect();
+    assert_eq!(supported, [("T-1", true), ("T-2", false)]);
+}
