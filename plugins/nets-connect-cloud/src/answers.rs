@@ -39,7 +39,10 @@ pub enum Reply<'a> {
     /// `{"result":[{"localModeEventArgs":{..},"customerReceipt":..,"merchantReceipt":..}]}`
     Result { args: &'a Value, receipt: Receipt },
     /// `{"failure":{"error":"..","localModeEventArgs":{..}}}`
-    FailureWithArgs { args: &'a Value },
+    FailureWithArgs {
+        args: &'a Value,
+        error: Option<&'a str>,
+    },
     /// `{"failure":{"error":".."}}` without event args: refused, nothing to read.
     FailureWithoutArgs { error: String },
     /// `{"failure":"plain text"}`
@@ -53,7 +56,10 @@ impl<'a> Reply<'a> {
         match body.get("failure") {
             Some(Value::String(text)) => Reply::FailureText(text),
             Some(failure @ Value::Object(_)) => match failure.get("localModeEventArgs") {
-                Some(args @ Value::Object(_)) => Reply::FailureWithArgs { args },
+                Some(args @ Value::Object(_)) => Reply::FailureWithArgs {
+                    args,
+                    error: failure["error"].as_str(),
+                },
                 _ => Reply::FailureWithoutArgs {
                     error: failure["error"].as_str().unwrap_or_default().to_owned(),
                 },

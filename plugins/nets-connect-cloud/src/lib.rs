@@ -235,7 +235,7 @@ impl Plugin for Nets {
         };
         let (args, error, receipt) = match Reply::of(&body) {
             Reply::Result { args, receipt } => (args, None, Some(receipt)),
-            Reply::FailureWithArgs { args } => (args, body["failure"]["error"].as_str(), None),
+            Reply::FailureWithArgs { args, error } => (args, error, None),
             Reply::FailureWithoutArgs { error } => return Err(refused_without_args(&error)),
             Reply::FailureText(text) => return Err(plain_refusal(text)),
             Reply::Unrecognised if response.status == 400 => {
@@ -311,7 +311,7 @@ impl Plugin for Nets {
         if answer.get("failure").is_some() {
             return Err(match Reply::of(&answer) {
                 Reply::FailureText(text) => plain_refusal(text),
-                Reply::FailureWithArgs { args } => match verdict(args, None, None, false, "") {
+                Reply::FailureWithArgs { args, .. } => match verdict(args, None, None, false, "") {
                     Verdict::Refused(problem) => PluginError::terminal(problem),
                     Verdict::Outcome(_) | Verdict::LookUp => unexpected(&response),
                 },
