@@ -4,10 +4,10 @@
 
 use std::time::Duration;
 
-use crate::bindings::vetpay::terminal::cache as host;
+use crate::host;
 
 pub fn get(key: &str) -> Option<Vec<u8>> {
-    host::get(key)
+    host::cache_get(key)
 }
 
 /// A UTF-8 value.
@@ -17,9 +17,9 @@ pub fn get_string(key: &str) -> Option<String> {
 
 pub fn set(key: &str, value: impl AsRef<[u8]>, ttl: Duration) {
     let ms = u32::try_from(ttl.as_millis()).unwrap_or(u32::MAX);
-    host::set(key, value.as_ref(), ms);
+    host::cache_set(key, value.as_ref(), ms);
 }
 
 pub fn delete(key: &str) {
-    host::delete(key);
+    host::cache_delete(key);
 }

@@ -10,20 +10,20 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::PluginError;
-use crate::bindings::vetpay::terminal::http as host;
+use crate::bindings::vetpay::terminal::http as wire;
 
-pub use host::{Denied, Error, Method};
+pub use wire::{Denied, Error, Method};
 
 /// A request being built.
 #[derive(Debug, Clone)]
 pub struct Request {
-    inner: host::Request,
+    inner: wire::Request,
 }
 
 impl Request {
     pub fn new(method: Method, url: impl Into<String>) -> Self {
         Self {
-            inner: host::Request {
+            inner: wire::Request {
                 method,
                 url: url.into(),
                 headers: Vec::new(),
@@ -76,7 +76,7 @@ impl Request {
     }
 
     pub fn send(&self) -> Result<Response, Error> {
-        host::send(&self.inner).map(|r| Response {
+        crate::host::http_send(&self.inner).map(|r| Response {
             status: r.status,
             headers: r.headers,
             body: r.body,

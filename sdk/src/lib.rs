@@ -48,10 +48,13 @@
 pub mod cache;
 mod context;
 mod errors;
+mod host;
 pub mod http;
 pub mod log;
 pub mod money;
 pub mod progress;
+#[cfg(all(feature = "testing", not(target_arch = "wasm32")))]
+pub mod testing;
 
 /// The generated bindings. Not part of the API: `export_plugin!` needs a path
 /// to them from the plugin's crate, so they are public only under this name;
@@ -172,17 +175,16 @@ impl<P: Plugin> __private::exports::vetpay::terminal::provider::Guest for Export
 
 /// Now, in milliseconds since the Unix epoch (UTC), on the host's clock: the
 /// clock `StatusQuery::sent_at_ms` is written by.
+/// In a native test it is the fake host's virtual clock, which
+/// [`sleep`] moves on.
 pub fn wall_clock_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-        .unwrap_or(0)
+    host::wall_clock_ms()
 }
 
 /// Sleeps without spinning; counts against the call's deadline.
 pub fn sleep(duration: Duration) {
     let ms = u32::try_from(duration.as_millis()).unwrap_or(u32::MAX);
-    bindings::vetpay::terminal::timer::sleep(ms);
+    host::sleep(ms);
 }
 
 /// Exports a [`Plugin`] and embeds the crate's `plugin.toml` as its manifest.

@@ -1,7 +1,8 @@
 //! Logging into the host's log, tagged with the plugin id. Never log card
 //! numbers, and write secrets only as their placeholders.
 
-use crate::bindings::vetpay::terminal::log::{Level, log};
+pub use crate::bindings::vetpay::terminal::log::Level;
+use crate::host::log;
 
 pub fn trace(message: impl AsRef<str>) {
     log(Level::Trace, message.as_ref());

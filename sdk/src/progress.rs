@@ -4,5 +4,5 @@ pub use crate::bindings::vetpay::terminal::progress::Stage;
 
 /// Reports the stage the running call has reached.
 pub fn report(stage: Stage, message: Option<&str>) {
-    crate::bindings::vetpay::terminal::progress::report(&stage, message);
+    crate::host::progress(&stage, message);
 }

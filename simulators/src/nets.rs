@@ -8,7 +8,9 @@
 //! `reconciliation`; `GET` of the last transaction; declines as HTTP 400 with a
 //! `failure` body; PascalCase `localModeEventArgs` with `Result` 0, 1, 2 and 99;
 //! a new terminal refusing payments until its first reconciliation.
-//! Inferred: the JSON of the terminal list and the texts of refusals.
+//! Inferred: the JSON of the terminal list and the texts of refusals, and, in
+//! the `Coded` dialect (another implementation's wording), the response codes
+//! of busy and unreconciled terminals.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -52,6 +54,26 @@ pub enum Fault {
     LoseRequest,
 }
 
+/// How the service words and shapes its refusals and cancels. Nets' own
+/// service is one implementation; the plugin must read another's alike.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum Dialect {
+    /// Refusals in plain text, cancels worded with "cancel", `Result` 99 in a
+    /// 200 result.
+    #[default]
+    Plain,
+    /// Busy and unreconciled terminals refused in the failure object with a
+    /// `ResponseCode`, cancels worded without "cancel", and `Result` 99 inside
+    /// a 400 failure body.
+    Coded,
+}
+
+/// [inferred] The `ResponseCode`s of the `Coded` refusals; the plugin's
+/// `answers.rs` reads the same two.
+const BUSY_CODE: &str = "BUSY";
+const RECONCILE_CODE: &str = "RECONCILE";
+
 /// One transaction a terminal processed.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct LedgerEntry {
@@ -92,6 +114,7 @@ struct Sim {
     logins: u64,
     stan: u64,
     latency: Duration,
+    dialect: Dialect,
 }
 
 type Shared = Arc<Mutex<Sim>>;
@@ -199,6 +222,11 @@ impl NetsSim {
         self.shared.lock().unwrap().token_lifetime = lifetime;
     }
 
+    /// How answers are worded and shaped from now on.
+    pub fn set_dialect(&self, dialect: Dialect) {
+        self.shared.lock().unwrap().dialect = dialect;
+    }
+
     pub fn set_latency(&self, latency: Duration) {
         self.shared.lock().unwrap().latency = latency;
     }
@@ -217,6 +245,13 @@ impl NetsSim {
     pub fn ledger(&self) -> Vec<LedgerEntry> {
         self.shared.lock().unwrap().ledger.clone()
     }
+}
+
+/// A refusal in the failure object, with a `Result` 2 and `code`.
+fn coded_failure(error: &str, code: &str) -> Response {
+    let args = json!({ "Result": 2, "ResponseCode": code });
+    let body = json!({ "failure": { "error": error, "localModeEventArgs": args } });
+    (StatusCode::BAD_REQUEST, Json(body)).into_response()
 }
 
 fn failure(text: &str) -> Response {
@@ -330,6 +365,7 @@ async fn transaction(
     latency(&shared).await;
     let (script, after, fault, aborted) = {
         let mut sim = shared.lock().unwrap();
+        let dialect = sim.dialect;
         let user = match account(&sim, &headers) {
             Ok(u) => u,
             Err(r) => return *r,
@@ -341,10 +377,18 @@ async fn transaction(
             return failure("Terminal offline");
         }
         if t.busy {
-            return failure("Terminal busy");
+            return match dialect {
+                Dialect::Plain => failure("Terminal busy"),
+                Dialect::Coded => coded_failure("Terminal is processing a request", BUSY_CODE),
+            };
         }
         if !t.reconciled {
-            return failure("Terminal requires reconciliation before accepting payments");
+            return match dialect {
+                Dialect::Plain => {
+                    failure("Terminal requires reconciliation before accepting payments")
+                }
+                Dialect::Coded => coded_failure("End of Day required", RECONCILE_CODE),
+            };
         }
         if !matches!(
             body.transaction_type.as_str(),
@@ -404,14 +448,18 @@ async fn finish_transaction(
         amount: body.amount,
         approved,
     };
+    let dialect = sim.dialect;
+    let stopped = match dialect {
+        Dialect::Plain => "Transaction cancelled",
+        Dialect::Coded => "Operation stopped",
+    };
     let t = sim.terminals.get_mut(&id).expect("terminal still there");
     t.busy = false;
     t.abort = None;
     let session = t.session;
     let (status, answer, args, approved) = if cancelled_by_merchant {
         let args = event_args(&id, 2, "", body.amount, session, stan);
-        let a =
-            json!({ "failure": { "error": "Transaction cancelled", "localModeEventArgs": args } });
+        let a = json!({ "failure": { "error": stopped, "localModeEventArgs": args } });
         (StatusCode::BAD_REQUEST, a, args, None)
     } else {
         match &script {
@@ -431,7 +479,7 @@ async fn finish_transaction(
             }
             Behaviour::Cancel => {
                 let args = event_args(&id, 2, "", body.amount, session, stan);
-                let a = json!({ "failure": { "error": "Transaction cancelled", "localModeEventArgs": args } });
+                let a = json!({ "failure": { "error": stopped, "localModeEventArgs": args } });
                 (StatusCode::BAD_REQUEST, a, args, None)
             }
         }
@@ -459,7 +507,15 @@ async fn finish_transaction(
         Some(Fault::DropResponse) => dropped_response(),
         Some(Fault::Result99) => {
             let args = event_args(&id, 99, "", body.amount, session, stan);
-            Json(json!({ "result": [{ "localModeEventArgs": args }] })).into_response()
+            match dialect {
+                Dialect::Plain => {
+                    Json(json!({ "result": [{ "localModeEventArgs": args }] })).into_response()
+                }
+                Dialect::Coded => {
+                    let a = json!({ "failure": { "error": "Communication error", "localModeEventArgs": args } });
+                    (StatusCode::BAD_REQUEST, Json(a)).into_response()
+                }
+            }
         }
         // Answered before the terminal saw it (above).
         None | Some(Fault::LoseRequest) => (status, Json(answer)).into_response(),
@@ -517,6 +573,7 @@ async fn administration(
     Json(body): Json<Action>,
 ) -> Response {
     let mut sim = shared.lock().unwrap();
+    let dialect = sim.dialect;
     let user = match account(&sim, &headers) {
         Ok(u) => u,
         Err(r) => return *r,
@@ -533,7 +590,10 @@ async fn administration(
         }
         "reconciliation" => {
             if t.busy {
-                return failure("Terminal busy");
+                return match dialect {
+                    Dialect::Plain => failure("Terminal busy"),
+                    Dialect::Coded => coded_failure("Terminal is processing a request", BUSY_CODE),
+                };
             }
             t.reconciled = true;
             let session = t.session;

@@ -8,7 +8,7 @@ use vetpay::plugin::types::{
 };
 use vetpay::plugin::{CallEnv, CallError, Disposition, Runtime, WasmPlugin};
 use vetpay_tests::fixtures::{abort_and_wait, config, start_blocking_process};
-use vetpay_tests::nets_sim::{Behaviour, Fault, NetsSim, RESULT_99_VISIBLE_AFTER};
+use vetpay_tests::nets_sim::{Behaviour, Dialect, Fault, NetsSim, RESULT_99_VISIBLE_AFTER};
 
 const USER: &str = "clinic-dk";
 const PASSWORD: &str = "Nets-P4ssw0rd!";
@@ -541,4 +541,70 @@ async fn an_offline_terminal_is_refused_without_processing() {
         .unwrap();
     approved(&out);
     assert_eq!(sim.ledger().len(), 1);
+}
+
+/// Another Connect@Cloud implementation's wording: refusals as failure objects
+/// with codes, a stop worded without "cancel", `Result` 99 in a 400 body.
+#[tokio::test]
+async fn answers_in_another_dialect_map_to_the_same_outcomes() {
+    let (sim, plugin, _rt) = setup().await;
+    sim.set_dialect(Dialect::Coded);
+    let env = env(&sim);
+
+    sim.add_terminal(USER, "T-NEW", "Move3500", false);
+    let err = plugin
+        .process(&env, dkk("c-new", TransactionKind::Purchase, 100, "T-NEW"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err.plugin_error(),
+            Some(PluginError::Terminal(TerminalProblem::NeedsReconciliation))
+        ),
+        "{err}"
+    );
+
+    sim.script("T-100", Behaviour::Never, Duration::ZERO);
+    let request = dkk("c-abort", TransactionKind::Purchase, 900, "T-100");
+    let running = start_blocking_process(&plugin, &env, request).await;
+    let err = plugin
+        .process(&env, dkk("c-busy", TransactionKind::Purchase, 100, "T-100"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err.plugin_error(),
+            Some(PluginError::Terminal(TerminalProblem::Busy))
+        ),
+        "{err}"
+    );
+    let out = abort_and_wait(&plugin, &env, running, "c-abort", "T-100").await;
+    assert!(matches!(out, Outcome::AbortedByClinic(_)), "{out:?}");
+
+    sim.script("T-100", Behaviour::Cancel, Duration::ZERO);
+    let out = plugin
+        .process(
+            &env,
+            dkk("c-cancel", TransactionKind::Purchase, 500, "T-100"),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(out, Outcome::CancelledByClient(_)), "{out:?}");
+
+    // Result 99 in a 400 failure body: the plugin's own lookup finds it.
+    sim.script("T-100", Behaviour::Approve, Duration::ZERO);
+    sim.fault_next("T-100", Fault::Result99);
+    let env99 = {
+        let mut env = env.clone();
+        let wait = (RESULT_99_VISIBLE_AFTER + Duration::from_millis(200)).as_millis();
+        env.organisation_settings
+            .insert("lookup-delay-ms".into(), wait.to_string());
+        env
+    };
+    let out = plugin
+        .process(&env99, dkk("c-99", TransactionKind::Purchase, 700, "T-100"))
+        .await
+        .unwrap();
+    assert_eq!(approved(&out).amount.minor_units, 700);
+    assert_eq!(sim.ledger().len(), 1, "processed once: {:?}", sim.ledger());
 }

@@ -113,7 +113,7 @@ pub struct Envelope {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TransactionResponse {
-    pub result_status: String,
+    pub result_status: ResultStatus,
     #[serde(default)]
     pub result_message: String,
     #[serde(default)]
@@ -134,14 +134,21 @@ pub struct TransactionResponse {
     pub account_entry_method: Option<String>,
 }
 
+/// `resultStatus`, the *string* "true" or "false" [known]. Any other value
+/// fails to parse: an unexpected answer, never a final state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum ResultStatus {
+    #[serde(rename = "true")]
+    True,
+    #[serde(rename = "false")]
+    False,
+}
+
 impl TransactionResponse {
-    pub fn approved(&self) -> Result<bool, PluginError> {
-        match self.result_status.as_str() {
-            "true" => Ok(true),
-            "false" => Ok(false),
-            other => Err(PluginError::other(format!(
-                "emergepay sent resultStatus '{other}' (expected \"true\" or \"false\")"
-            ))),
+    pub fn approved(&self) -> bool {
+        match self.result_status {
+            ResultStatus::True => true,
+            ResultStatus::False => false,
         }
     }
 }

@@ -6,16 +6,25 @@
 //! follows Gravity's documented practice: poll every few seconds for up to three
 //! minutes, then cancel and report failure, then keep polling for a while; a
 //! late approval after a cancel is voided. The intervals are settings.
+//!
+//! Results are classified in [`results`] by `resultStatus` (a typed enum of
+//! the strings "true" and "false"), whether emergepay gave the result a
+//! `uniqueTransId`, and vetpay's own abort flag (the cache key
+//! `abort:<request id>`), never by `resultMessage`.
 
 mod api;
+mod results;
 mod terminal;
+#[cfg(test)]
+mod tests;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::json;
 use vetpay_sdk::prelude::*;
 
-use api::{Client, TransactionResponse, brand, parse, transaction_data, unexpected};
+use api::{Client, TransactionResponse, parse, transaction_data, unexpected};
+use results::outcome;
 
 struct Gravity;
 
@@ -67,84 +76,26 @@ impl Cancelled {
 }
 const HOUR: Duration = Duration::from_secs(3600);
 
+/// A moment on the host's wall clock: the clock `sleep` moves on in native
+/// tests, so that polling windows pass in virtual time there too.
+#[derive(Debug, Clone, Copy)]
+struct Deadline(u64);
+
+impl Deadline {
+    fn after(window: Duration) -> Self {
+        let ms = u64::try_from(window.as_millis()).unwrap_or(u64::MAX);
+        Self(vetpay_sdk::wall_clock_ms().saturating_add(ms))
+    }
+    fn passed(self) -> bool {
+        vetpay_sdk::wall_clock_ms() >= self.0
+    }
+    fn left(self) -> Duration {
+        Duration::from_millis(self.0.saturating_sub(vetpay_sdk::wall_clock_ms()))
+    }
+}
+
 fn ms(ctx: &Context, key: &str) -> Result<Duration, PluginError> {
     Ok(Duration::from_millis(ctx.require_u64(key)?))
-}
-
-/// Exact conversion of an emergepay decimal string.
-fn usd(amount: &str) -> Result<Money, PluginError> {
-    money::from_decimal_str(amount, "USD")
-        .map_err(|e| PluginError::other(format!("emergepay sent the amount '{amount}': {e}")))
-}
-
-fn receipt(r: &TransactionResponse, amount: &Money) -> Receipt {
-    let card = r.masked_account.as_deref().unwrap_or("");
-    let brand = r
-        .account_card_type
-        .as_deref()
-        .map(brand)
-        .unwrap_or_default();
-    let text = format!(
-        "APPROVED\nUSD {}\n{} {}\nAUTH {}\nREF {}",
-        money::to_decimal_string(amount).unwrap_or_default(),
-        brand.to_uppercase(),
-        card,
-        r.approval_number_result.as_deref().unwrap_or("-"),
-        r.unique_trans_id.as_deref().unwrap_or("-"),
-    );
-    Receipt {
-        customer: Some(text.clone()),
-        merchant: Some(text),
-    }
-}
-
-/// Maps a final emergepay result to the contract's outcome.
-fn outcome(r: &TransactionResponse) -> Result<Outcome, PluginError> {
-    if r.approved()? {
-        let reference = r
-            .unique_trans_id
-            .clone()
-            .ok_or_else(|| PluginError::other("an approval without a uniqueTransId"))?;
-        let processed = r
-            .amount_processed
-            .as_deref()
-            .or(r.amount.as_deref())
-            .ok_or_else(|| PluginError::other("an approval without an amount"))?;
-        let amount = usd(processed)?;
-        return Ok(Outcome::Approved(Approval {
-            receipt: Some(receipt(r, &amount)),
-            provider_reference: reference.clone(),
-            amount,
-            authorization_code: r.approval_number_result.clone().filter(|a| !a.is_empty()),
-            card: r.masked_account.clone().map(|masked_pan| CardDetails {
-                masked_pan,
-                brand: r.account_card_type.as_deref().map(brand),
-                expiry: r.account_expiry_date.clone(),
-                entry_method: r
-                    .account_entry_method
-                    .as_deref()
-                    .map(str::to_ascii_lowercase),
-            }),
-            // Gravity's card token is the uniqueTransId of the transaction.
-            card_token: Some(reference),
-        }));
-    }
-    if terminal::cancelled_on_terminal(r) {
-        return Ok(Outcome::CancelledByClient(Stopped {
-            message: r.result_message.clone(),
-            provider_reference: r.unique_trans_id.clone(),
-        }));
-    }
-    Ok(Outcome::Declined(Decline {
-        code: None,
-        message: if r.result_message.is_empty() {
-            "declined".into()
-        } else {
-            r.result_message.clone()
-        },
-        provider_reference: r.unique_trans_id.clone(),
-        receipt: None,
-    }))
 }
 
 /// The result of a transaction, if emergepay has one yet (404 = not yet).
@@ -191,7 +142,7 @@ fn void(client: &Client, request_id: &str, unique_trans_id: &str) -> Result<(), 
         return Err(unexpected(&response));
     }
     let result = parse(&response)?;
-    if result.approved()? {
+    if result.approved() {
         log::info(format!(
             "voided late approval {unique_trans_id} of {request_id}"
         ));
@@ -211,7 +162,7 @@ fn void_if_approved(
     result: &TransactionResponse,
     instead: Outcome,
 ) -> Result<Outcome, PluginError> {
-    if !result.approved()? {
+    if !result.approved() {
         return Ok(instead);
     }
     let unique = result.unique_trans_id.clone().unwrap_or_default();
@@ -268,17 +219,17 @@ fn watch_after_cancel(
     window: Duration,
     instead: Outcome,
 ) -> Result<Outcome, PluginError> {
-    let until = Instant::now() + window;
+    let until = Deadline::after(window);
     loop {
         if let Some(result) = poll(client, request_id)? {
             // The terminal answered after all: an approval is voided, anything
             // else confirms that no money moved.
             return void_if_approved(client, request_id, &result, instead);
         }
-        if Instant::now() >= until {
+        if until.passed() {
             return Ok(instead);
         }
-        vetpay_sdk::sleep(interval.min(until.saturating_duration_since(Instant::now())));
+        vetpay_sdk::sleep(interval.min(until.left()));
     }
 }
 
@@ -308,7 +259,7 @@ fn run_on_terminal(
         Stage::WaitingForCard,
         Some("present the card on the terminal"),
     );
-    let until = Instant::now() + window;
+    let until = Deadline::after(window);
     loop {
         if cache::get(&abort_key(request_id)).is_some() {
             // The clinic aborted (the abort call cancelled at emergepay). A card
@@ -327,13 +278,14 @@ fn run_on_terminal(
         }
         if let Some(result) = poll(&client, request_id)? {
             progress::report(Stage::Processing, None);
-            return outcome(&result);
+            let aborted = cache::get(&abort_key(request_id)).is_some();
+            return outcome(&result, aborted);
         }
-        if Instant::now() >= until {
+        if until.passed() {
             break;
         }
         progress::report(Stage::WaitingForResult, None);
-        vetpay_sdk::sleep(interval.min(until.saturating_duration_since(Instant::now())));
+        vetpay_sdk::sleep(interval.min(until.left()));
     }
     // No result within the window: cancel and report failure, then keep
     // polling in the background window; a late approval is voided.
@@ -391,7 +343,8 @@ fn tokenized(
     if !response.is_success() {
         return Err(unexpected(&response));
     }
-    outcome(&parse(&response)?)
+    // Nothing aborts a synchronous call.
+    outcome(&parse(&response)?, false)
 }
 
 fn transaction_type(kind: TransactionKind) -> &'static str {
@@ -432,7 +385,7 @@ impl Plugin for Gravity {
         let cancelled = Cancelled::of(id);
         let aborted = cache::get(&abort_key(id)).is_some();
         if let Some(result) = retrieve(&client, id)? {
-            if cancelled.is_some() && result.approved()? {
+            if cancelled.is_some() && result.approved() {
                 // vetpay cancelled this request: an approval now is a late one.
                 let instead = if aborted {
                     Outcome::AbortedByClinic(Stopped {
@@ -450,7 +403,7 @@ impl Plugin for Gravity {
                 };
                 return void_if_approved(&client, id, &result, instead);
             }
-            return outcome(&result);
+            return outcome(&result, aborted);
         }
         let Some(sent) = query.sent_at_ms else {
             return Ok(Outcome::InProgress(

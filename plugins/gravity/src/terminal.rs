@@ -6,14 +6,14 @@
 //! result read by polling the retrieval endpoint. What is inferred, and kept in
 //! this module only:
 //! - `method` is `"terminal"`;
-//! - the device is named by the field `{"id":"device_id","value":<terminal id>}`;
-//! - a result with `resultStatus` "false" whose `resultMessage` mentions a cancel
-//!   means the card holder pressed Cancel on the terminal.
+//! - the device is named by the field `{"id":"device_id","value":<terminal id>}`.
+//!
+//! How a Cancel on the terminal reads is in `results`.
 
 use serde_json::json;
 use vetpay_sdk::prelude::*;
 
-use crate::api::{Client, TransactionResponse, unexpected};
+use crate::api::{Client, unexpected};
 
 /// Starts `transaction_type` for `cents_text` on `device`; returns emergepay's
 /// transaction token (used to cancel).
@@ -54,12 +54,4 @@ pub fn start(
         transaction_token: String,
     }
     Ok(response.json::<Started>()?.transaction_token)
-}
-
-/// Whether a declined result is the card holder's Cancel on the terminal.
-pub fn cancelled_on_terminal(result: &TransactionResponse) -> bool {
-    result
-        .result_message
-        .to_ascii_lowercase()
-        .contains("cancel")
 }

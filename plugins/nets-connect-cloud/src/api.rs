@@ -3,7 +3,7 @@
 //! cache until shortly before its `exp`, so that it never expires during a
 //! transaction and most calls need no login.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -19,11 +19,9 @@ pub struct Client {
     refresh_margin: Duration,
 }
 
+/// Seconds since the epoch, on the host's clock (a test's virtual clock).
 fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
+    vetpay_sdk::wall_clock_ms() / 1000
 }
 
 /// The `exp` claim of a JWT (seconds since the epoch).

@@ -5,14 +5,25 @@
 //! concurrent `cancelAction` on the same terminal. A lost answer, or `Result`
 //! 99, is never answered by sending the transaction again: the terminal's last
 //! transaction is looked up and matched by `orderId` (the host's request id).
+//!
+//! Answers are classified in [`answers`] by `Result`, `ResponseCode` and
+//! vetpay's own abort flag (the cache key `abort:<request id>` that `abort`
+//! sets before it sends `cancelAction`), never by message text, except for a
+//! refusal in plain text, which has nothing else. `Result` 99 is looked up
+//! wherever it appears, in a result or inside a 400 failure body; a 404 from the
+//! last-transaction lookup means the terminal has no transaction.
 
+mod answers;
 mod api;
+#[cfg(test)]
+mod tests;
 
 use std::time::Duration;
 
 use serde_json::{Value, json};
 use vetpay_sdk::prelude::*;
 
+use answers::{Reply, Verdict, plain_refusal, refused_without_args, text, verdict};
 use api::{Client, unexpected};
 
 struct Nets;
@@ -33,104 +44,8 @@ fn kind(kind: TransactionKind) -> &'static str {
     }
 }
 
-fn text(v: &Value, key: &str) -> Option<String> {
-    match v.get(key)? {
-        Value::String(s) if !s.is_empty() => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
-}
-
-/// Maps `localModeEventArgs` (PascalCase) to an outcome. `Result`: 0 financial
-/// OK, 1 administrative OK, 2 rejected, 99 unknown (to be looked up).
-fn outcome_of(
-    args: &Value,
-    failure_text: Option<&str>,
-    receipt: Option<Receipt>,
-    request_id: &str,
-    currency: &str,
-) -> Outcome {
-    let result = args.get("Result").and_then(Value::as_u64);
-    let reference = || {
-        [
-            text(args, "TerminalID"),
-            text(args, "SessionNumber"),
-            text(args, "StanAuth"),
-        ]
-        .into_iter()
-        .flatten()
-        .collect::<Vec<_>>()
-        .join("-")
-    };
-    match result {
-        Some(0) => {
-            let Some(amount) = args.get("TotalAmount").and_then(Value::as_i64) else {
-                return Outcome::Unknown("an approval without TotalAmount".into());
-            };
-            Outcome::Approved(Approval {
-                provider_reference: reference(),
-                amount: Money::new(amount, currency),
-                authorization_code: text(args, "StanAuth"),
-                card: text(args, "TruncatedPAN").map(|masked_pan| CardDetails {
-                    masked_pan,
-                    brand: text(args, "CardIssuerName").map(|b| b.to_ascii_lowercase()),
-                    expiry: None,
-                    entry_method: match args.get("CVM").and_then(Value::as_u64) {
-                        Some(0) => Some("chip-pin".into()),
-                        Some(1) => Some("signature".into()),
-                        Some(2) => Some("contactless".into()),
-                        _ => None,
-                    },
-                }),
-                card_token: None,
-                receipt,
-            })
-        }
-        Some(2) => {
-            let failure = failure_text.unwrap_or_default();
-            // [inferred] A cancel on the terminal and a merchant cancelAction
-            // read alike; whether the clinic sent one tells them apart.
-            if failure.to_ascii_lowercase().contains("cancel") {
-                let stopped = Stopped {
-                    message: failure.to_owned(),
-                    provider_reference: None,
-                };
-                return if cache::get(&abort_key(request_id)).is_some() {
-                    Outcome::AbortedByClinic(stopped)
-                } else {
-                    Outcome::CancelledByClient(stopped)
-                };
-            }
-            Outcome::Declined(Decline {
-                code: text(args, "ResponseCode").or_else(|| text(args, "RejectionReason")),
-                message: if failure.is_empty() {
-                    "rejected".into()
-                } else {
-                    failure.to_owned()
-                },
-                provider_reference: Some(reference()),
-                receipt,
-            })
-        }
-        Some(99) => Outcome::Unknown("the terminal lost communication (Result 99)".into()),
-        other => Outcome::Unknown(format!("unexpected Result {other:?} for a transaction")),
-    }
-}
-
-/// A refusal given as plain text: the terminal could not take the request.
-fn refusal(text: &str) -> PluginError {
-    let t = text.to_ascii_lowercase();
-    if t.contains("busy") {
-        PluginError::terminal(TerminalProblem::Busy)
-    } else if t.contains("reconcil") {
-        PluginError::terminal(TerminalProblem::NeedsReconciliation)
-    } else if t.contains("offline") {
-        PluginError::terminal(TerminalProblem::Offline)
-    } else if t.contains("not found") {
-        PluginError::terminal(TerminalProblem::NotFound)
-    } else {
-        PluginError::not_sent(format!("Connect@Cloud refused the request: {text}"))
-    }
+fn aborted(request_id: &str) -> bool {
+    cache::get(&abort_key(request_id)).is_some()
 }
 
 /// What the terminal's last transaction says about one request.
@@ -169,14 +84,16 @@ fn last_transaction(
         customer: Some(t.to_owned()),
         merchant: Some(t.to_owned()),
     });
-    let failure = (result["latestTransactionResult"]["Result"] == 2).then_some("rejected");
-    Ok(Last::Ours(Box::new(outcome_of(
-        &result["latestTransactionResult"],
-        failure,
-        receipt,
-        request_id,
-        currency,
-    ))))
+    let args = &result["latestTransactionResult"];
+    let outcome = match verdict(args, None, receipt, aborted(request_id), currency) {
+        Verdict::Outcome(outcome) => *outcome,
+        // Already the lookup: the terminal itself does not know yet.
+        Verdict::LookUp => Outcome::Unknown("the terminal's last transaction is Result 99".into()),
+        Verdict::Refused(problem) => Outcome::Unknown(format!(
+            "the terminal's last transaction is a refusal ({problem:?}), not a transaction"
+        )),
+    };
+    Ok(Last::Ours(Box::new(outcome)))
 }
 
 /// What `status` may conclude when the terminal's last transaction is not
@@ -316,29 +233,23 @@ impl Plugin for Nets {
             }
             _ => return Err(unexpected(&response)),
         };
-        if let Some(failure) = body.get("failure") {
-            return match failure {
-                Value::String(text) => Err(refusal(text)),
-                _ => {
-                    let error = failure["error"].as_str().unwrap_or_default();
-                    match failure.get("localModeEventArgs") {
-                        Some(args) => Ok(outcome_of(args, Some(error), None, id, currency)),
-                        None => Err(refusal(error)),
-                    }
-                }
-            };
-        }
-        let first = &body["result"][0];
-        let args = &first["localModeEventArgs"];
-        if args["Result"] == 99 {
-            return recover(ctx, &client, terminal, id, currency, "Result 99");
-        }
-        progress::report(Stage::Processing, None);
-        let receipt = Receipt {
-            customer: first["customerReceipt"].as_str().map(str::to_owned),
-            merchant: first["merchantReceipt"].as_str().map(str::to_owned),
+        let (args, error, receipt) = match Reply::of(&body) {
+            Reply::Result { args, receipt } => (args, None, Some(receipt)),
+            Reply::FailureWithArgs { args, error } => (args, error, None),
+            Reply::FailureWithoutArgs { error } => return Err(refused_without_args(&error)),
+            Reply::FailureText(text) => return Err(plain_refusal(text)),
+            Reply::Unrecognised if response.status == 400 => {
+                return Err(refused_without_args(&response.text()));
+            }
+            Reply::Unrecognised => return Err(unexpected(&response)),
         };
-        Ok(outcome_of(args, None, Some(receipt), id, currency))
+        progress::report(Stage::Processing, None);
+        match verdict(args, error, receipt, aborted(id), currency) {
+            Verdict::Outcome(outcome) => Ok(*outcome),
+            Verdict::Refused(problem) => Err(PluginError::terminal(problem)),
+            // Wherever it appears, in a result or a failure body.
+            Verdict::LookUp => recover(ctx, &client, terminal, id, currency, "Result 99"),
+        }
     }
 
     fn abort(ctx: &Context, request: AbortRequest) -> Result<(), PluginError> {
@@ -397,10 +308,16 @@ impl Plugin for Nets {
         progress::report(Stage::Processing, Some("End of Day"));
         let response = administration(&client, &terminal_id, "reconciliation")?;
         let answer: Value = response.json()?;
-        if let Some(failure) = answer.get("failure") {
-            return Err(refusal(
-                failure.as_str().unwrap_or("reconciliation refused"),
-            ));
+        if answer.get("failure").is_some() {
+            return Err(match Reply::of(&answer) {
+                Reply::FailureText(text) => plain_refusal(text),
+                Reply::FailureWithArgs { args, .. } => match verdict(args, None, None, false, "") {
+                    Verdict::Refused(problem) => PluginError::terminal(problem),
+                    Verdict::Outcome(_) | Verdict::LookUp => unexpected(&response),
+                },
+                Reply::FailureWithoutArgs { error } => refused_without_args(&error),
+                Reply::Result { .. } | Reply::Unrecognised => unexpected(&response),
+            });
         }
         if !response.is_success() {
             return Err(unexpected(&response));
