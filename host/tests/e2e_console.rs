@@ -563,6 +563,32 @@ async fn staff_see_no_admin_page() {
         }
         b.axe("refused").await;
         b.shot("staff-refused").await;
+
+        // The language switch: the other language, on the same page, remembered.
+        let other = if lang == "en" { "da" } else { "en" };
+        b.go("/invoices").await;
+        b.click(&format!("a[hreflang={other}]")).await;
+        b.until(
+            "the page is in the other language",
+            &format!("return document.documentElement.lang === '{other}'"),
+        )
+        .await;
+        assert_eq!(b.path().await, "/invoices");
+        assert_eq!(
+            b.text("a[href='/invoices']").await,
+            if other == "da" {
+                "Fakturaer"
+            } else {
+                "Invoices"
+            }
+        );
+        b.go("/clients").await;
+        let html_lang = b
+            .client
+            .execute("return document.documentElement.lang", vec![])
+            .await
+            .unwrap();
+        assert_eq!(html_lang, json!(other), "the choice is remembered");
         b.close().await;
     }
 }

@@ -239,8 +239,16 @@ impl Browser {
         assert_eq!(self.client.current_url().await.unwrap().path(), "/invoices");
     }
 
-    pub async fn close(mut self) {
-        let _ = self.client.close().await;
+    /// Ends the browser session; the driver goes with the `Drop`.
+    pub async fn close(self) {
+        let _ = self.client.clone().close().await;
+    }
+}
+
+/// A failing test leaves no chromedriver behind (a Chromium it was driving
+/// may outlive it; a passing test closes its session first).
+impl Drop for Browser {
+    fn drop(&mut self) {
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }
