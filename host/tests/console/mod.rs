@@ -29,6 +29,25 @@ fn program(var: &str, default: &str) -> String {
     path
 }
 
+/// Whether the browser tests run here. Where `VETPAY_TEST_BROWSER=required`
+/// (CI sets it) or `CHROMIUM` is given, a missing Chromium fails them; on a
+/// machine with neither and no Debian Chromium (a fresh one with only Rust, as
+/// the README promises) they say so and pass nothing off as tested.
+pub fn available() -> bool {
+    let required = std::env::var("VETPAY_TEST_BROWSER").is_ok_and(|v| v == "required")
+        || std::env::var_os("CHROMIUM").is_some();
+    let present = ["/usr/bin/chromium", "/usr/bin/chromedriver"]
+        .iter()
+        .all(|p| std::path::Path::new(p).exists());
+    if !required && !present {
+        eprintln!(
+            "note: no Chromium here: the console's browser tests did not run \
+             (apt-get install chromium chromium-driver, or set VETPAY_TEST_BROWSER=required)"
+        );
+    }
+    required || present
+}
+
 pub struct Browser {
     pub client: Client,
     driver: Child,
