@@ -2,6 +2,7 @@
 //! plugins running as sandboxed WebAssembly components.
 
 pub mod api;
+pub mod conform;
 #[cfg(feature = "demo")]
 pub mod demo;
 pub mod plugin;

@@ -77,6 +77,10 @@ enum Command {
         #[arg(long)]
         data_dir: Option<PathBuf>,
     },
+    /// Run a bundled provider simulator on its own (the card-holder control
+    /// protocol under /_conform, docs/CONFORMANCE.md).
+    #[cfg(feature = "demo")]
+    Simulator(vetpay::conform::cli::SimulatorArgs),
     /// The operator's key: make one, re-seal the secrets under a new one.
     Vault {
         #[command(subcommand)]
@@ -323,6 +327,8 @@ enum PluginCommand {
         #[arg(long)]
         no_compile: bool,
     },
+    /// Certify a plugin against a simulator of its provider (docs/CONFORMANCE.md).
+    Conform(vetpay::conform::cli::ConformArgs),
 }
 
 fn main() -> ExitCode {
@@ -345,6 +351,9 @@ fn main() -> ExitCode {
                     no_compile,
                 },
         } => inspect(&file, json, no_compile),
+        Command::Plugin {
+            command: PluginCommand::Conform(args),
+        } => vetpay::conform::cli::conform(args),
         Command::Org {
             command: OrgCommand::Create { name, database },
         } => create_org(&name, &database),
@@ -394,6 +403,8 @@ fn main() -> ExitCode {
             port,
             data_dir,
         } => demo(admin_key, port, data_dir),
+        #[cfg(feature = "demo")]
+        Command::Simulator(args) => vetpay::conform::cli::simulator(args),
         Command::Vault { command } => vault_command(command),
     };
     match result {

@@ -23,6 +23,8 @@ use axum::routing::{delete, get, post, put};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use crate::conform;
+
 /// What the card holder at a device does with the next transaction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -89,6 +91,8 @@ struct Sim {
     retrievals: u64,
     /// Cancels of started transactions, by token.
     cancels: u64,
+    /// The next money-moving request is processed, then answered with this status.
+    fail_next: Option<u16>,
 }
 
 type Shared = Arc<Mutex<Sim>>;
@@ -108,6 +112,18 @@ pub const DECLINED_CENTS_SUFFIX: i64 = 51;
 
 impl GravitySim {
     pub async fn start(oid: &str, auth_token: &str) -> Self {
+        Self::start_on(0, oid, auth_token).await
+    }
+
+    /// Starts on this port of 127.0.0.1 (0: any free one).
+    pub async fn start_on(port: u16, oid: &str, auth_token: &str) -> Self {
+        Self::try_start_on(port, oid, auth_token)
+            .await
+            .expect("bind")
+    }
+
+    /// Starts on this port of 127.0.0.1, or says why it cannot listen there.
+    pub async fn try_start_on(port: u16, oid: &str, auth_token: &str) -> std::io::Result<Self> {
         let shared: Shared = Arc::new(Mutex::new(Sim {
             oid: oid.into(),
             auth_token: auth_token.into(),
@@ -133,20 +149,25 @@ impl GravitySim {
             .route("/echo-credentials", post(echo_credentials))
             .route("/drop-next-response", post(drop_next))
             .route("/latency", post(latency));
+        let conform = Router::new()
+            .route("/", get(conform_info))
+            .route("/terminals/{id}/next", post(conform_next))
+            .route("/ledger", get(conform_ledger))
+            .route("/fail-next", post(conform_fail_next))
+            .route("/reset", post(conform_reset));
         let app = Router::new()
             .nest("/virtualterminal/v1", api)
             .nest("/_sim", control)
+            .nest("/_conform", conform)
             .with_state(shared.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let origin = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+        let origin = format!("http://127.0.0.1:{}", listener.local_addr()?.port());
         tokio::spawn(async move { axum::serve(listener, app).await.ok() });
-        Self {
+        Ok(Self {
             base_url: format!("{origin}/virtualterminal/v1"),
             origin,
             shared,
-        }
+        })
     }
 
     /// What the card holder at `device` does with the next transaction.
@@ -412,6 +433,7 @@ async fn start(
             result: None,
         },
     );
+    let failed = sim.fail_next.take();
     drop(sim);
     if script.behaviour != Behaviour::Never {
         let shared = shared.clone();
@@ -419,6 +441,9 @@ async fn start(
             tokio::time::sleep(Duration::from_millis(script.after_ms)).await;
             card_holder_acts(&shared, &external, script.behaviour);
         });
+    }
+    if let Some(status) = failed {
+        return server_error(status);
     }
     Json(json!({ "transactionToken": token })).into_response()
 }
@@ -579,6 +604,9 @@ async fn tokenized(
             r
         }
     };
+    if let Some(status) = shared.lock().unwrap().fail_next.take() {
+        return server_error(status);
+    }
     answer(&shared, result)
 }
 
@@ -675,5 +703,93 @@ struct Latency {
 
 async fn latency(State(shared): State<Shared>, Json(l): Json<Latency>) -> Response {
     shared.lock().unwrap().latency_ms = l.ms;
+    StatusCode::NO_CONTENT.into_response()
+}
+
+/// An answer with a server error, after the request was processed.
+fn server_error(status: u16) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    error(status, "internal error")
+}
+
+// The card-holder control protocol (docs/CONFORMANCE.md), on the `/_sim` state.
+
+async fn conform_info() -> Response {
+    Json(conform::Info {
+        protocol: conform::PROTOCOL_VERSION,
+        provider: "gravity".into(),
+        // emergepay's results carry no issuer response code.
+        decline_codes: false,
+    })
+    .into_response()
+}
+
+async fn conform_next(
+    State(shared): State<Shared>,
+    Path(device): Path<String>,
+    Json(next): Json<conform::Next>,
+) -> Response {
+    let behaviour = match next.action {
+        conform::Action::Approve => Behaviour::Approve,
+        conform::Action::Decline => Behaviour::Decline,
+        conform::Action::Cancel => Behaviour::Cancel,
+        conform::Action::Never => Behaviour::Never,
+    };
+    let script = Script {
+        behaviour,
+        after_ms: next.after_ms,
+    };
+    shared.lock().unwrap().scripts.insert(device, script);
+    StatusCode::NO_CONTENT.into_response()
+}
+
+fn conform_kind(kind: &str) -> conform::Kind {
+    match kind {
+        "CreditSale" => conform::Kind::Purchase,
+        "CreditReturn" => conform::Kind::Refund,
+        "CreditSaveCard" => conform::Kind::SaveCard,
+        "TokenizedPayment" => conform::Kind::TokenCharge,
+        "TokenizedRefund" => conform::Kind::TokenRefund,
+        "Void" => conform::Kind::Void,
+        _ => conform::Kind::Other,
+    }
+}
+
+async fn conform_ledger(State(shared): State<Shared>) -> Response {
+    let entries = shared
+        .lock()
+        .unwrap()
+        .ledger
+        .iter()
+        .map(|e| conform::Entry {
+            request_id: e.external_id.clone(),
+            kind: conform_kind(&e.kind),
+            amount: e.cents,
+            currency: Some("USD".into()),
+            approved: e.approved,
+            voided: e.voided,
+            terminal: None,
+        })
+        .collect();
+    Json(conform::Ledger { entries }).into_response()
+}
+
+async fn conform_fail_next(
+    State(shared): State<Shared>,
+    Json(fail): Json<conform::FailNext>,
+) -> Response {
+    shared.lock().unwrap().fail_next = Some(fail.status);
+    StatusCode::NO_CONTENT.into_response()
+}
+
+async fn conform_reset(State(shared): State<Shared>) -> Response {
+    let mut sim = shared.lock().unwrap();
+    sim.scripts.clear();
+    sim.ledger.clear();
+    sim.fail_next = None;
+    sim.rate_limited = 0;
+    sim.echo_credentials = 0;
+    sim.drop_next_response = false;
+    sim.latency_ms = 0;
     StatusCode::NO_CONTENT.into_response()
 }

@@ -1,0 +1,186 @@
+//! What the plugin declares and what it lets out: each declared capability
+//! answers, the others say not-supported, and no secret value appears in the
+//! host log or in any answer.
+
+use std::time::Duration;
+
+use crate::plugin::types::{
+    AbortRequest, PluginError, SaveCardRequest, StatusQuery, TokenCharge, TokenRefund,
+    TransactionKind,
+};
+use crate::plugin::{CallError, Capability};
+
+use super::{Check, control, money, verdict};
+use crate::conform::control::Action;
+use crate::conform::report::Verdict;
+use crate::conform::suite::Suite;
+
+pub async fn capabilities(suite: &Suite) -> Verdict {
+    verdict(capabilities_(suite).await)
+}
+
+/// Whether an answer is "not supported", by the plugin or by the host.
+fn not_supported<T>(answer: &Result<T, CallError>) -> bool {
+    matches!(
+        answer,
+        Err(CallError::NotSupported { .. })
+            | Err(CallError::Plugin {
+                error: PluginError::NotSupported(_),
+                ..
+            })
+    )
+}
+
+async fn capabilities_(suite: &Suite) -> Result<String, Verdict> {
+    let manifest = suite.plugin.manifest();
+    let mut wrong = Vec::new();
+    let mut answered = Vec::new();
+    let mut unsupported = Vec::new();
+    for capability in Capability::ALL {
+        let Some(refused) = call(suite, capability).await? else {
+            continue;
+        };
+        match (manifest.supports(capability), refused) {
+            (true, true) => wrong.push(format!(
+                "{capability} is declared but answers not-supported"
+            )),
+            (false, false) => wrong.push(format!("{capability} is not declared but answers")),
+            (true, false) => answered.push(capability.export_name()),
+            (false, true) => unsupported.push(capability.export_name()),
+        }
+    }
+    if wrong.is_empty() {
+        let unsupported = if unsupported.is_empty() {
+            "(none)".to_owned()
+        } else {
+            unsupported.join(", ")
+        };
+        Ok(format!(
+            "declared and answering: {}; not declared, not-supported: {unsupported}",
+            answered.join(", ")
+        ))
+    } else {
+        Err(Verdict::Failed(wrong.join("; ")))
+    }
+}
+
+/// Calls `capability` harmlessly; whether it answered not-supported (`None`
+/// for `process`, which the payment checks cover).
+async fn call(suite: &Suite, capability: Capability) -> Result<Option<bool>, Verdict> {
+    let (plugin, env) = (&suite.plugin, &suite.env);
+    let id = suite.request_id(Check::Capabilities, capability as u32);
+    let unknown = |s: &str| format!("conform-unknown-{s}");
+    let refused = match capability {
+        Capability::Process => return Ok(None),
+        Capability::Abort => {
+            let r = plugin
+                .abort(
+                    env,
+                    AbortRequest {
+                        request_id: id,
+                        terminal_id: suite.terminal.clone(),
+                    },
+                )
+                .await;
+            suite.keep(&r);
+            not_supported(&r)
+        }
+        Capability::Status => {
+            let query = StatusQuery {
+                request_id: id,
+                terminal_id: Some(suite.terminal.clone()),
+                kind: TransactionKind::Purchase,
+                amount: money(suite),
+                sent_at_ms: None,
+                previous_request_id: None,
+                superseded: false,
+            };
+            let r = plugin.status(env, query).await;
+            suite.keep(&r);
+            not_supported(&r)
+        }
+        Capability::ChargeToken => {
+            let charge = TokenCharge {
+                request_id: id,
+                card_token: unknown("token"),
+                amount: money(suite),
+                description: None,
+            };
+            let r = plugin.charge_token(env, charge).await;
+            suite.keep(&r);
+            not_supported(&r)
+        }
+        Capability::RefundToken => {
+            let refund = TokenRefund {
+                request_id: id,
+                original_reference: unknown("reference"),
+                card_token: None,
+                amount: money(suite),
+                description: None,
+            };
+            let r = plugin.refund_token(env, refund).await;
+            suite.keep(&r);
+            not_supported(&r)
+        }
+        Capability::SaveCard => {
+            control(
+                suite
+                    .control
+                    .next(&suite.terminal, Action::Approve, None, Duration::ZERO)
+                    .await,
+            )?;
+            let save = SaveCardRequest {
+                request_id: id,
+                terminal_id: suite.terminal.clone(),
+                currency: suite.currency.clone(),
+            };
+            let r = plugin.save_card(env, save).await;
+            suite.keep(&r);
+            not_supported(&r)
+        }
+        Capability::ListTerminals => {
+            let r = plugin.list_terminals(env).await;
+            suite.keep(&r);
+            not_supported(&r)
+        }
+        Capability::Reconcile => {
+            let r = plugin.reconcile(env, &suite.terminal).await;
+            suite.keep(&r);
+            not_supported(&r)
+        }
+    };
+    Ok(Some(refused))
+}
+
+pub fn no_secret_leak(suite: &Suite) -> Verdict {
+    let secrets = suite.secret_values();
+    if secrets.is_empty() {
+        return Verdict::Skipped("no setting the manifest marks secret was given".into());
+    }
+    let lines = suite.capture.lines();
+    let answers = suite.answers.lock().map(|a| a.clone()).unwrap_or_default();
+    let mut leaks = Vec::new();
+    for (key, value) in &secrets {
+        // Very short values match by chance; the runtime's scrubber skips them too.
+        if value.len() < 4 {
+            continue;
+        }
+        if let Some(line) = lines.iter().find(|l| l.contains(value.as_str())) {
+            let target = line.split(' ').next().unwrap_or_default();
+            leaks.push(format!("{key} in a log line of {target}"));
+        }
+        if answers.iter().any(|a| a.contains(value.as_str())) {
+            leaks.push(format!("{key} in an answer"));
+        }
+    }
+    if leaks.is_empty() {
+        Verdict::Passed(format!(
+            "{} secret(s) absent from {} log lines and {} answers",
+            secrets.len(),
+            lines.len(),
+            answers.len()
+        ))
+    } else {
+        Verdict::Failed(leaks.join("; "))
+    }
+}
