@@ -183,8 +183,9 @@ fn a_simulator_started_on_its_own_certifies_a_plugin_file() {
     let mut running = Running(child);
     let stdout = running.0.stdout.take().unwrap();
     // It prints how to certify a plugin against it; take that line as given.
-    let conform = BufReader::new(stdout)
-        .lines()
+    let mut lines = BufReader::new(stdout).lines();
+    let conform = lines
+        .by_ref()
         .map_while(Result::ok)
         .find_map(|l| l.strip_prefix("conform").map(|c| c.trim().to_owned()))
         .expect("the simulator prints a conform command line");
@@ -209,4 +210,5 @@ fn a_simulator_started_on_its_own_certifies_a_plugin_file() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(table.lines().last(), Some("12 passed, 0 failed"), "{table}");
+    drop(lines);
 }

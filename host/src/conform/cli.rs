@@ -167,10 +167,11 @@ pub fn simulator(args: SimulatorArgs) -> Result<(), String> {
         let running = super::bundled::start(args.provider, args.port)
             .await
             .map_err(|e| format!("cannot listen on 127.0.0.1:{}: {e}", args.port))?;
-        println!("{}", running.describe());
-        println!("stop with Ctrl-C");
+        // Whoever reads stdout may stop reading: the simulator goes on serving.
         use std::io::Write;
-        let _ = std::io::stdout().flush();
+        let mut out = std::io::stdout();
+        let _ = writeln!(out, "{}\nstop with Ctrl-C", running.describe());
+        let _ = out.flush();
         let _ = tokio::signal::ctrl_c().await;
         Ok(())
     })

@@ -9,8 +9,8 @@ mod safety;
 use crate::plugin::types::{Money, Outcome, PaymentRequest, TransactionKind};
 use crate::plugin::{CallError, Capability};
 
+use super::context::Suite;
 use super::report::Verdict;
-use super::suite::Suite;
 
 /// One check of the suite.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -7,9 +7,9 @@ use crate::plugin::Capability;
 use crate::plugin::types::{AbortRequest, Outcome, TransactionKind};
 
 use super::{AMOUNT, Check, control, outcome_name, process, request, requires, shown, verdict};
+use crate::conform::context::Suite;
 use crate::conform::control::Action;
 use crate::conform::report::Verdict;
-use crate::conform::suite::Suite;
 
 /// How long `process` must still block before the clinic aborts it.
 const BLOCKING: Duration = Duration::from_millis(500);
@@ -26,7 +26,7 @@ async fn purchase_approved_(suite: &Suite) -> Result<String, Verdict> {
             .next(&suite.terminal, Action::Approve, None, Duration::ZERO)
             .await,
     )?;
-    let id = suite.request_id(Check::PurchaseApproved, 1);
+    let id = suite.request_id(Check::PurchaseApproved.name(), 1);
     let answer = process(suite, request(suite, id.clone(), TransactionKind::Purchase)).await;
     let Ok(Outcome::Approved(a)) = &answer else {
         return Err(Verdict::Failed(format!(
@@ -65,7 +65,7 @@ async fn decline_with_code_(suite: &Suite) -> Result<String, Verdict> {
             .next(&suite.terminal, Action::Decline, Some("05"), Duration::ZERO)
             .await,
     )?;
-    let id = suite.request_id(Check::DeclineWithCode, 1);
+    let id = suite.request_id(Check::DeclineWithCode.name(), 1);
     let answer = process(suite, request(suite, id, TransactionKind::Purchase)).await;
     let Ok(Outcome::Declined(d)) = &answer else {
         return Err(Verdict::Failed(format!(
@@ -99,7 +99,7 @@ async fn cancelled_by_client_(suite: &Suite) -> Result<String, Verdict> {
             )
             .await,
     )?;
-    let id = suite.request_id(Check::CancelledByClient, 1);
+    let id = suite.request_id(Check::CancelledByClient.name(), 1);
     let answer = process(suite, request(suite, id, TransactionKind::Purchase)).await;
     match &answer {
         Ok(Outcome::CancelledByClient(_)) => Ok("cancelled-by-client".into()),
@@ -122,7 +122,7 @@ async fn aborted_by_clinic_(suite: &Suite) -> Result<String, Verdict> {
             .next(&suite.terminal, Action::Never, None, Duration::ZERO)
             .await,
     )?;
-    let id = suite.request_id(Check::AbortedByClinic, 1);
+    let id = suite.request_id(Check::AbortedByClinic.name(), 1);
     let (plugin, env) = (suite.plugin.clone(), suite.env.clone());
     let req = request(suite, id.clone(), TransactionKind::Purchase);
     let running = tokio::spawn(async move { plugin.process(&env, req).await });
@@ -165,7 +165,7 @@ pub async fn refund(suite: &Suite) -> Verdict {
 
 async fn refund_(suite: &Suite) -> Result<String, Verdict> {
     requires(suite, &[Capability::Process])?;
-    let purchase_id = suite.request_id(Check::Refund, 1);
+    let purchase_id = suite.request_id(Check::Refund.name(), 1);
     let answer = process(
         suite,
         request(suite, purchase_id, TransactionKind::Purchase),
@@ -177,7 +177,7 @@ async fn refund_(suite: &Suite) -> Result<String, Verdict> {
             shown(&answer)
         )));
     };
-    let refund_id = suite.request_id(Check::Refund, 2);
+    let refund_id = suite.request_id(Check::Refund.name(), 2);
     let mut req = request(suite, refund_id.clone(), TransactionKind::Refund);
     req.original_reference = Some(purchase.provider_reference.clone());
     let answer = process(suite, req).await;

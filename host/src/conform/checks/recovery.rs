@@ -8,9 +8,9 @@ use crate::plugin::types::{Outcome, StatusQuery, TransactionKind};
 use crate::plugin::{Capability, Deadlines, Disposition, Runtime};
 
 use super::{AMOUNT, Check, control, money, process, request, requires, shown, verdict};
+use crate::conform::context::Suite;
 use crate::conform::control::Action;
 use crate::conform::report::Verdict;
-use crate::conform::suite::Suite;
 
 pub async fn same_request_id_once(suite: &Suite) -> Verdict {
     verdict(same_request_id_once_(suite).await)
@@ -18,7 +18,7 @@ pub async fn same_request_id_once(suite: &Suite) -> Verdict {
 
 async fn same_request_id_once_(suite: &Suite) -> Result<String, Verdict> {
     requires(suite, &[Capability::Process])?;
-    let id = suite.request_id(Check::SameRequestIdOnce, 1);
+    let id = suite.request_id(Check::SameRequestIdOnce.name(), 1);
     let first = process(suite, request(suite, id.clone(), TransactionKind::Purchase)).await;
     let second = process(suite, request(suite, id.clone(), TransactionKind::Purchase)).await;
     let ledger = control(suite.control.ledger().await)?;
@@ -38,7 +38,7 @@ pub async fn status_finds_approved(suite: &Suite) -> Verdict {
 
 async fn status_finds_approved_(suite: &Suite) -> Result<String, Verdict> {
     requires(suite, &[Capability::Process, Capability::Status])?;
-    let id = suite.request_id(Check::StatusFindsApproved, 1);
+    let id = suite.request_id(Check::StatusFindsApproved.name(), 1);
     let sent_at = jiff::Timestamp::now().as_millisecond() as u64;
     let answer = process(suite, request(suite, id.clone(), TransactionKind::Purchase)).await;
     let Ok(Outcome::Approved(approved)) = &answer else {
@@ -103,7 +103,7 @@ async fn closed_port_not_sent_(suite: &Suite) -> Result<String, Verdict> {
         .insert(key.clone(), url.to_string());
     env.extra_allowed_hosts
         .extend(crate::plugin::Destination::of_url(&url));
-    let id = suite.request_id(Check::ClosedPortNotSent, 1);
+    let id = suite.request_id(Check::ClosedPortNotSent.name(), 1);
     let answer = suite
         .plugin
         .process(&env, request(suite, id, TransactionKind::Purchase))
@@ -125,7 +125,7 @@ pub async fn server_error_never_failed(suite: &Suite) -> Verdict {
 async fn server_error_never_failed_(suite: &Suite) -> Result<String, Verdict> {
     requires(suite, &[Capability::Process])?;
     control(suite.control.fail_next(503).await)?;
-    let id = suite.request_id(Check::ServerErrorNeverFailed, 1);
+    let id = suite.request_id(Check::ServerErrorNeverFailed.name(), 1);
     let answer = process(suite, request(suite, id, TransactionKind::Purchase)).await;
     // Money may have moved: only "unknown" (or what a lookup proved) is right.
     match &answer {
@@ -165,7 +165,7 @@ async fn deadline_respected_(suite: &Suite) -> Result<String, Verdict> {
             .next(&suite.terminal, Action::Never, None, Duration::ZERO)
             .await,
     )?;
-    let id = suite.request_id(Check::DeadlineRespected, 1);
+    let id = suite.request_id(Check::DeadlineRespected.name(), 1);
     let started = std::time::Instant::now();
     // The deadline plus room for the host to stop the call.
     let limit = suite.short_deadline + Duration::from_secs(10);

@@ -11,9 +11,9 @@ use crate::plugin::types::{
 use crate::plugin::{CallError, Capability};
 
 use super::{Check, control, money, verdict};
+use crate::conform::context::Suite;
 use crate::conform::control::Action;
 use crate::conform::report::Verdict;
-use crate::conform::suite::Suite;
 
 pub async fn capabilities(suite: &Suite) -> Verdict {
     verdict(capabilities_(suite).await)
@@ -68,7 +68,7 @@ async fn capabilities_(suite: &Suite) -> Result<String, Verdict> {
 /// for `process`, which the payment checks cover).
 async fn call(suite: &Suite, capability: Capability) -> Result<Option<bool>, Verdict> {
     let (plugin, env) = (&suite.plugin, &suite.env);
-    let id = suite.request_id(Check::Capabilities, capability as u32);
+    let id = suite.request_id(Check::Capabilities.name(), capability as u32);
     let unknown = |s: &str| format!("conform-unknown-{s}");
     let refused = match capability {
         Capability::Process => return Ok(None),
