@@ -93,6 +93,8 @@ struct Sim {
     cancels: u64,
     /// The next money-moving request is processed, then answered with this status.
     fail_next: Option<u16>,
+    /// The next transaction start is registered, then its answer cut off.
+    lose_next: bool,
 }
 
 type Shared = Arc<Mutex<Sim>>;
@@ -154,6 +156,7 @@ impl GravitySim {
             .route("/terminals/{id}/next", post(conform_next))
             .route("/ledger", get(conform_ledger))
             .route("/fail-next", post(conform_fail_next))
+            .route("/lose-next", post(conform_lose_next))
             .route("/reset", post(conform_reset));
         let app = Router::new()
             .nest("/virtualterminal/v1", api)
@@ -434,6 +437,11 @@ async fn start(
         },
     );
     let failed = sim.fail_next.take();
+    // One lost answer: whichever of a start or a synchronous call comes first.
+    let lost = std::mem::take(&mut sim.lose_next);
+    if lost {
+        sim.drop_next_response = false;
+    }
     drop(sim);
     if script.behaviour != Behaviour::Never {
         let shared = shared.clone();
@@ -445,7 +453,11 @@ async fn start(
     if let Some(status) = failed {
         return server_error(status);
     }
-    Json(json!({ "transactionToken": token })).into_response()
+    let body = json!({ "transactionToken": token }).to_string();
+    if lost {
+        return cut_off(body);
+    }
+    ([("content-type", "application/json")], body).into_response()
 }
 
 /// The scripted card holder finishes a transaction on the terminal.
@@ -543,12 +555,20 @@ struct TokenData {
 
 /// Answers a synchronous call, or cuts the connection after processing it.
 fn answer(shared: &Shared, body: Value) -> Response {
-    let drop_it = std::mem::take(&mut shared.lock().unwrap().drop_next_response);
+    let drop_it = {
+        let mut sim = shared.lock().unwrap();
+        sim.lose_next &= !sim.drop_next_response;
+        std::mem::take(&mut sim.drop_next_response)
+    };
     let text = json!({ "transactionResponse": body }).to_string();
     if !drop_it {
         return ([("content-type", "application/json")], text).into_response();
     }
-    // Half the body, then the connection fails: the client cannot know the outcome.
+    cut_off(text)
+}
+
+/// Half the body, then the connection fails: the client cannot know the outcome.
+fn cut_off(text: String) -> Response {
     let half = text.as_bytes()[..text.len() / 2].to_vec();
     let stream = futures::stream::iter(vec![
         Ok::<_, std::io::Error>(half),
@@ -782,8 +802,16 @@ async fn conform_fail_next(
     StatusCode::NO_CONTENT.into_response()
 }
 
+async fn conform_lose_next(State(shared): State<Shared>) -> Response {
+    let mut sim = shared.lock().unwrap();
+    sim.lose_next = true;
+    sim.drop_next_response = true;
+    StatusCode::NO_CONTENT.into_response()
+}
+
 async fn conform_reset(State(shared): State<Shared>) -> Response {
     let mut sim = shared.lock().unwrap();
+    sim.lose_next = false;
     sim.scripts.clear();
     sim.ledger.clear();
     sim.fail_next = None;

@@ -100,6 +100,8 @@ struct Sim {
     latency: Duration,
     /// The next transaction on any terminal is answered with this status.
     fail_next: Option<u16>,
+    /// The next transaction on any terminal runs, then its answer is cut off.
+    lose_next: bool,
 }
 
 type Shared = Arc<Mutex<Sim>>;
@@ -145,6 +147,7 @@ impl NetsSim {
             .route("/_conform/terminals/{id}/next", post(conform_next))
             .route("/_conform/ledger", get(conform_ledger))
             .route("/_conform/fail-next", post(conform_fail_next))
+            .route("/_conform/lose-next", post(conform_lose_next))
             .route("/_conform/reset", post(conform_reset))
             .with_state(shared.clone());
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
@@ -382,6 +385,10 @@ async fn transaction(
         t.abort = Some(tx);
         let fault = t.fault.take();
         let fault = sim.fail_next.take().map(Fault::ServerError).or(fault);
+        let fault = match std::mem::take(&mut sim.lose_next) {
+            true => Some(Fault::DropResponse),
+            false => fault,
+        };
         let t = sim.terminals.get_mut(&id).expect("terminal still there");
         let (script, after) = if std::mem::take(&mut t.script_once) {
             let after = std::mem::take(&mut t.after);
@@ -695,8 +702,14 @@ async fn conform_fail_next(
     StatusCode::NO_CONTENT.into_response()
 }
 
+async fn conform_lose_next(State(shared): State<Shared>) -> Response {
+    shared.lock().unwrap().lose_next = true;
+    StatusCode::NO_CONTENT.into_response()
+}
+
 async fn conform_reset(State(shared): State<Shared>) -> Response {
     let mut sim = shared.lock().unwrap();
+    sim.lose_next = false;
     sim.ledger.clear();
     sim.fail_next = None;
     sim.latency = Duration::ZERO;

@@ -139,6 +139,13 @@ impl Control {
         Ok(())
     }
 
+    /// The next money-moving request is processed, then its answer is cut off.
+    pub async fn lose_next(&self) -> Result<(), ControlError> {
+        let url = self.url("/lose-next");
+        self.send(self.http.post(&url), url).await?;
+        Ok(())
+    }
+
     pub async fn ledger(&self) -> Result<Vec<Entry>, ControlError> {
         let url = self.url("/ledger");
         let response = self.send(self.http.get(&url), url.clone()).await?;

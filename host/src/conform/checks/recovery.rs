@@ -7,7 +7,9 @@ use std::time::Duration;
 use crate::plugin::types::{Outcome, StatusQuery, TransactionKind};
 use crate::plugin::{Capability, Deadlines, Disposition, Runtime};
 
-use super::{AMOUNT, Check, control, money, process, request, requires, shown, verdict};
+use super::{
+    AMOUNT, Check, control, money, outcome_name, process, request, requires, shown, verdict,
+};
 use crate::conform::context::Suite;
 use crate::conform::control::Action;
 use crate::conform::report::Verdict;
@@ -40,14 +42,18 @@ async fn status_finds_approved_(suite: &Suite) -> Result<String, Verdict> {
     requires(suite, &[Capability::Process, Capability::Status])?;
     let id = suite.request_id(Check::StatusFindsApproved.name(), 1);
     let sent_at = jiff::Timestamp::now().as_millisecond() as u64;
+    control(suite.control.lose_next().await)?;
     let answer = process(suite, request(suite, id.clone(), TransactionKind::Purchase)).await;
-    let Ok(Outcome::Approved(approved)) = &answer else {
+    // The plugin may have found the result itself; it must never call it a failure.
+    if let Ok(o @ (Outcome::Declined(_) | Outcome::CancelledByClient(_) | Outcome::NotFound(_))) =
+        &answer
+    {
         return Err(Verdict::Failed(format!(
-            "the purchase to look up was {}",
-            shown(&answer)
+            "a purchase whose answer was lost was reported {}",
+            outcome_name(o)
         )));
-    };
-    // The host lost the answer above: it only knows what it wrote before sending.
+    }
+    // The host lost the answer: it only knows what it wrote before sending.
     let query = StatusQuery {
         request_id: id,
         terminal_id: Some(suite.terminal.clone()),
@@ -61,8 +67,9 @@ async fn status_finds_approved_(suite: &Suite) -> Result<String, Verdict> {
     suite.keep(&found);
     match &found {
         Ok(Outcome::Approved(a)) if a.amount.minor_units == AMOUNT => Ok(format!(
-            "status answers approved ({}, process said {})",
-            a.provider_reference, approved.provider_reference
+            "answer lost (process: {}); status answers approved ({})",
+            shown(&answer),
+            a.provider_reference
         )),
         other => Err(Verdict::Failed(format!(
             "status of an approved purchase answered {}",
