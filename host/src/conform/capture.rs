@@ -41,3 +41,28 @@ impl<S: tracing::Subscriber> Layer<S> for Capture {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use tracing_subscriber::layer::SubscriberExt;
+
+    use super::Capture;
+
+    #[test]
+    fn every_event_is_kept_with_its_target_and_fields_at_any_level() {
+        let capture = Capture::default();
+        let subscriber = tracing_subscriber::registry().with(capture.clone());
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::debug!(target: "vetpay::plugin", plugin = "p", "said {}", "hello");
+            tracing::warn!(count = 2, "late");
+        });
+        let lines = capture.lines();
+        assert_eq!(lines.len(), 2, "{lines:?}");
+        assert!(lines[0].starts_with("vetpay::plugin"), "{lines:?}");
+        assert!(
+            lines[0].contains("said hello") && lines[0].contains("plugin=p"),
+            "{lines:?}"
+        );
+        assert!(lines[1].contains("count=2"), "{lines:?}");
+    }
+}

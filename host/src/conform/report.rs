@@ -113,3 +113,48 @@ impl Report {
         report.to_string()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::{CheckResult, Report, Verdict};
+
+    fn report() -> Report {
+        let result = |name, verdict| CheckResult {
+            name,
+            verdict,
+            time: Duration::from_millis(5),
+        };
+        Report {
+            plugin: "acme".into(),
+            results: vec![
+                result("purchase-approved", Verdict::Passed("approved 1234".into())),
+                result("refund", Verdict::Failed("got <declined> & more".into())),
+                result("aborted-by-clinic", Verdict::Skipped("no abort".into())),
+            ],
+        }
+    }
+
+    #[test]
+    fn the_table_ends_with_the_counts() {
+        let table = report().table();
+        assert!(
+            table.contains("refund             FAILED   got <declined> & more"),
+            "{table}"
+        );
+        assert_eq!(table.lines().last(), Some("1 passed, 1 failed (1 skipped)"));
+    }
+
+    #[test]
+    fn junit_names_every_check_and_escapes_details() {
+        let xml = report().junit().unwrap();
+        assert!(
+            xml.contains(r#"tests="3""#) && xml.contains(r#"failures="1""#),
+            "{xml}"
+        );
+        assert!(xml.contains(r#"<testcase name="refund""#), "{xml}");
+        assert!(xml.contains("got &lt;declined&gt; &amp; more"), "{xml}");
+        assert!(xml.contains(r#"<skipped message="no abort""#), "{xml}");
+    }
+}

@@ -159,21 +159,8 @@ pub fn no_secret_leak(suite: &Suite) -> Verdict {
     }
     let lines = suite.capture.lines();
     let answers = suite.answers.lock().map(|a| a.clone()).unwrap_or_default();
-    let mut leaks = Vec::new();
-    for (key, value) in &secrets {
-        // Very short values match by chance; the runtime's scrubber skips them too.
-        if value.len() < 4 {
-            continue;
-        }
-        if let Some(line) = lines.iter().find(|l| l.contains(value.as_str())) {
-            let target = line.split(' ').next().unwrap_or_default();
-            leaks.push(format!("{key} in a log line of {target}"));
-        }
-        if answers.iter().any(|a| a.contains(value.as_str())) {
-            leaks.push(format!("{key} in an answer"));
-        }
-    }
-    if leaks.is_empty() {
+    let found = leaks(&secrets, &lines, &answers);
+    if found.is_empty() {
         Verdict::Passed(format!(
             "{} secret(s) absent from {} log lines and {} answers",
             secrets.len(),
@@ -181,6 +168,57 @@ pub fn no_secret_leak(suite: &Suite) -> Verdict {
             answers.len()
         ))
     } else {
-        Verdict::Failed(leaks.join("; "))
+        Verdict::Failed(found.join("; "))
+    }
+}
+
+/// Where each secret value shows, named by its setting (never by the value).
+fn leaks(secrets: &[(String, String)], lines: &[String], answers: &[String]) -> Vec<String> {
+    let mut found = Vec::new();
+    for (key, value) in secrets {
+        // Very short values match by chance; the runtime's scrubber skips them too.
+        if value.len() < 4 {
+            continue;
+        }
+        if let Some(line) = lines.iter().find(|l| l.contains(value.as_str())) {
+            let target = line.split(' ').next().unwrap_or_default();
+            found.push(format!("{key} in a log line of {target}"));
+        }
+        if answers.iter().any(|a| a.contains(value.as_str())) {
+            found.push(format!("{key} in an answer"));
+        }
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::leaks;
+
+    fn texts(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn a_secret_in_a_log_line_or_an_answer_is_named_by_its_setting() {
+        let secrets = vec![("auth-token".to_owned(), "T0ken-9c1f".to_owned())];
+        let lines = texts(&["vetpay::plugin plugin=gravity sent T0ken-9c1f"]);
+        let answers = texts(&["Ok(Approved { receipt: \"T0ken-9c1f\" })"]);
+        let found = leaks(&secrets, &lines, &answers);
+        assert_eq!(
+            found,
+            [
+                "auth-token in a log line of vetpay::plugin",
+                "auth-token in an answer"
+            ]
+        );
+        assert!(found.iter().all(|f| !f.contains("T0ken")));
+    }
+
+    #[test]
+    fn placeholders_and_other_text_are_no_leak() {
+        let secrets = vec![("auth-token".to_owned(), "T0ken-9c1f".to_owned())];
+        let lines = texts(&["url=http://sim/{{secret:auth-token}}/start"]);
+        assert!(leaks(&secrets, &lines, &[]).is_empty());
     }
 }
