@@ -212,3 +212,39 @@ fn a_simulator_started_on_its_own_certifies_a_plugin_file() {
     assert_eq!(table.lines().last(), Some("12 passed, 0 failed"), "{table}");
     drop(lines);
 }
+
+#[test]
+fn a_card_on_file_plugin_has_its_terminal_checks_skipped_with_the_reason() {
+    // The example (Acme Pay) declares charge-token, status and list-terminals.
+    let out = vetpay(&[
+        "plugin",
+        "conform",
+        vetpay_plugin_artifacts::EXAMPLE,
+        "--bundled",
+        "gravity",
+        "--setting",
+        "api-key=conform-acme-key",
+    ]);
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{table}");
+    for check in CHECKS {
+        let expected = match check {
+            "capabilities" | "no-secret-leak" => "passed",
+            _ => "skipped",
+        };
+        assert_eq!(
+            result_of(&table, check),
+            Some(expected),
+            "{check}:\n{table}"
+        );
+    }
+    assert!(
+        table.contains("the plugin does not declare process"),
+        "{table}"
+    );
+    assert_eq!(
+        table.lines().last(),
+        Some("2 passed, 0 failed (10 skipped)"),
+        "{table}"
+    );
+}

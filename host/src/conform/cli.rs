@@ -116,9 +116,9 @@ async fn target(args: &ConformArgs) -> Result<(Target, Keep), String> {
         let running = super::bundled::start(provider, 0)
             .await
             .map_err(|e| format!("cannot start the simulator: {e}"))?;
-        let plugin = match &args.file {
-            Some(path) => read(path)?,
-            None => running.plugin.to_vec(),
+        let (plugin, own) = match &args.file {
+            Some(path) => (read(path)?, false),
+            None => (running.plugin.to_vec(), true),
         };
         let mut settings = running.settings.clone();
         settings.extend(given);
@@ -130,8 +130,11 @@ async fn target(args: &ConformArgs) -> Result<(Target, Keep), String> {
                 .unwrap_or_else(|| running.terminal.clone()),
             settings,
         );
-        target.market = target.market.or(Some(running.market.into()));
-        target.currency = target.currency.or(Some(running.currency.into()));
+        // Another plugin's file keeps its manifest's market and currency.
+        if own {
+            target.market = target.market.or(Some(running.market.into()));
+            target.currency = target.currency.or(Some(running.currency.into()));
+        }
         return Ok((target, Some(running)));
     }
     // clap requires these without --bundled.

@@ -19,16 +19,29 @@ pub async fn capabilities(suite: &Suite) -> Verdict {
     verdict(capabilities_(suite).await)
 }
 
-/// Whether an answer is "not supported", by the plugin or by the host.
-fn not_supported<T>(answer: &Result<T, CallError>) -> bool {
-    matches!(
-        answer,
+/// How an export answered a harmless call.
+enum Answer {
+    NotSupported,
+    Answered,
+    /// The host refused the request before calling (market, currency, input):
+    /// the run's configuration, not the plugin, is at fault.
+    NotAsked(String),
+}
+
+fn answer<T>(answer: &Result<T, CallError>) -> Answer {
+    match answer {
         Err(CallError::NotSupported { .. })
-            | Err(CallError::Plugin {
-                error: PluginError::NotSupported(_),
-                ..
-            })
-    )
+        | Err(CallError::Plugin {
+            error: PluginError::NotSupported(_),
+            ..
+        }) => Answer::NotSupported,
+        Err(
+            e @ (CallError::MarketNotServed { .. }
+            | CallError::CurrencyNotServed { .. }
+            | CallError::InvalidRequest(_)),
+        ) => Answer::NotAsked(e.to_string()),
+        _ => Answer::Answered,
+    }
 }
 
 async fn capabilities_(suite: &Suite) -> Result<String, Verdict> {
@@ -37,16 +50,21 @@ async fn capabilities_(suite: &Suite) -> Result<String, Verdict> {
     let mut answered = Vec::new();
     let mut unsupported = Vec::new();
     for capability in Capability::ALL {
-        let Some(refused) = call(suite, capability).await? else {
+        let Some(got) = call(suite, capability).await? else {
             continue;
         };
-        match (manifest.supports(capability), refused) {
-            (true, true) => wrong.push(format!(
+        match (manifest.supports(capability), got) {
+            (_, Answer::NotAsked(why)) => {
+                wrong.push(format!("{capability} could not be asked: {why}"))
+            }
+            (true, Answer::NotSupported) => wrong.push(format!(
                 "{capability} is declared but answers not-supported"
             )),
-            (false, false) => wrong.push(format!("{capability} is not declared but answers")),
-            (true, false) => answered.push(capability.export_name()),
-            (false, true) => unsupported.push(capability.export_name()),
+            (false, Answer::Answered) => {
+                wrong.push(format!("{capability} is not declared but answers"))
+            }
+            (true, Answer::Answered) => answered.push(capability.export_name()),
+            (false, Answer::NotSupported) => unsupported.push(capability.export_name()),
         }
     }
     if wrong.is_empty() {
@@ -64,13 +82,13 @@ async fn capabilities_(suite: &Suite) -> Result<String, Verdict> {
     }
 }
 
-/// Calls `capability` harmlessly; whether it answered not-supported (`None`
-/// for `process`, which the payment checks cover).
-async fn call(suite: &Suite, capability: Capability) -> Result<Option<bool>, Verdict> {
+/// Calls `capability` harmlessly (`None` for `process`, which the payment
+/// checks cover).
+async fn call(suite: &Suite, capability: Capability) -> Result<Option<Answer>, Verdict> {
     let (plugin, env) = (&suite.plugin, &suite.env);
     let id = suite.request_id(Check::Capabilities.name(), capability as u32);
     let unknown = |s: &str| format!("conform-unknown-{s}");
-    let refused = match capability {
+    let got = match capability {
         Capability::Process => return Ok(None),
         Capability::Abort => {
             let r = plugin
@@ -83,7 +101,7 @@ async fn call(suite: &Suite, capability: Capability) -> Result<Option<bool>, Ver
                 )
                 .await;
             suite.keep(&r);
-            not_supported(&r)
+            answer(&r)
         }
         Capability::Status => {
             let query = StatusQuery {
@@ -97,7 +115,7 @@ async fn call(suite: &Suite, capability: Capability) -> Result<Option<bool>, Ver
             };
             let r = plugin.status(env, query).await;
             suite.keep(&r);
-            not_supported(&r)
+            answer(&r)
         }
         Capability::ChargeToken => {
             let charge = TokenCharge {
@@ -108,7 +126,7 @@ async fn call(suite: &Suite, capability: Capability) -> Result<Option<bool>, Ver
             };
             let r = plugin.charge_token(env, charge).await;
             suite.keep(&r);
-            not_supported(&r)
+            answer(&r)
         }
         Capability::RefundToken => {
             let refund = TokenRefund {
@@ -120,7 +138,7 @@ async fn call(suite: &Suite, capability: Capability) -> Result<Option<bool>, Ver
             };
             let r = plugin.refund_token(env, refund).await;
             suite.keep(&r);
-            not_supported(&r)
+            answer(&r)
         }
         Capability::SaveCard => {
             control(
@@ -136,20 +154,20 @@ async fn call(suite: &Suite, capability: Capability) -> Result<Option<bool>, Ver
             };
             let r = plugin.save_card(env, save).await;
             suite.keep(&r);
-            not_supported(&r)
+            answer(&r)
         }
         Capability::ListTerminals => {
             let r = plugin.list_terminals(env).await;
             suite.keep(&r);
-            not_supported(&r)
+            answer(&r)
         }
         Capability::Reconcile => {
             let r = plugin.reconcile(env, &suite.terminal).await;
             suite.keep(&r);
-            not_supported(&r)
+            answer(&r)
         }
     };
-    Ok(Some(refused))
+    Ok(Some(got))
 }
 
 pub fn no_secret_leak(suite: &Suite) -> Verdict {
