@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod console;
+pub mod conform;
 #[cfg(feature = "demo")]
 pub mod demo;
 pub mod plugin;

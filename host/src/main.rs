@@ -79,6 +79,10 @@ enum Command {
         #[arg(long)]
         data_dir: Option<PathBuf>,
     },
+    /// Run a bundled provider simulator on its own (the card-holder control
+    /// protocol under /_conform, docs/CONFORMANCE.md).
+    #[cfg(feature = "demo")]
+    Simulator(vetpay::conform::cli::SimulatorArgs),
     /// The operator's key: make one, re-seal the secrets under a new one.
     Vault {
         #[command(subcommand)]
@@ -334,6 +338,8 @@ enum PluginCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Certify a plugin against a simulator of its provider (docs/CONFORMANCE.md).
+    Conform(vetpay::conform::cli::ConformArgs),
 }
 
 fn main() -> ExitCode {
@@ -359,6 +365,9 @@ fn main() -> ExitCode {
         Command::Plugin {
             command: PluginCommand::Check { file, json },
         } => plugin_cli::check(&file, json),
+        Command::Plugin {
+            command: PluginCommand::Conform(args),
+        } => vetpay::conform::cli::conform(args),
         Command::Org {
             command: OrgCommand::Create { name, database },
         } => create_org(&name, &database),
@@ -408,6 +417,8 @@ fn main() -> ExitCode {
             port,
             data_dir,
         } => demo(admin_key, port, data_dir),
+        #[cfg(feature = "demo")]
+        Command::Simulator(args) => vetpay::conform::cli::simulator(args),
         Command::Vault { command } => vault_command(command),
     };
     match result {

@@ -23,6 +23,8 @@ use axum::routing::{delete, get, post, put};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use crate::conform;
+
 /// What the card holder at a device does with the next transaction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -89,6 +91,10 @@ struct Sim {
     retrievals: u64,
     /// Cancels of started transactions, by token.
     cancels: u64,
+    /// The next money-moving request is processed, then answered with this status.
+    fail_next: Option<u16>,
+    /// The next transaction start is registered, then its answer cut off.
+    lose_next: bool,
 }
 
 type Shared = Arc<Mutex<Sim>>;
@@ -108,6 +114,18 @@ pub const DECLINED_CENTS_SUFFIX: i64 = 51;
 
 impl GravitySim {
     pub async fn start(oid: &str, auth_token: &str) -> Self {
+        Self::start_on(0, oid, auth_token).await
+    }
+
+    /// Starts on this port of 127.0.0.1 (0: any free one).
+    pub async fn start_on(port: u16, oid: &str, auth_token: &str) -> Self {
+        Self::try_start_on(port, oid, auth_token)
+            .await
+            .expect("bind")
+    }
+
+    /// Starts on this port of 127.0.0.1, or says why it cannot listen there.
+    pub async fn try_start_on(port: u16, oid: &str, auth_token: &str) -> std::io::Result<Self> {
         let shared: Shared = Arc::new(Mutex::new(Sim {
             oid: oid.into(),
             auth_token: auth_token.into(),
@@ -133,20 +151,26 @@ impl GravitySim {
             .route("/echo-credentials", post(echo_credentials))
             .route("/drop-next-response", post(drop_next))
             .route("/latency", post(latency));
+        let conform = Router::new()
+            .route("/", get(conform_info))
+            .route("/terminals/{id}/next", post(conform_next))
+            .route("/ledger", get(conform_ledger))
+            .route("/fail-next", post(conform_fail_next))
+            .route("/lose-next", post(conform_lose_next))
+            .route("/reset", post(conform_reset));
         let app = Router::new()
             .nest("/virtualterminal/v1", api)
             .nest("/_sim", control)
+            .nest("/_conform", conform)
             .with_state(shared.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let origin = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+        let origin = format!("http://127.0.0.1:{}", listener.local_addr()?.port());
         tokio::spawn(async move { axum::serve(listener, app).await.ok() });
-        Self {
+        Ok(Self {
             base_url: format!("{origin}/virtualterminal/v1"),
             origin,
             shared,
-        }
+        })
     }
 
     /// What the card holder at `device` does with the next transaction.
@@ -412,6 +436,12 @@ async fn start(
             result: None,
         },
     );
+    let failed = sim.fail_next.take();
+    // One lost answer: whichever of a start or a synchronous call comes first.
+    let lost = std::mem::take(&mut sim.lose_next);
+    if lost {
+        sim.drop_next_response = false;
+    }
     drop(sim);
     if script.behaviour != Behaviour::Never {
         let shared = shared.clone();
@@ -420,7 +450,14 @@ async fn start(
             card_holder_acts(&shared, &external, script.behaviour);
         });
     }
-    Json(json!({ "transactionToken": token })).into_response()
+    if let Some(status) = failed {
+        return server_error(status);
+    }
+    let body = json!({ "transactionToken": token }).to_string();
+    if lost {
+        return cut_off(body);
+    }
+    ([("content-type", "application/json")], body).into_response()
 }
 
 /// The scripted card holder finishes a transaction on the terminal.
@@ -518,12 +555,20 @@ struct TokenData {
 
 /// Answers a synchronous call, or cuts the connection after processing it.
 fn answer(shared: &Shared, body: Value) -> Response {
-    let drop_it = std::mem::take(&mut shared.lock().unwrap().drop_next_response);
+    let drop_it = {
+        let mut sim = shared.lock().unwrap();
+        sim.lose_next &= !sim.drop_next_response;
+        std::mem::take(&mut sim.drop_next_response)
+    };
     let text = json!({ "transactionResponse": body }).to_string();
     if !drop_it {
         return ([("content-type", "application/json")], text).into_response();
     }
-    // Half the body, then the connection fails: the client cannot know the outcome.
+    cut_off(text)
+}
+
+/// Half the body, then the connection fails: the client cannot know the outcome.
+fn cut_off(text: String) -> Response {
     let half = text.as_bytes()[..text.len() / 2].to_vec();
     let stream = futures::stream::iter(vec![
         Ok::<_, std::io::Error>(half),
@@ -579,6 +624,9 @@ async fn tokenized(
             r
         }
     };
+    if let Some(status) = shared.lock().unwrap().fail_next.take() {
+        return server_error(status);
+    }
     answer(&shared, result)
 }
 
@@ -675,5 +723,101 @@ struct Latency {
 
 async fn latency(State(shared): State<Shared>, Json(l): Json<Latency>) -> Response {
     shared.lock().unwrap().latency_ms = l.ms;
+    StatusCode::NO_CONTENT.into_response()
+}
+
+/// An answer with a server error, after the request was processed.
+fn server_error(status: u16) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    error(status, "internal error")
+}
+
+// The card-holder control protocol (docs/CONFORMANCE.md), on the `/_sim` state.
+
+async fn conform_info() -> Response {
+    Json(conform::Info {
+        protocol: conform::PROTOCOL_VERSION,
+        provider: "gravity".into(),
+        // emergepay's results carry no issuer response code.
+        decline_codes: false,
+    })
+    .into_response()
+}
+
+async fn conform_next(
+    State(shared): State<Shared>,
+    Path(device): Path<String>,
+    Json(next): Json<conform::Next>,
+) -> Response {
+    let behaviour = match next.action {
+        conform::Action::Approve => Behaviour::Approve,
+        conform::Action::Decline => Behaviour::Decline,
+        conform::Action::Cancel => Behaviour::Cancel,
+        conform::Action::Never => Behaviour::Never,
+    };
+    let script = Script {
+        behaviour,
+        after_ms: next.after_ms,
+    };
+    shared.lock().unwrap().scripts.insert(device, script);
+    StatusCode::NO_CONTENT.into_response()
+}
+
+fn conform_kind(kind: &str) -> conform::Kind {
+    match kind {
+        "CreditSale" => conform::Kind::Purchase,
+        "CreditReturn" => conform::Kind::Refund,
+        "CreditSaveCard" => conform::Kind::SaveCard,
+        "TokenizedPayment" => conform::Kind::TokenCharge,
+        "TokenizedRefund" => conform::Kind::TokenRefund,
+        "Void" => conform::Kind::Void,
+        _ => conform::Kind::Other,
+    }
+}
+
+async fn conform_ledger(State(shared): State<Shared>) -> Response {
+    let entries = shared
+        .lock()
+        .unwrap()
+        .ledger
+        .iter()
+        .map(|e| conform::Entry {
+            request_id: e.external_id.clone(),
+            kind: conform_kind(&e.kind),
+            amount: e.cents,
+            currency: Some("USD".into()),
+            approved: e.approved,
+            voided: e.voided,
+            terminal: None,
+        })
+        .collect();
+    Json(conform::Ledger { entries }).into_response()
+}
+
+async fn conform_fail_next(
+    State(shared): State<Shared>,
+    Json(fail): Json<conform::FailNext>,
+) -> Response {
+    shared.lock().unwrap().fail_next = Some(fail.status);
+    StatusCode::NO_CONTENT.into_response()
+}
+
+async fn conform_lose_next(State(shared): State<Shared>) -> Response {
+    let mut sim = shared.lock().unwrap();
+    sim.lose_next = true;
+    sim.drop_next_response = true;
+    StatusCode::NO_CONTENT.into_response()
+}
+
+async fn conform_reset(State(shared): State<Shared>) -> Response {
+    let mut sim = shared.lock().unwrap();
+    sim.lose_next = false;
+    sim.scripts.clear();
+    sim.ledger.clear();
+    sim.fail_next = None;
+    sim.rate_limited = 0;
+    sim.echo_credentials = 0;
+    sim.drop_next_response = false;
+    sim.latency_ms = 0;
     StatusCode::NO_CONTENT.into_response()
 }

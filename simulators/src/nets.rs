@@ -27,6 +27,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
+use crate::conform;
+
 /// What the card holder at a terminal does with the next transaction.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "kebab-case", tag = "behaviour")]
@@ -52,6 +54,8 @@ pub enum Fault {
     /// Lost on the way: the terminal never sees the request, and the caller's
     /// connection drops as if the answer were lost.
     LoseRequest,
+    /// Processed, then answered with this HTTP status (a 5xx after sending).
+    ServerError(u16),
 }
 
 /// How the service words and shapes its refusals and cancels. Nets' own
@@ -92,6 +96,8 @@ struct Terminal {
     busy: bool,
     script: Behaviour,
     after: Duration,
+    /// The script is for the next transaction only (the control protocol's).
+    script_once: bool,
     fault: Option<Fault>,
     /// Ends the running transaction early (cancelAction).
     abort: Option<oneshot::Sender<()>>,
@@ -115,6 +121,10 @@ struct Sim {
     stan: u64,
     latency: Duration,
     dialect: Dialect,
+    /// The next transaction on any terminal is answered with this status.
+    fail_next: Option<u16>,
+    /// The next transaction on any terminal runs, then its answer is cut off.
+    lose_next: bool,
 }
 
 type Shared = Arc<Mutex<Sim>>;
@@ -136,6 +146,11 @@ fn now() -> u64 {
 
 impl NetsSim {
     pub async fn start() -> Self {
+        Self::start_on(0).await.expect("bind")
+    }
+
+    /// Starts on this port of 127.0.0.1 (0: any free one).
+    pub async fn start_on(port: u16) -> std::io::Result<Self> {
         let shared: Shared = Arc::new(Mutex::new(Sim {
             token_lifetime: Duration::from_secs(3600),
             ..Sim::default()
@@ -151,13 +166,17 @@ impl NetsSim {
             .route("/_sim/ledger", get(ledger))
             .route("/_sim/terminals/{id}/script", post(control_script))
             .route("/_sim/terminals/{id}/fault", post(control_fault))
+            .route("/_conform", get(conform_info))
+            .route("/_conform/terminals/{id}/next", post(conform_next))
+            .route("/_conform/ledger", get(conform_ledger))
+            .route("/_conform/fail-next", post(conform_fail_next))
+            .route("/_conform/lose-next", post(conform_lose_next))
+            .route("/_conform/reset", post(conform_reset))
             .with_state(shared.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let base_url = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+        let base_url = format!("http://127.0.0.1:{}", listener.local_addr()?.port());
         tokio::spawn(async move { axum::serve(listener, app).await.ok() });
-        Self { base_url, shared }
+        Ok(Self { base_url, shared })
     }
 
     pub fn add_account(&self, username: &str, password: &str) {
@@ -180,6 +199,7 @@ impl NetsSim {
                 busy: false,
                 script: Behaviour::Approve,
                 after: Duration::ZERO,
+                script_once: false,
                 fault: None,
                 abort: None,
                 last: None,
@@ -195,6 +215,7 @@ impl NetsSim {
         let t = sim.terminals.get_mut(terminal).expect("known terminal");
         t.script = behaviour;
         t.after = after;
+        t.script_once = false;
     }
 
     pub fn fault_next(&self, terminal: &str, fault: Fault) {
@@ -406,7 +427,20 @@ async fn transaction(
         t.busy = true;
         let (tx, rx) = oneshot::channel();
         t.abort = Some(tx);
-        (t.script.clone(), t.after, t.fault.take(), rx)
+        let fault = t.fault.take();
+        let fault = sim.fail_next.take().map(Fault::ServerError).or(fault);
+        let fault = match std::mem::take(&mut sim.lose_next) {
+            true => Some(Fault::DropResponse),
+            false => fault,
+        };
+        let t = sim.terminals.get_mut(&id).expect("terminal still there");
+        let (script, after) = if std::mem::take(&mut t.script_once) {
+            let after = std::mem::take(&mut t.after);
+            (std::mem::replace(&mut t.script, Behaviour::Approve), after)
+        } else {
+            (t.script.clone(), t.after)
+        };
+        (script, after, fault, rx)
     };
     // The terminal finishes the transaction whether or not the caller is still
     // connected (a host killed mid-payment): it runs apart from the request.
@@ -516,6 +550,10 @@ async fn finish_transaction(
                     (StatusCode::BAD_REQUEST, Json(a)).into_response()
                 }
             }
+        }
+        Some(Fault::ServerError(code)) => {
+            let code = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            (code, "internal error").into_response()
         }
         // Answered before the terminal saw it (above).
         None | Some(Fault::LoseRequest) => (status, Json(answer)).into_response(),
@@ -635,6 +673,7 @@ async fn control_script(
     };
     t.script = body.behaviour;
     t.after = Duration::from_millis(body.after_ms);
+    t.script_once = false;
     StatusCode::NO_CONTENT.into_response()
 }
 
@@ -648,5 +687,103 @@ async fn control_fault(
         return StatusCode::NOT_FOUND.into_response();
     };
     t.fault = Some(fault);
+    StatusCode::NO_CONTENT.into_response()
+}
+
+// The card-holder control protocol (docs/CONFORMANCE.md), on the `/_sim` state.
+
+async fn conform_info() -> Response {
+    Json(conform::Info {
+        protocol: conform::PROTOCOL_VERSION,
+        provider: "nets-connect-cloud".into(),
+        decline_codes: true,
+    })
+    .into_response()
+}
+
+async fn conform_next(
+    State(shared): State<Shared>,
+    Path(id): Path<String>,
+    Json(next): Json<conform::Next>,
+) -> Response {
+    let behaviour = match next.action {
+        conform::Action::Approve => Behaviour::Approve,
+        conform::Action::Decline => Behaviour::Decline {
+            code: next.code.unwrap_or_else(|| "05".into()),
+        },
+        conform::Action::Cancel => Behaviour::Cancel,
+        conform::Action::Never => Behaviour::Never,
+    };
+    let mut sim = shared.lock().unwrap();
+    let Some(t) = sim.terminals.get_mut(&id) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    // A `/_sim` script stays until changed; the protocol's is for one transaction.
+    t.script = behaviour;
+    t.after = Duration::from_millis(next.after_ms);
+    t.script_once = true;
+    StatusCode::NO_CONTENT.into_response()
+}
+
+fn conform_kind(kind: &str) -> conform::Kind {
+    match kind {
+        "purchase" => conform::Kind::Purchase,
+        "returnOfGoods" => conform::Kind::Refund,
+        "deposit" => conform::Kind::Deposit,
+        _ => conform::Kind::Other,
+    }
+}
+
+async fn conform_ledger(State(shared): State<Shared>) -> Response {
+    let entries = shared
+        .lock()
+        .unwrap()
+        .ledger
+        .iter()
+        .map(|e| conform::Entry {
+            request_id: e.order_id.clone(),
+            kind: conform_kind(&e.transaction_type),
+            amount: e.amount,
+            // The terminal's books carry no currency: the terminal has one.
+            currency: None,
+            approved: e.approved,
+            voided: false,
+            terminal: Some(e.terminal.clone()),
+        })
+        .collect();
+    Json(conform::Ledger { entries }).into_response()
+}
+
+async fn conform_fail_next(
+    State(shared): State<Shared>,
+    Json(fail): Json<conform::FailNext>,
+) -> Response {
+    shared.lock().unwrap().fail_next = Some(fail.status);
+    StatusCode::NO_CONTENT.into_response()
+}
+
+async fn conform_lose_next(State(shared): State<Shared>) -> Response {
+    shared.lock().unwrap().lose_next = true;
+    StatusCode::NO_CONTENT.into_response()
+}
+
+async fn conform_reset(State(shared): State<Shared>) -> Response {
+    let mut sim = shared.lock().unwrap();
+    sim.lose_next = false;
+    sim.ledger.clear();
+    sim.fail_next = None;
+    sim.latency = Duration::ZERO;
+    for t in sim.terminals.values_mut() {
+        // A card holder who never answers lets go of the terminal.
+        if let Some(abort) = t.abort.take() {
+            let _ = abort.send(());
+        }
+        t.script = Behaviour::Approve;
+        t.after = Duration::ZERO;
+        t.script_once = false;
+        t.fault = None;
+        t.offline = false;
+        t.busy = false;
+    }
     StatusCode::NO_CONTENT.into_response()
 }
