@@ -2,8 +2,8 @@
 //! plugins running as sandboxed WebAssembly components.
 
 pub mod api;
-pub mod console;
 pub mod conform;
+pub mod console;
 #[cfg(feature = "demo")]
 pub mod demo;
 pub mod plugin;
