@@ -96,15 +96,23 @@ fn last_transaction(
     Ok(Last::Ours(Box::new(outcome)))
 }
 
-/// What `status` may conclude when the terminal's last transaction is not
-/// this request's. The request never started, and never will, only when it
-/// can no longer be running (more than the transaction timeout has passed
-/// since it was sent), no later request ran on the terminal, and the last
-/// transaction is the one vetpay sent before it (or there is none at all and
-/// vetpay sent nothing before).
-fn absent(ctx: &Context, query: &StatusQuery, last: Last) -> Result<Outcome, PluginError> {
-    let longest =
-        ctx.require_u64("transaction-timeout-s")? * 1000 + ctx.require_u64("lookup-delay-ms")?;
+/// What the terminal's last transaction tells `status` about a request. When
+/// it is not this request's, the request never started, and never will, only
+/// when it can no longer be running (more than the transaction timeout has
+/// passed since it was sent), no later request ran on the terminal, and the
+/// last transaction is the one vetpay sent before it (or there is none at all
+/// and vetpay sent nothing before).
+fn status_of(ctx: &Context, query: &StatusQuery, last: Last) -> Result<Outcome, PluginError> {
+    // Another order's id (itself optional), or `None` for no transaction at all.
+    let other = match last {
+        Last::Ours(outcome) => return Ok(*outcome),
+        Last::Other(order) => Some(order),
+        Last::Nothing => None,
+    };
+    let longest = ctx
+        .require_u64("transaction-timeout-s")?
+        .saturating_mul(1000)
+        .saturating_add(ctx.require_u64("lookup-delay-ms")?);
     let Some(sent) = query.sent_at_ms else {
         return Ok(Outcome::Unknown(
             "the terminal's last transaction is not this request".into(),
@@ -120,23 +128,20 @@ fn absent(ctx: &Context, query: &StatusQuery, last: Last) -> Result<Outcome, Plu
             "another request ran on the terminal since this one; its last transaction says nothing of this one".into(),
         ));
     }
-    Ok(match (last, query.previous_request_id.as_deref()) {
-        (Last::Other(Some(order)), Some(previous)) if order == previous => {
-            Outcome::NotFound(format!(
-                "the terminal's last transaction is the previous request's ({previous}): this one never started"
-            ))
-        }
-        (Last::Nothing, None) => Outcome::NotFound(
+    Ok(match (other, query.previous_request_id.as_deref()) {
+        (Some(Some(order)), Some(previous)) if order == previous => Outcome::NotFound(format!(
+            "the terminal's last transaction is the previous request's ({previous}): this one never started"
+        )),
+        (None, None) => Outcome::NotFound(
             "the terminal has no transaction at all: this request never started".into(),
         ),
-        (Last::Other(order), _) => Outcome::Unknown(format!(
+        (Some(order), _) => Outcome::Unknown(format!(
             "the terminal's last transaction ({}) is neither this request nor the one before it",
             order.as_deref().unwrap_or("without an order id")
         )),
-        (Last::Nothing, Some(_)) => Outcome::Unknown(
+        (None, Some(_)) => Outcome::Unknown(
             "the terminal reports no transaction although vetpay sent one before this".into(),
         ),
-        (Last::Ours(outcome), _) => *outcome,
     })
 }
 
@@ -271,10 +276,8 @@ impl Plugin for Nets {
         // The documented wait before the last-transaction lookup holds for
         // recovery too: a host that died may have lost the answer a moment ago.
         vetpay_sdk::sleep(Duration::from_millis(ctx.require_u64("lookup-delay-ms")?));
-        match last_transaction(&client, terminal, &query.request_id, &query.amount.currency)? {
-            Last::Ours(outcome) => Ok(*outcome),
-            last => absent(ctx, &query, last),
-        }
+        let last = last_transaction(&client, terminal, &query.request_id, &query.amount.currency)?;
+        status_of(ctx, &query, last)
     }
 
     fn list_terminals(ctx: &Context) -> Result<Vec<TerminalInfo>, PluginError> {
