@@ -233,7 +233,7 @@ impl Clinic {
                 .await
                 .map_err(|e| e.to_string())?;
             let env = self
-                .call_env(&ctx.organisation_id, plugin_id, &department, None)
+                .call_env(&ctx.organisation_id, &plugin, &department, None)
                 .await
                 .map_err(|e| e.to_string())?;
             Ok((plugin, env))

@@ -211,13 +211,15 @@ impl Clinic {
     pub async fn call_env(
         &self,
         organisation_id: &str,
-        plugin_id: &str,
+        plugin: &Provider,
         department: &Department,
         progress: Option<ProgressSink>,
     ) -> Result<CallEnv, ServiceError> {
+        // Which settings are secret comes from the loaded code's manifest
+        // (the same file as the stored one): no read and parse per call.
         let setup = self
             .store()
-            .plugin_setup(organisation_id, plugin_id, &department.id)
+            .plugin_setup(organisation_id, plugin.manifest(), &department.id)
             .await?;
         Ok(CallEnv {
             market: department.country.clone(),
@@ -257,9 +259,14 @@ impl Clinic {
         let (department_id, client_id, currency, original) = match kind {
             PaymentKind::Payment => {
                 let id = order.invoice_id.as_deref().unwrap_or_default();
-                let invoice = store.invoice(organisation_id, id).await?.ok_or_else(|| {
-                    ServiceError::NotFound("no invoice with this id in your organisation".into())
-                })?;
+                let invoice = store
+                    .invoice_head(organisation_id, id)
+                    .await?
+                    .ok_or_else(|| {
+                        ServiceError::NotFound(
+                            "no invoice with this id in your organisation".into(),
+                        )
+                    })?;
                 (
                     invoice.department_id,
                     invoice.client_id,
@@ -303,6 +310,8 @@ impl Clinic {
         let department = self.department(organisation_id, &department_id).await?;
         let method = self.choose_method(kind, &order, original.as_ref())?;
         let mut plugin_id = None;
+        // What the attempt's run will need, read here already.
+        let mut ready: Option<(Provider, Option<String>)> = None;
         match method {
             Method::Card => {
                 let terminal_id = order.terminal_id.as_deref().ok_or_else(|| {
@@ -318,13 +327,15 @@ impl Clinic {
                         ),
                     ));
                 }
-                self.usable_plugin(
-                    organisation_id,
-                    &terminal.plugin_id,
-                    &department,
-                    Capability::Process,
-                )
-                .await?;
+                let plugin = self
+                    .usable_plugin(
+                        organisation_id,
+                        &terminal.plugin_id,
+                        &department,
+                        Capability::Process,
+                    )
+                    .await?;
+                ready = Some((plugin, Some(terminal.provider_terminal_id)));
                 plugin_id = Some(terminal.plugin_id);
             }
             Method::SavedCard => {
@@ -348,8 +359,10 @@ impl Clinic {
                         return Err(invalid("card_id", "say which saved card to charge"));
                     }
                 };
-                self.usable_plugin(organisation_id, &card_plugin, &department, capability)
+                let plugin = self
+                    .usable_plugin(organisation_id, &card_plugin, &department, capability)
                     .await?;
+                ready = Some((plugin, None));
                 plugin_id = Some(card_plugin);
             }
             _ => {}
@@ -391,7 +404,12 @@ impl Clinic {
         {
             let clinic = self.clone();
             let payment = (**p).clone();
-            tokio::spawn(async move { clinic.run_attempt(payment).await });
+            let ready = ready.map(|(plugin, provider_terminal_id)| runner::Ready {
+                plugin,
+                department,
+                provider_terminal_id,
+            });
+            tokio::spawn(async move { clinic.run_attempt(payment, ready).await });
         }
         Ok(started)
     }
@@ -482,7 +500,7 @@ impl Clinic {
             )
             .await?;
         let env = self
-            .call_env(organisation_id, &terminal.plugin_id, &department, None)
+            .call_env(organisation_id, &plugin, &department, None)
             .await?;
         let outcome = plugin
             .save_card(
@@ -551,7 +569,7 @@ impl Clinic {
             )
             .await?;
         let env = self
-            .call_env(organisation_id, &terminal.plugin_id, &department, None)
+            .call_env(organisation_id, &plugin, &department, None)
             .await?;
         let report = plugin
             .reconcile(&env, &terminal.provider_terminal_id)

@@ -131,12 +131,21 @@ impl crate::plugin::FirstSend for SendMark {
     }
 }
 
+/// What the start of an attempt already read and checked (the department,
+/// the usable plugin, the terminal's provider id), handed to its run so the
+/// call does not read it again. Runs started elsewhere (recovery) read it.
+pub(super) struct Ready {
+    pub plugin: Provider,
+    pub department: crate::store::Department,
+    pub provider_terminal_id: Option<String>,
+}
+
 /// How long a stage must last before it is written to the payment row.
 const STAGE_SETTLE: Duration = Duration::from_millis(250);
 
 impl Clinic {
     /// Calls the plugin for a fresh attempt and books what happened.
-    pub(super) async fn run_attempt(self, payment: Payment) {
+    pub(super) async fn run_attempt(self, payment: Payment, ready: Option<Ready>) {
         let (sink, mut progress) = tokio::sync::mpsc::unbounded_channel::<ProgressEvent>();
         let watcher = {
             let clinic = self.clone();
@@ -177,7 +186,7 @@ impl Clinic {
             })
         };
         let renewal = self.keep_lease(&payment.id);
-        let result = self.call_for(&payment, Some(sink)).await;
+        let result = self.call_for(&payment, Some(sink), ready).await;
         renewal.abort();
         // The sink is dropped with the call, so the watcher ends after the last stage.
         let _ = watcher.await;
@@ -232,7 +241,7 @@ impl Clinic {
     /// Asks the provider to abort a running attempt on its terminal; the
     /// outcome still comes from `process` or `status`.
     pub(super) async fn deliver_abort(&self, p: &Payment) -> Result<(), ServiceError> {
-        let (plugin, env, terminal) = self.prepare(p, None).await?;
+        let (plugin, env, terminal) = self.prepare(p, None, None).await?;
         let Some(terminal_id) = terminal else {
             return Ok(());
         };
@@ -270,25 +279,36 @@ impl Clinic {
         }
     }
 
-    /// The plugin, environment and provider ids an attempt needs.
+    /// The plugin, environment and provider ids an attempt needs; what the
+    /// start already read is taken from `ready`, the rest is read.
     async fn prepare(
         &self,
         p: &Payment,
         progress: Option<crate::plugin::ProgressSink>,
+        ready: Option<Ready>,
     ) -> Result<(Provider, CallEnv, Option<String>), ServiceError> {
         let org = &p.organisation_id;
-        let plugin_id = p
-            .plugin_id
-            .as_deref()
-            .ok_or_else(|| ServiceError::NotFound("the payment has no plugin".into()))?;
-        let department = self.department(org, &p.department_id).await?;
-        let plugin = self.plugin(org, plugin_id).await?;
-        let env = self.call_env(org, plugin_id, &department, progress).await?;
-        let terminal = match &p.terminal_id {
-            Some(t) => Some(self.terminal(org, t).await?.provider_terminal_id),
-            None => None,
+        let ready = match ready {
+            Some(ready) => ready,
+            None => {
+                let plugin_id = p
+                    .plugin_id
+                    .as_deref()
+                    .ok_or_else(|| ServiceError::NotFound("the payment has no plugin".into()))?;
+                Ready {
+                    department: self.department(org, &p.department_id).await?,
+                    plugin: self.plugin(org, plugin_id).await?,
+                    provider_terminal_id: match &p.terminal_id {
+                        Some(t) => Some(self.terminal(org, t).await?.provider_terminal_id),
+                        None => None,
+                    },
+                }
+            }
         };
-        Ok((plugin, env, terminal))
+        let env = self
+            .call_env(org, &ready.plugin, &ready.department, progress)
+            .await?;
+        Ok((ready.plugin, env, ready.provider_terminal_id))
     }
 
     fn amount(p: &Payment) -> Money {
@@ -310,8 +330,9 @@ impl Clinic {
         &self,
         p: &Payment,
         progress: Option<crate::plugin::ProgressSink>,
+        ready: Option<Ready>,
     ) -> Result<Outcome, ServiceError> {
-        let (plugin, mut env, terminal) = self.prepare(p, progress).await?;
+        let (plugin, mut env, terminal) = self.prepare(p, progress, ready).await?;
         env.first_send = Some(Arc::new(SendMark {
             clinic: self.clone(),
             payment_id: p.id.clone(),
@@ -397,7 +418,7 @@ impl Clinic {
 
     /// Asks the provider what became of an attempt.
     pub(super) async fn ask_status(&self, p: &Payment) -> Result<Outcome, ServiceError> {
-        let (plugin, env, terminal) = self.prepare(p, None).await?;
+        let (plugin, env, terminal) = self.prepare(p, None, None).await?;
         // The facts a plugin needs to prove a request never started.
         let history = match &p.terminal_id {
             Some(terminal) => {

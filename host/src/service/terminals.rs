@@ -59,7 +59,7 @@ impl Clinic {
             )
             .await?;
         let env = self
-            .call_env(organisation_id, plugin_id, &department, None)
+            .call_env(organisation_id, &plugin, &department, None)
             .await?;
         let listed = plugin.list_terminals(&env).await?;
         let mut registered = self

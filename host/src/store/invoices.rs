@@ -134,6 +134,13 @@ fn line(row: &AnyRow) -> Result<InvoiceLine, StoreError> {
     })
 }
 
+/// Whether an invoice is read with its lines.
+#[derive(Clone, Copy)]
+enum Lines {
+    Read,
+    Skip,
+}
+
 fn invoice(row: &AnyRow, lines: Vec<InvoiceLine>) -> Result<Invoice, StoreError> {
     let kind = column(row, "invoices", "kind")?;
     let id: String = row.try_get("id")?;
@@ -652,7 +659,21 @@ impl Store {
         id: &str,
     ) -> Result<Option<Invoice>, StoreError> {
         let mut conn = self.pool().acquire().await?;
-        self.read_invoice(&mut conn, organisation_id, id, "").await
+        self.read_invoice(&mut conn, organisation_id, id, "", Lines::Read)
+            .await
+    }
+
+    /// The invoice without its lines (`lines` is empty): its sums, status and
+    /// parties are on its row, and a payment needs nothing else. One query
+    /// instead of two on every payment.
+    pub async fn invoice_head(
+        &self,
+        organisation_id: &str,
+        id: &str,
+    ) -> Result<Option<Invoice>, StoreError> {
+        let mut conn = self.pool().acquire().await?;
+        self.read_invoice(&mut conn, organisation_id, id, "", Lines::Skip)
+            .await
     }
 
     async fn require_invoice(
@@ -696,6 +717,7 @@ impl Store {
         organisation_id: &str,
         id: &str,
         lock: &str,
+        with: Lines,
     ) -> Result<Option<Invoice>, StoreError> {
         let Some(row) = sqlx::query(&format!(
             "SELECT * FROM invoices WHERE organisation_id = $1 AND id = $2{lock}"
@@ -707,12 +729,18 @@ impl Store {
         else {
             return Ok(None);
         };
-        let lines =
-            sqlx::query("SELECT * FROM invoice_lines WHERE invoice_id = $1 ORDER BY position")
+        let lines = match with {
+            Lines::Skip => Vec::new(),
+            Lines::Read => {
+                let rows = sqlx::query(
+                    "SELECT * FROM invoice_lines WHERE invoice_id = $1 ORDER BY position",
+                )
                 .bind(id)
                 .fetch_all(&mut *conn)
                 .await?;
-        let lines = lines.iter().map(line).collect::<Result<_, _>>()?;
+                rows.iter().map(line).collect::<Result<_, _>>()?
+            }
+        };
         Ok(Some(invoice(&row, lines)?))
     }
 
@@ -723,7 +751,20 @@ impl Store {
         organisation_id: &str,
         id: &str,
     ) -> Result<Invoice, StoreError> {
-        self.read_invoice(conn, organisation_id, id, self.for_update())
+        self.read_invoice(conn, organisation_id, id, self.for_update(), Lines::Read)
+            .await?
+            .ok_or_else(|| invalid("invoice_id", "no invoice with this id in your organisation"))
+    }
+
+    /// [`Self::locked_invoice`] without its lines, for moving money: the
+    /// sums it needs are on the row.
+    pub(crate) async fn locked_invoice_head(
+        &self,
+        conn: &mut AnyConnection,
+        organisation_id: &str,
+        id: &str,
+    ) -> Result<Invoice, StoreError> {
+        self.read_invoice(conn, organisation_id, id, self.for_update(), Lines::Skip)
             .await?
             .ok_or_else(|| invalid("invoice_id", "no invoice with this id in your organisation"))
     }

@@ -439,16 +439,18 @@ impl Store {
         })
     }
 
-    /// Runs one writing statement through the write path, in a transaction of
-    /// its own.
+    /// Runs one writing statement through the write path. A single statement
+    /// is atomic on its own: without BEGIN and COMMIT it is one round trip to
+    /// the database instead of three, inside SQLite's one writer's turn.
     pub(crate) async fn execute_write<'q>(
         &self,
         query: sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>,
     ) -> Result<sqlx::any::AnyQueryResult, StoreError> {
-        let mut tx = self.write().await?;
-        let done = query.execute(&mut *tx.tx).await?;
-        tx.commit().await?;
-        Ok(done)
+        let _turn = match &self.write_lock {
+            Some(lock) => Some(lock.clone().lock_owned().await),
+            None => None,
+        };
+        Ok(query.execute(&self.pool).await?)
     }
 
     /// ` FOR UPDATE` where rows can be locked (PostgreSQL); SQLite's single

@@ -336,7 +336,7 @@ impl Store {
         let inserted = sqlx::query(
             "INSERT INTO payments (id, organisation_id, department_id, client_id, invoice_id, kind, method, amount, currency, credit_amount, \
              allow_excess, status, terminal_id, card_id, plugin_id, original_payment_id, abort_requested, recovery_attempts, next_check_at, created_at, updated_at, lease_owner) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $10, 'processing', $11, $12, $13, $14, 0, 0, $15, $16, $16, $17)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $10, 'processing', $11, $12, $13, $14, 0, 0, $15, $16, $16, $17) RETURNING *",
         )
         .bind(&id)
         .bind(organisation_id)
@@ -355,9 +355,10 @@ impl Store {
         .bind(new.method.through_plugin().then_some(now + new.check_after_ms))
         .bind(now)
         .bind(new.method.through_plugin().then_some(new.lease_owner.clone()).flatten())
-        .execute(&mut *tx.tx)
+        // The row as written comes back with the insert: no second query.
+        .fetch_one(&mut *tx.tx)
         .await;
-        inserted.map_err(|e| {
+        let inserted = inserted.map_err(|e| {
             unique_or(
                 e,
                 Conflict::TerminalBusy {
@@ -366,10 +367,7 @@ impl Store {
                 },
             )
         })?;
-        let mut started = self
-            .payment_in(&mut tx.tx, None, &id, false)
-            .await?
-            .ok_or_else(|| invalid("payment", "vanished"))?;
+        let mut started = payment(&inserted)?;
         if !new.method.through_plugin() {
             // A manual method: the money moved as it was recorded.
             self.settle(
@@ -459,7 +457,7 @@ impl Store {
             .as_deref()
             .ok_or_else(|| invalid("invoice_id", "a payment belongs to an invoice"))?;
         let invoice = self
-            .locked_invoice(conn, organisation_id, invoice_id)
+            .locked_invoice_head(conn, organisation_id, invoice_id)
             .await?;
         if invoice.kind == InvoiceKind::CreditNote {
             return Err(Conflict::CreditNoteNotPaid.into());
@@ -604,10 +602,10 @@ impl Store {
         } else {
             s.next_check_at
         };
-        sqlx::query(
+        let row = sqlx::query(
             "UPDATE payments SET status = $1, message = CASE WHEN $1 = 'succeeded' THEN $2 ELSE COALESCE($2, message) END, provider_reference = COALESCE($3, provider_reference), \
              authorization_code = COALESCE($4, authorization_code), masked_pan = COALESCE($5, masked_pan), card_brand = COALESCE($6, card_brand), \
-             card_token = COALESCE($7, card_token), credit_amount = $8, next_check_at = $9, updated_at = $10, finished_at = $11 WHERE id = $12",
+             card_token = COALESCE($7, card_token), credit_amount = $8, next_check_at = $9, updated_at = $10, finished_at = $11 WHERE id = $12 RETURNING *",
         )
         .bind(status.as_str())
         .bind(&s.message)
@@ -621,19 +619,20 @@ impl Store {
         .bind(now)
         .bind(status.is_final().then_some(now))
         .bind(&p.id)
-        .execute(&mut *conn)
-        .await?;
-        *p = self
-            .payment_in(conn, None, &p.id, false)
-            .await?
-            .ok_or_else(|| invalid("payment", "vanished"))?;
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or_else(|| invalid("payment", "vanished"))?;
+        *p = payment(&row)?;
         Ok(())
     }
 
     /// Moves the money of a succeeded payment; returns its client-credit part.
     async fn apply(&self, conn: &mut AnyConnection, p: &Payment) -> Result<i64, StoreError> {
         let invoice = match &p.invoice_id {
-            Some(id) => Some(self.locked_invoice(conn, &p.organisation_id, id).await?),
+            Some(id) => Some(
+                self.locked_invoice_head(conn, &p.organisation_id, id)
+                    .await?,
+            ),
             None => None,
         };
         let due = invoice.as_ref().map(|i| i.due);

@@ -108,35 +108,15 @@ fn secret_keys_of(manifest: &str) -> Result<BTreeSet<String>, StoreError> {
 }
 
 impl Store {
-    /// The keys of `plugin_id`'s settings that are secret.
-    async fn secret_keys(
-        &self,
-        organisation_id: &str,
-        plugin_id: &str,
-    ) -> Result<BTreeSet<String>, StoreError> {
-        let row =
-            sqlx::query("SELECT manifest FROM plugins WHERE organisation_id = $1 AND id = $2")
-                .bind(organisation_id)
-                .bind(plugin_id)
-                .fetch_optional(self.pool())
-                .await?;
-        match row {
-            Some(row) => secret_keys_of(&row.try_get::<String, _>("manifest")?),
-            None => Ok(BTreeSet::new()),
-        }
-    }
-
     /// The values of one level with its secrets opened, for a call.
-    async fn opened_values(
+    fn open_values(
         &self,
         organisation_id: &str,
         plugin_id: &str,
         department: &str,
+        mut values: BTreeMap<String, String>,
         secret: &BTreeSet<String>,
     ) -> Result<BTreeMap<String, String>, StoreError> {
-        let mut values = self
-            .plugin_values(organisation_id, plugin_id, department)
-            .await?;
         for (key, value) in values.iter_mut() {
             if !Keyring::is_sealed(value) {
                 continue;
@@ -415,17 +395,50 @@ impl Store {
     pub async fn plugin_setup(
         &self,
         organisation_id: &str,
-        plugin_id: &str,
+        manifest: &crate::plugin::Manifest,
         department_id: &str,
     ) -> Result<PluginSetup, StoreError> {
-        let secret = self.secret_keys(organisation_id, plugin_id).await?;
+        let plugin_id = manifest.id.as_str();
+        let secret: BTreeSet<String> = manifest
+            .settings
+            .iter()
+            .filter(|s| s.secret)
+            .map(|s| s.key.clone())
+            .collect();
+        // Both levels in one query: this runs before every plugin call.
+        let rows = sqlx::query(
+            "SELECT department_id, key, value FROM plugin_settings WHERE organisation_id = $1 AND plugin_id = $2 AND department_id IN ('', $3)",
+        )
+        .bind(organisation_id)
+        .bind(plugin_id)
+        .bind(department_id)
+        .fetch_all(self.pool())
+        .await?;
+        let (mut organisation, mut department) = (BTreeMap::new(), BTreeMap::new());
+        for row in &rows {
+            let level: String = row.try_get("department_id")?;
+            let values = if level.is_empty() {
+                &mut organisation
+            } else {
+                &mut department
+            };
+            values.insert(row.try_get("key")?, row.try_get("value")?);
+        }
         Ok(PluginSetup {
-            organisation_settings: self
-                .opened_values(organisation_id, plugin_id, "", &secret)
-                .await?,
-            department_settings: self
-                .opened_values(organisation_id, plugin_id, department_id, &secret)
-                .await?,
+            organisation_settings: self.open_values(
+                organisation_id,
+                plugin_id,
+                "",
+                organisation,
+                &secret,
+            )?,
+            department_settings: self.open_values(
+                organisation_id,
+                plugin_id,
+                department_id,
+                department,
+                &secret,
+            )?,
             extra_allowed_hosts: self
                 .plugin_allowed_hosts(organisation_id, plugin_id)
                 .await?,
