@@ -45,6 +45,10 @@ fn main() {
         .unwrap();
     rt.block_on(async {
         let dir = std::env::temp_dir().join(format!("vetpay-bench-billing-{}", std::process::id()));
+        // The billing process opens the same vault as the seeding store.
+        std::fs::create_dir_all(&dir).unwrap();
+        let key_file = dir.join(vetpay::store::DEFAULT_KEY_FILE);
+        let key = vetpay::vault::key_file_or_create(&key_file).unwrap();
         let (store, database) = match std::env::var("BILLING_POSTGRES_URL") {
             Ok(base) => {
                 let admin = Store::connect(&base, vetpay::vault::Keyring::ephemeral()).await.unwrap();
@@ -52,7 +56,7 @@ fn main() {
                 admin.execute_raw(&format!("CREATE SCHEMA {schema}")).await.unwrap();
                 let sep = if base.contains('?') { '&' } else { '?' };
                 let url = format!("{base}{sep}options=-c%20search_path%3D{schema}");
-                (Store::connect(&url, vetpay::vault::Keyring::ephemeral()).await.unwrap(), url)
+                (Store::connect(&url, vetpay::vault::Keyring::new(key, Vec::new())).await.unwrap(), url)
             }
             Err(_) => {
                 let store = Store::sqlite_in(&dir).await.unwrap();
@@ -129,6 +133,10 @@ fn main() {
             .args(["billing", "run", "--period", "2026-01", "--quiet"])
             .args(["--workers", &workers.to_string(), "--batch", &batch.to_string()])
             .args(["--database", &database])
+            .arg("--secret-key-file")
+            .arg(&key_file)
+            // The simulator listens on loopback, which plugins reach only where allowed.
+            .args(["--allow-private-network", "127.0.0.1/32"])
             .env("VETPAY_CODE_CACHE", &cache)
             .stdout(Stdio::piped())
             .spawn()

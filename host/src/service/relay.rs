@@ -22,6 +22,68 @@ struct Relayed {
     message: Option<String>,
 }
 
+/// The events one host sends in one notification: every event queued while
+/// the previous `NOTIFY` was on its way goes in the next, so a busy host
+/// makes one round trip per batch rather than per event.
+#[derive(Debug, Serialize, Deserialize)]
+struct RelayedBatch {
+    host: String,
+    events: Vec<BatchedEvent>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct BatchedEvent {
+    payment: String,
+    stage: Option<String>,
+    message: Option<String>,
+}
+
+/// A notification as any host of the database sends it: a batch, or a single
+/// event from a host of an earlier version.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum Incoming {
+    Batch(RelayedBatch),
+    One(Relayed),
+}
+
+/// PostgreSQL refuses a payload of 8000 bytes or more; this leaves room for
+/// the batch's envelope.
+const PAYLOAD_BUDGET: usize = 7600;
+
+/// Packs queued events into as few payloads as fit the budget, in order.
+fn pack(host: &str, events: Vec<(String, PaymentEvent)>) -> Vec<String> {
+    let mut payloads = Vec::new();
+    let mut batch = RelayedBatch {
+        host: host.to_owned(),
+        events: Vec::new(),
+    };
+    let mut size = host.len();
+    for (payment, event) in events {
+        let (stage, message) = match event {
+            PaymentEvent::Stage { stage, message } => (Some(stage), message),
+            PaymentEvent::Status { .. } => (None, None),
+        };
+        let one = BatchedEvent {
+            payment,
+            stage,
+            message: message.map(|m| m.chars().take(1000).collect()),
+        };
+        let one_size = serde_json::to_string(&one).map(|s| s.len()).unwrap_or(0) + 1;
+        if !batch.events.is_empty() && size + one_size > PAYLOAD_BUDGET {
+            payloads.extend(serde_json::to_string(&batch).ok());
+            batch.events.clear();
+            size = host.len();
+        }
+        size += one_size;
+        batch.events.push(one);
+    }
+    if !batch.events.is_empty() {
+        payloads.extend(serde_json::to_string(&batch).ok());
+    }
+    payloads
+}
+
 struct AbortOnDrop(tokio::task::JoinHandle<()>);
 
 impl Drop for AbortOnDrop {
@@ -48,23 +110,15 @@ impl Clinic {
             let clinic = self.clone();
             let host = host.clone();
             tokio::spawn(async move {
-                while let Some((payment, event)) = outgoing.recv().await {
-                    let (stage, message) = match event {
-                        PaymentEvent::Stage { stage, message } => (Some(stage), message),
-                        PaymentEvent::Status { .. } => (None, None),
-                    };
-                    let message = message.map(|m| m.chars().take(1000).collect());
-                    let relayed = Relayed {
-                        host: host.clone(),
-                        payment,
-                        stage,
-                        message,
-                    };
-                    let Ok(payload) = serde_json::to_string(&relayed) else {
-                        continue;
-                    };
-                    if let Err(e) = clinic.store().notify(PAYMENT_EVENTS, &payload).await {
-                        tracing::warn!(error = %e, "payment event not relayed");
+                while let Some(first) = outgoing.recv().await {
+                    let mut queued = vec![first];
+                    while let Ok(more) = outgoing.try_recv() {
+                        queued.push(more);
+                    }
+                    for payload in pack(&host, queued) {
+                        if let Err(e) = clinic.store().notify(PAYMENT_EVENTS, &payload).await {
+                            tracing::warn!(error = %e, "payment events not relayed");
+                        }
                     }
                 }
             })
@@ -86,26 +140,88 @@ impl Clinic {
         }))
     }
 
-    /// Hands another host's event to this host's watchers of that payment.
+    /// Hands another host's events to this host's watchers of their payments.
     async fn deliver(&self, host: &str, payload: &str) {
-        let Ok(relayed) = serde_json::from_str::<Relayed>(payload) else {
-            return;
+        let (from, events) = match serde_json::from_str::<Incoming>(payload) {
+            Ok(Incoming::Batch(b)) => (b.host, b.events),
+            Ok(Incoming::One(r)) => (
+                r.host,
+                vec![BatchedEvent {
+                    payment: r.payment,
+                    stage: r.stage,
+                    message: r.message,
+                }],
+            ),
+            Err(_) => return,
         };
-        if relayed.host == host || !self.events().is_watched(&relayed.payment) {
+        if from == host {
             return;
         }
-        let event = match relayed.stage {
-            Some(stage) => PaymentEvent::Stage {
-                stage,
-                message: relayed.message,
-            },
-            None => match self.store().payment_by_id(&relayed.payment).await {
-                Ok(Some(p)) => PaymentEvent::Status {
-                    payment: Box::new(p),
+        for relayed in events {
+            if !self.events().is_watched(&relayed.payment) {
+                continue;
+            }
+            let event = match relayed.stage {
+                Some(stage) => PaymentEvent::Stage {
+                    stage,
+                    message: relayed.message,
                 },
-                _ => return,
+                None => match self.store().payment_by_id(&relayed.payment).await {
+                    Ok(Some(p)) => PaymentEvent::Status {
+                        payment: Box::new(p),
+                    },
+                    _ => continue,
+                },
+            };
+            self.events().publish_here(&relayed.payment, event);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stage(payment: &str, message: Option<String>) -> (String, PaymentEvent) {
+        (
+            payment.to_owned(),
+            PaymentEvent::Stage {
+                stage: "waiting-for-card".into(),
+                message,
             },
-        };
-        self.events().publish_here(&relayed.payment, event);
+        )
+    }
+
+    #[test]
+    fn queued_events_share_payloads_that_postgres_accepts_in_order() {
+        let events: Vec<_> = (0..40)
+            .map(|i| stage(&format!("p{i}"), Some("x".repeat(900))))
+            .collect();
+        let payloads = pack("host-a", events);
+        assert!(
+            payloads.len() > 1 && payloads.len() < 40,
+            "{}",
+            payloads.len()
+        );
+        let mut seen = Vec::new();
+        for payload in &payloads {
+            assert!(payload.len() < 8000, "{}", payload.len());
+            let Ok(Incoming::Batch(batch)) = serde_json::from_str::<Incoming>(payload) else {
+                panic!("not a batch: {payload}");
+            };
+            assert_eq!(batch.host, "host-a");
+            seen.extend(batch.events.into_iter().map(|e| e.payment));
+        }
+        let expected: Vec<_> = (0..40).map(|i| format!("p{i}")).collect();
+        assert_eq!(seen, expected);
+    }
+
+    #[test]
+    fn an_earlier_hosts_single_event_is_still_read() {
+        let old = r#"{"host":"h","payment":"p1","stage":null,"message":null}"#;
+        assert!(matches!(
+            serde_json::from_str::<Incoming>(old),
+            Ok(Incoming::One(r)) if r.payment == "p1" && r.stage.is_none()
+        ));
     }
 }
