@@ -275,6 +275,10 @@ pub(crate) fn invalid(field: &str, message: impl Into<String>) -> StoreError {
 #[derive(Clone)]
 pub struct Store {
     pool: AnyPool,
+    /// Where write transactions run. On SQLite a connection of its own, so
+    /// the one writer never waits, holding its turn, for a connection that
+    /// readers hold; on PostgreSQL the same pool.
+    writer: AnyPool,
     backend: Backend,
     /// SQLite allows one writer: taking turns here, rather than in SQLite's
     /// busy loop, keeps read-then-write transactions from failing under load.
@@ -318,25 +322,42 @@ impl Store {
         } else {
             return Err(StoreError::UnsupportedUrl(url.to_owned()));
         };
-        let mut options = AnyPoolOptions::new().max_connections(match backend {
-            // One writer at a time is all SQLite allows; readers share WAL.
-            Backend::Sqlite => 4,
-            Backend::Postgres => 16,
-        });
-        if backend == Backend::Sqlite {
-            options = options.after_connect(|conn, _| {
+        let options = |connections: u32| {
+            let options = AnyPoolOptions::new().max_connections(connections);
+            if backend == Backend::Postgres {
+                return options;
+            }
+            options.after_connect(|conn, _| {
                 Box::pin(async move {
                     conn.execute("PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL;")
                         .await?;
                     Ok(())
                 })
-            });
-        }
-        let pool = options.connect(url).await?;
-        MIGRATOR.run(&pool).await?;
+            })
+        };
+        let (pool, writer) = match backend {
+            // One writer at a time is all SQLite allows; readers share WAL.
+            // An in-memory database exists once per connection: one pool.
+            Backend::Sqlite if url.contains(":memory:") || url.contains("mode=memory") => {
+                let pool = options(1).connect(url).await?;
+                MIGRATOR.run(&pool).await?;
+                (pool.clone(), pool)
+            }
+            Backend::Sqlite => {
+                let pool = options(4).connect(url).await?;
+                MIGRATOR.run(&pool).await?;
+                (pool, options(1).connect(url).await?)
+            }
+            Backend::Postgres => {
+                let pool = options(16).connect(url).await?;
+                MIGRATOR.run(&pool).await?;
+                (pool.clone(), pool)
+            }
+        };
         let write_lock = (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(())));
         let store = Self {
             pool,
+            writer,
             backend,
             write_lock,
             keyring,
@@ -434,7 +455,7 @@ impl Store {
             None => None,
         };
         Ok(WriteTx {
-            tx: self.pool.begin().await?,
+            tx: self.writer.begin().await?,
             _turn: turn,
         })
     }
@@ -450,7 +471,7 @@ impl Store {
             Some(lock) => Some(lock.clone().lock_owned().await),
             None => None,
         };
-        Ok(query.execute(&self.pool).await?)
+        Ok(query.execute(&self.writer).await?)
     }
 
     /// ` FOR UPDATE` where rows can be locked (PostgreSQL); SQLite's single
