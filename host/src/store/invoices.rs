@@ -751,9 +751,7 @@ impl Store {
         organisation_id: &str,
         id: &str,
     ) -> Result<Invoice, StoreError> {
-        self.read_invoice(conn, organisation_id, id, self.for_update(), Lines::Read)
-            .await?
-            .ok_or_else(|| invalid("invoice_id", "no invoice with this id in your organisation"))
+        self.locked(conn, organisation_id, id, Lines::Read).await
     }
 
     /// [`Self::locked_invoice`] without its lines, for moving money: the
@@ -764,7 +762,17 @@ impl Store {
         organisation_id: &str,
         id: &str,
     ) -> Result<Invoice, StoreError> {
-        self.read_invoice(conn, organisation_id, id, self.for_update(), Lines::Skip)
+        self.locked(conn, organisation_id, id, Lines::Skip).await
+    }
+
+    async fn locked(
+        &self,
+        conn: &mut AnyConnection,
+        organisation_id: &str,
+        id: &str,
+        with: Lines,
+    ) -> Result<Invoice, StoreError> {
+        self.read_invoice(conn, organisation_id, id, self.for_update(), with)
             .await?
             .ok_or_else(|| invalid("invoice_id", "no invoice with this id in your organisation"))
     }
