@@ -55,6 +55,23 @@ fn native_list_terminals(ctx: &CallContext) -> Vec<TerminalInfo> {
     }]
 }
 
+/// A component's own imports (interfaces) and the imports of its core
+/// modules (functions, memories, tables), which instantiation resolves.
+fn import_counts(bytes: &[u8]) -> (usize, usize) {
+    use wasmparser::{Parser, Payload};
+    let (mut depth, mut component, mut core) = (0usize, 0usize, 0usize);
+    for payload in Parser::new(0).parse_all(bytes) {
+        match payload.expect("a valid component") {
+            Payload::Version { .. } => depth += 1,
+            Payload::End(_) => depth = depth.saturating_sub(1),
+            Payload::ComponentImportSection(r) if depth == 1 => component += r.count() as usize,
+            Payload::ImportSection(r) => core += r.count() as usize,
+            _ => {}
+        }
+    }
+    (component, core)
+}
+
 fn main() {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -157,6 +174,21 @@ fn main() {
             if median <= Duration::from_millis(100) { "met" } else { "MISSED" }
         );
         let _ = std::fs::remove_dir_all(bench_cache_dir("fresh-instance"));
+        for (name, path) in [
+            ("example", vetpay_plugin_artifacts::EXAMPLE),
+            ("fault-injection", vetpay_plugin_artifacts::FAULT_INJECTION),
+            ("gravity", vetpay_plugin_artifacts::GRAVITY),
+            ("nets", vetpay_plugin_artifacts::NETS),
+        ] {
+            let bytes = std::fs::read(path).unwrap();
+            let (component, core) = import_counts(&bytes);
+            println!(
+                "plugin {name:<16} {:>7} bytes   {component:>3} component imports   {core:>3} core-module imports",
+                bytes.len()
+            );
+            println!("figure plugin-size-{name} {} bytes", bytes.len());
+            println!("figure plugin-imports-{name} {component} imports");
+        }
         println!("figure fresh-instance-example-p50 {:.2} µs", wasm_p50.as_secs_f64() * 1e6);
         println!("figure fresh-instance-fault-p50 {:.2} µs", fault_p50.as_secs_f64() * 1e6);
         println!("figure fresh-instance-native-p50 {:.3} µs", native_p50.as_secs_f64() * 1e6);
