@@ -174,6 +174,7 @@ fn main() {
             if median <= Duration::from_millis(100) { "met" } else { "MISSED" }
         );
         let _ = std::fs::remove_dir_all(bench_cache_dir("fresh-instance"));
+        let mut figures = Vec::new();
         for (name, path) in [
             ("example", vetpay_plugin_artifacts::EXAMPLE),
             ("fault-injection", vetpay_plugin_artifacts::FAULT_INJECTION),
@@ -186,12 +187,15 @@ fn main() {
                 "plugin {name:<16} {:>7} bytes   {component:>3} component imports   {core:>3} core-module imports",
                 bytes.len()
             );
-            println!("figure plugin-size-{name} {} bytes", bytes.len());
-            println!("figure plugin-imports-{name} {component} imports");
+            figures.push(format!("figure plugin-size-{name} {} bytes", bytes.len()));
+            figures.push(format!("figure plugin-imports-{name} {component} imports"));
         }
         println!("figure fresh-instance-example-p50 {:.2} µs", wasm_p50.as_secs_f64() * 1e6);
         println!("figure fresh-instance-fault-p50 {:.2} µs", fault_p50.as_secs_f64() * 1e6);
         println!("figure fresh-instance-native-p50 {:.3} µs", native_p50.as_secs_f64() * 1e6);
         println!("figure cache-load-median {:.2} ms", median.as_secs_f64() * 1e3);
+        for f in figures {
+            println!("{f}");
+        }
     });
 }
