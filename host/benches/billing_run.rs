@@ -65,7 +65,8 @@ fn main() {
             }
         };
         let backend = format!("{:?}", store.backend());
-        let cache = std::env::temp_dir().join("vetpay-bench-compiled-cache");
+        // A compiled-code cache of this run alone (shared ones are changed by others).
+        let cache = std::env::temp_dir().join(format!("vetpay-bench-billing-{}-cache", std::process::id()));
         let clinic = vetpay::server::clinic(
             store.clone(),
             RuntimeConfig {
@@ -173,6 +174,11 @@ fn main() {
             peak as f64 / 1024.0
         );
         let _ = std::fs::remove_dir_all(&dir);
+        let _ = std::fs::remove_dir_all(&cache);
+        let name = backend.to_ascii_lowercase();
+        println!("figure billing-run-{name} {:.1} s", elapsed.as_secs_f64());
+        println!("figure billing-run-{name}-rate {:.0} charges/s", subscriptions as f64 / elapsed.as_secs_f64());
+        println!("figure billing-run-{name}-peak-memory {:.0} MiB", peak as f64 / 1024.0);
         if let (Ok(base), Some(schema)) = (
             std::env::var("BILLING_POSTGRES_URL"),
             database.split("search_path%3D").nth(1),

@@ -9,6 +9,8 @@
 //! payment's own latency in the same run.
 //!
 //! Run: `cargo bench -p vetpay-tests --bench api_payments`
+//! (`API_PAYMENTS_CLIENTS=5,10,25,50,100` sweeps the client count and plots
+//! throughput against it to docs/bench/; the default is 50 clients, no plot).
 //! (PostgreSQL from VETPAY_BENCH_POSTGRES_URL, default postgres://postgres@127.0.0.1:5432/test).
 
 use std::sync::Arc;
@@ -19,7 +21,7 @@ use serde_json::{Value, json};
 use vetpay::demo::{DemoOptions, NETS_USER, seed};
 use vetpay::plugin::RuntimeConfig;
 use vetpay::store::{InvoiceKind, NewInvoice, NewLine, NewTerminal, Store};
-use vetpay_tests::fixtures::compiled_cache_dir;
+use vetpay_tests::fixtures::bench_cache_dir;
 
 // The same allocator as the `vetpay` binary.
 #[global_allocator]
@@ -31,6 +33,7 @@ const WARMUP: usize = 200;
 
 struct Figures {
     backend: &'static str,
+    clients: usize,
     per_second: f64,
     p50: Duration,
     p99: Duration,
@@ -72,11 +75,16 @@ impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for FirstSends {
     }
 }
 
-async fn run(store: Store, backend: &'static str, first_sends: &FirstSends) -> Figures {
+async fn run(
+    store: Store,
+    backend: &'static str,
+    clients: usize,
+    first_sends: &FirstSends,
+) -> Figures {
     let clinic = vetpay::server::clinic(
         store.clone(),
         RuntimeConfig {
-            compiled_cache_dir: Some(compiled_cache_dir()),
+            compiled_cache_dir: Some(bench_cache_dir("api-payments")),
             network: vetpay::plugin::NetworkPolicy::with_loopback(),
             ..RuntimeConfig::default()
         },
@@ -87,7 +95,7 @@ async fn run(store: Store, backend: &'static str, first_sends: &FirstSends) -> F
     let org = demo.organisation_id.clone();
     // One terminal per client: one running attempt per terminal is the rule.
     let mut terminals = Vec::new();
-    for t in 0..CLIENTS {
+    for t in 0..clients {
         let id = format!("BENCH-{t:03}");
         demo.nets.add_terminal(NETS_USER, &id, "Lane3000", true);
         let terminal = store
@@ -136,7 +144,7 @@ async fn run(store: Store, backend: &'static str, first_sends: &FirstSends) -> F
     tokio::spawn(vetpay::server::serve(listener, clinic));
 
     let http = reqwest::Client::builder()
-        .pool_max_idle_per_host(CLIENTS * 2)
+        .pool_max_idle_per_host(clients * 2)
         .build()
         .unwrap();
     let key = Arc::new(demo.staff_key.clone());
@@ -167,6 +175,7 @@ async fn run(store: Store, backend: &'static str, first_sends: &FirstSends) -> F
     }
     Figures {
         backend,
+        clients,
         per_second: PAYMENTS as f64 / elapsed.as_secs_f64(),
         p50: latencies[latencies.len() / 2],
         p99: latencies[latencies.len() * 99 / 100],
@@ -174,7 +183,7 @@ async fn run(store: Store, backend: &'static str, first_sends: &FirstSends) -> F
     }
 }
 
-/// Pays `invoices` with CLIENTS concurrent clients; returns each payment's
+/// Pays `invoices` with one client per terminal; returns each payment's
 /// latency from the request to the final event.
 async fn drive(
     http: &reqwest::Client,
@@ -280,25 +289,41 @@ fn main() {
         );
         tracing::subscriber::set_global_default(subscriber).unwrap();
     }
+    let sweep: Vec<usize> = std::env::var("API_PAYMENTS_CLIENTS")
+        .map(|v| {
+            v.split(',')
+                .map(|c| c.trim().parse().expect("a client count"))
+                .collect()
+        })
+        .unwrap_or_else(|_| vec![CLIENTS]);
     rt.block_on(async {
-        let dir = std::env::temp_dir().join(format!("vetpay-bench-{}", std::process::id()));
-        let sqlite = Store::sqlite_in(&dir).await.unwrap();
-        let mut figures = vec![run(sqlite, "SQLite", &first_sends).await];
-        let _ = std::fs::remove_dir_all(&dir);
-        if let Some((admin, schema, pg)) = postgres().await {
-            figures.push(run(pg, "PostgreSQL", &first_sends).await);
-            admin
-                .execute_raw(&format!("DROP SCHEMA {schema} CASCADE"))
-                .await
-                .unwrap();
+        let mut figures = Vec::new();
+        for &clients in &sweep {
+            // A database of its own for every point: a fresh file, a fresh schema.
+            let dir = std::env::temp_dir().join(format!(
+                "vetpay-bench-api-payments-{}-{clients}-db",
+                std::process::id()
+            ));
+            let sqlite = Store::sqlite_in(&dir).await.unwrap();
+            figures.push(run(sqlite, "SQLite", clients, &first_sends).await);
+            let _ = std::fs::remove_dir_all(&dir);
+            if let Some((admin, schema, pg)) = postgres().await {
+                figures.push(run(pg, "PostgreSQL", clients, &first_sends).await);
+                admin
+                    .execute_raw(&format!("DROP SCHEMA {schema} CASCADE"))
+                    .await
+                    .unwrap();
+            }
         }
+        let _ = std::fs::remove_dir_all(bench_cache_dir("api-payments"));
         println!(
-            "{PAYMENTS} terminal payments over HTTP, {CLIENTS} concurrent clients each on its own Nets terminal, each watched over SSE to its end"
+            "{PAYMENTS} terminal payments over HTTP per row, each client on its own Nets terminal, each payment watched over SSE to its end"
         );
         for f in &figures {
             println!(
-                "{:<11} {:>7.0} completed payments/s   p50 {:>6.1} ms   p99 {:>6.1} ms",
+                "{:<11} {:>4} clients {:>7.0} completed payments/s   p50 {:>6.1} ms   p99 {:>6.1} ms",
                 f.backend,
+                f.clients,
                 f.per_second,
                 f.p50.as_secs_f64() * 1000.0,
                 f.p99.as_secs_f64() * 1000.0
@@ -311,16 +336,41 @@ fn main() {
             let p50 = f.first_send[n / 2];
             let p99 = f.first_send[n * 99 / 100];
             println!(
-                "{:<11} mean {:>6.2} ms   p50 {:>6.2} ms   p99 {:>6.2} ms   = {:>4.1} % of the payment's p50",
+                "{:<11} {:>4} clients mean {:>6.2} ms   p50 {:>6.2} ms   p99 {:>6.2} ms   = {:>4.1} % of the payment's p50",
                 f.backend,
+                f.clients,
                 mean.as_secs_f64() * 1000.0,
                 p50.as_secs_f64() * 1000.0,
                 p99.as_secs_f64() * 1000.0,
                 100.0 * p50.as_secs_f64() / f.p50.as_secs_f64()
             );
         }
+        if sweep.len() > 1 {
+            let dir = std::env::var("API_PAYMENTS_PLOTS")
+                .map(std::path::PathBuf::from)
+                .unwrap_or_else(|_| vetpay_tests::plot::default_dir());
+            std::fs::create_dir_all(&dir).unwrap();
+            let line = |backend: &str| {
+                figures
+                    .iter()
+                    .filter(|f| f.backend == backend)
+                    .map(|f| (f.clients as u32, f.per_second))
+                    .collect::<Vec<_>>()
+            };
+            let path = dir.join("api-payments-clients.svg");
+            vetpay_tests::plot::throughput_curve(
+                &path,
+                "Completed terminal payments through the API",
+                "payments/s",
+                &[("SQLite", line("SQLite")), ("PostgreSQL", line("PostgreSQL"))],
+            )
+            .unwrap();
+            println!("plot {}", path.display());
+        }
         for f in &figures {
             let name = f.backend.to_ascii_lowercase();
+            // The default point keeps the plain names; other points say their client count.
+            let name = if f.clients == CLIENTS { name } else { format!("{name}-c{}", f.clients) };
             let n = f.first_send.len();
             println!("figure api-payments-{name} {:.0} payments/s", f.per_second);
             println!("figure api-payments-{name}-p99 {:.1} ms", f.p99.as_secs_f64() * 1000.0);

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use vetpay::plugin::types::{Money, Outcome, PaymentRequest, TransactionKind};
 use vetpay::plugin::{CallEnv, Runtime, RuntimeConfig};
-use vetpay_tests::fixtures::compiled_cache_dir;
+use vetpay_tests::fixtures::bench_cache_dir;
 use vetpay_tests::nets_sim::NetsSim;
 
 // The same allocator as the `vetpay` binary.
@@ -32,7 +32,7 @@ fn main() {
             sim.add_terminal("bench", &format!("T-{t:03}"), "Lane3000", true);
         }
         let runtime = Runtime::new(RuntimeConfig {
-            compiled_cache_dir: Some(compiled_cache_dir()),
+            compiled_cache_dir: Some(bench_cache_dir("nets-purchases")),
             network: vetpay::plugin::NetworkPolicy::with_loopback(),
             ..RuntimeConfig::default()
         })
@@ -89,5 +89,8 @@ fn main() {
             sim.logins(),
             if rate >= 1000.0 { "met" } else { "MISSED" }
         );
+        let _ = std::fs::remove_dir_all(bench_cache_dir("nets-purchases"));
+        println!("figure nets-purchases {rate:.0} purchases/s");
+        println!("figure nets-purchases-p99 {:.0} µs", latencies[latencies.len() * 99 / 100].as_secs_f64() * 1e6);
     });
 }

@@ -18,6 +18,12 @@ pub fn compiled_cache_dir() -> PathBuf {
     std::env::temp_dir().join("vetpay-test-compiled-cache")
 }
 
+/// A compiled-code cache of one benchmark run alone: nothing else sharing the
+/// machine can add, replace or discard its entries while it measures.
+pub fn bench_cache_dir(bench: &str) -> PathBuf {
+    std::env::temp_dir().join(format!("vetpay-bench-{bench}-{}-cache", std::process::id()))
+}
+
 /// The default runtime configuration, with the shared compiled-code cache.
 pub fn config() -> RuntimeConfig {
     RuntimeConfig {

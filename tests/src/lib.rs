@@ -4,5 +4,7 @@
 pub mod acme;
 pub mod fault_server;
 pub mod fixtures;
+pub mod native;
+pub mod plot;
 pub use vetpay_simulators::gravity as gravity_sim;
 pub use vetpay_simulators::nets as nets_sim;
