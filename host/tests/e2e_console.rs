@@ -786,3 +786,388 @@ async fn a_health_plan_sign_up_gives_the_tag_and_heart_and_shows_the_items() {
         b.close().await;
     }
 }
+
+#[tokio::test]
+async fn terminals_are_listed_from_the_provider_and_added_from_the_list() {
+    if !console::available() {
+        return;
+    }
+    for lang in LANGS {
+        let api = clinic().await;
+        let nets = &api.demo.nets;
+        nets.add_terminal(vetpay::demo::NETS_USER, "NETS-DK-4", "Lane3000", true);
+        nets.add_terminal(vetpay::demo::NETS_USER, "NETS-DK-5", "iWL250 3G", true);
+        let dk = &api.demo.dk.id;
+        let b = signed_in(&api, api.admin(), lang, "provider-terminals").await;
+        b.go("/admin/terminals").await;
+        let list = format!("#provider-{dk}-nets-connect-cloud");
+        let registered = &api.demo.nets_terminals[0].provider_terminal_id;
+        assert_eq!(
+            b.text(&format!(
+                "{list} tr[data-terminal='{registered}'] .registered"
+            ))
+            .await,
+            b.pick("Registered", "Registreret")
+        );
+        // The unsupported model: said so, with the plugin's advice, and no way to add it.
+        let unsupported = format!("{list} tr[data-terminal='NETS-DK-5']");
+        assert!(b.text(&unsupported).await.contains("iWL250 3G"));
+        let said = b.text(&format!("{unsupported} .supported")).await;
+        assert!(said.starts_with(b.pick("No", "Nej")), "{said}");
+        assert!(said.contains("Bluetooth"), "the plugin's note: {said}");
+        assert!(!b.exists(&format!("{unsupported} form")).await);
+        let row = format!("{list} tr[data-terminal='NETS-DK-4']");
+        assert!(b.text(&row).await.contains("Lane3000"));
+        assert_eq!(
+            b.text(&format!("{row} .supported")).await,
+            b.pick("Yes", "Ja")
+        );
+        b.axe("provider terminals").await;
+        b.shot("provider-terminals").await;
+
+        // A wrong type: refused as the API words it, nothing registered.
+        let refusal = {
+            let r = api
+                .post(
+                    api.admin(),
+                    &format!("/v1/departments/{dk}/terminals"),
+                    json!({"plugin_id": "nets-connect-cloud", "terminal_id": "NETS-DK-4",
+                           "name": "Skranke 4", "type": "Bluetooth", "model": "Lane3000"}),
+                )
+                .send()
+                .await
+                .unwrap();
+            support::api_error(r).await.2
+        };
+        b.fill(&format!("{row} input[name=name]"), "Skranke 4")
+            .await;
+        b.fill(&format!("{row} input[name=type]"), "Bluetooth")
+            .await;
+        b.click(&format!("{row} .add-terminal")).await;
+        assert_eq!(b.text("#flash.error").await, refusal);
+        assert!(!b.exists("tr.terminal[data-terminal='NETS-DK-4']").await);
+        b.shot("provider-terminal-refused").await;
+        b.axe("provider terminal refused").await;
+
+        b.fill(&format!("{row} input[name=name]"), "Skranke 4")
+            .await;
+        b.fill(&format!("{row} input[name=type]"), "Connect@Cloud")
+            .await;
+        b.click(&format!("{row} .add-terminal")).await;
+        b.el("#flash.ok").await;
+        b.el("tr.terminal[data-terminal='NETS-DK-4']").await;
+        b.el(&format!("{row} .registered")).await;
+        b.shot("provider-terminal-added").await;
+        let terminals = api.read(&format!("/v1/departments/{dk}/terminals")).await;
+        let added = terminals
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["name"] == "Skranke 4")
+            .expect("registered through the API");
+        assert_eq!(added["model"], "Lane3000", "{added}");
+        b.close().await;
+    }
+}
+
+/// The id of the installed plugin whose name has `name` in it.
+async fn plugin_id(api: &ClinicApi, name: &str) -> String {
+    api.read("/v1/plugins")
+        .await
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["manifest"]["name"].as_str().unwrap().contains(name))
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn plugin_settings_are_edited_per_organisation_and_department() {
+    if !console::available() {
+        return;
+    }
+    for lang in LANGS {
+        let api = clinic().await;
+        let gravity = plugin_id(&api, "Gravity").await;
+        let (us, dk) = (&api.demo.us.id, &api.demo.dk.id);
+        let b = signed_in(&api, api.admin(), lang, "plugin-settings-levels").await;
+        b.go(&format!("/admin/plugins/{gravity}")).await;
+        // The manifest's labels in the reader's language, at both levels.
+        let oid = b.pick(
+            "Gravity OID (merchant organisation id)",
+            "Gravity OID (forhandlerorganisationens id)",
+        );
+        assert!(b.text("label[for='setting-oid']").await.starts_with(oid));
+        assert!(
+            b.text(&format!("label[for='setting-{us}-oid']"))
+                .await
+                .starts_with(oid)
+        );
+        // Organisation-only settings are not offered for a department.
+        assert!(b.exists("#setting-base-url").await);
+        assert!(!b.exists(&format!("#setting-{us}-base-url")).await);
+        let state = format!("#state-{us}-auth-token");
+        assert_eq!(
+            b.text(&state).await,
+            b.pick("Not set", "Ikke sat"),
+            "the US department has no token of its own yet"
+        );
+        b.axe("plugin settings by level").await;
+
+        let secret = "dept-token-7f3a9c";
+        b.fill(&format!("#setting-{us}-auth-token"), secret).await;
+        b.click(&format!("#settings-{us} button[type=submit]"))
+            .await;
+        b.el("#flash.ok").await;
+        assert_eq!(b.text(&state).await, b.pick("Set (hidden)", "Sat (skjult)"));
+        assert_eq!(b.value(&format!("#setting-{us}-auth-token")).await, "");
+        let source = b.client.source().await.unwrap();
+        assert!(!source.contains(secret), "a secret is never shown");
+        // Only the US department got it: Denmark and the organisation are as they were.
+        assert_eq!(
+            b.text(&format!("#state-{dk}-auth-token")).await,
+            b.pick("Not set", "Ikke sat")
+        );
+        let stored = api
+            .get(
+                api.admin(),
+                &format!("/v1/departments/{us}/plugins/{gravity}/settings"),
+            )
+            .send()
+            .await
+            .unwrap()
+            .json::<Value>()
+            .await
+            .unwrap();
+        let token = stored
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["key"] == "auth-token")
+            .unwrap();
+        assert_eq!(token["is_set"], true, "{token}");
+        assert_eq!(token["value"], Value::Null);
+        b.shot("plugin-settings-department").await;
+        b.axe("plugin settings saved").await;
+        b.close().await;
+    }
+}
+
+async fn health_plans_on(api: &ClinicApi) {
+    let r = api
+        .put(
+            api.admin(),
+            "/v1/settings",
+            json!({"health-plans-enabled": true}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
+}
+
+#[tokio::test]
+async fn the_health_plan_catalog_shows_the_apis_refusal_and_keeps_the_form() {
+    if !console::available() {
+        return;
+    }
+    for lang in LANGS {
+        let api = clinic().await;
+        health_plans_on(&api).await;
+        let us = &api.demo.us.id;
+        // What the API says of a discount over 100 %, word for word.
+        let refusal = {
+            let r = api
+                .post(
+                    api.admin(),
+                    "/v1/health-plans",
+                    json!({"name": "Kitten Care", "main_department_id": us, "contract_months": 12,
+                           "monthly_price": 2500, "renews": false,
+                           "items": [{"code": "VAX", "description": "Vaccination", "quantity": "2",
+                                      "discount_percent": "150", "unit_price": 2450}]}),
+                )
+                .send()
+                .await
+                .unwrap();
+            support::api_error(r).await.2
+        };
+        let b = signed_in(&api, api.admin(), lang, "health-plan-catalog").await;
+        b.go("/admin/health-plans").await;
+        b.axe("health-plan catalog").await;
+        b.fill("#plan-name", "Kitten Care").await;
+        b.el("#plan-department")
+            .await
+            .select_by_value(us)
+            .await
+            .unwrap();
+        b.fill("#plan-months", "12").await;
+        b.fill("#plan-monthly", b.pick("25.00", "25,00")).await;
+        b.fill("#item-0-code", "VAX").await;
+        b.fill("#item-0-description", "Vaccination").await;
+        b.fill("#item-0-quantity", "2").await;
+        b.fill("#item-0-discount", "150").await;
+        b.fill("#item-0-price", b.pick("24.50", "24,50")).await;
+        b.click("#create-plan").await;
+        assert_eq!(b.text("#plan-error").await, refusal);
+        // Nothing typed is lost.
+        assert_eq!(b.value("#plan-name").await, "Kitten Care");
+        assert_eq!(b.value("#item-0-code").await, "VAX");
+        assert_eq!(b.value("#item-0-price").await, b.pick("24.50", "24,50"));
+        b.shot("plan-refused").await;
+        b.axe("plan refused").await;
+
+        // A price that is no amount: the console says so in the reader's language.
+        b.fill("#item-0-discount", "100").await;
+        b.fill("#plan-monthly", "lots").await;
+        b.click("#create-plan").await;
+        assert!(
+            b.text("#plan-error")
+                .await
+                .starts_with(b.pick("Monthly price:", "Månedspris:"))
+        );
+
+        b.fill("#plan-monthly", b.pick("25.00", "25,00")).await;
+        b.click("#create-plan").await;
+        b.el("#flash.ok").await;
+        let row = b.text("tr.plan[data-name='Kitten Care']").await;
+        assert!(row.contains(b.pick("$25.00", "25,00 US$")), "{row}");
+        assert!(row.contains("Vaccination"), "{row}");
+        b.shot("plan-created").await;
+        let plans = api.read("/v1/health-plans").await;
+        let plan = plans
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == "Kitten Care")
+            .expect("made through the API");
+        assert_eq!(plan["monthly_price"], 2500);
+        assert_eq!(plan["items"][0]["unit_price"], 2450);
+        assert_eq!(
+            plan["items"].as_array().unwrap().len(),
+            1,
+            "empty rows left out"
+        );
+        b.close().await;
+    }
+}
+
+#[tokio::test]
+async fn a_billing_run_shows_its_progress_live() {
+    if !console::available() {
+        return;
+    }
+    for lang in LANGS {
+        let api = clinic().await;
+        health_plans_on(&api).await;
+        let us = &api.demo.us.id;
+        let r = api
+            .post(
+                api.admin(),
+                "/v1/health-plans",
+                json!({"name": "Adult dog", "main_department_id": us, "contract_months": 12,
+                       "monthly_price": 2500, "items": []}),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+        let plan: Value = r.json().await.unwrap();
+        let client = &api.demo.us_client.id;
+        let patient: Value = api
+            .post(
+                api.staff(),
+                &format!("/v1/clients/{client}/patients"),
+                json!({"name": "Rex", "species": "dog", "birth_date": "2022-01-15"}),
+            )
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        api.demo.gravity.add_saved_cards("tok-live-", 1);
+        let card = api
+            .clinic
+            .store()
+            .add_card(
+                &api.demo.organisation_id,
+                client,
+                vetpay::store::NewCard {
+                    department_id: us.clone(),
+                    plugin_id: "gravity".into(),
+                    token: "tok-live-0".into(),
+                    masked_pan: "************1111".into(),
+                    brand: Some("VS".into()),
+                    expiry: None,
+                },
+            )
+            .await
+            .unwrap();
+        let r = api
+            .post(
+                api.staff(),
+                "/v1/subscriptions",
+                json!({"plan_id": plan["id"], "client_id": client, "patient_id": patient["id"],
+                       "payment_option": "saved_card", "card_id": card.id, "start_period": "2026-01"}),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+        let sub: Value = r.json().await.unwrap();
+        let r = api
+            .post(
+                api.staff(),
+                &format!("/v1/subscriptions/{}/activate", sub["id"].as_str().unwrap()),
+                json!({}),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        // The provider is slow, so the run is seen running.
+        api.demo.gravity.set_latency(Duration::from_millis(2500));
+
+        let b = signed_in(&api, api.admin(), lang, "billing-run").await;
+        b.go("/admin/billing-runs").await;
+        b.axe("billing runs").await;
+        b.fill("#period", "2026-01").await;
+        b.click("#start-run").await;
+        let progress = b.el("#run-progress").await;
+        assert_eq!(
+            progress.attr("data-status").await.unwrap().as_deref(),
+            Some("running")
+        );
+        assert_eq!(b.text("#run-status").await, b.pick("Running", "Kører"));
+        b.axe("running billing run").await;
+        b.shot("billing-run-running").await;
+        // A mark on this page: a reload would wipe it.
+        b.client
+            .execute("window.notReloaded = true", vec![])
+            .await
+            .unwrap();
+        b.until(
+            "the run is done",
+            "return document.querySelector('#run-progress')?.dataset.status === 'done'",
+        )
+        .await;
+        let kept = b
+            .client
+            .execute("return window.notReloaded === true", vec![])
+            .await
+            .unwrap();
+        assert_eq!(kept, json!(true), "updated without a reload");
+        assert_eq!(b.text("#run-status").await, b.pick("Done", "Færdig"));
+        assert_eq!(
+            b.text("#run-counts").await,
+            b.pick("1 of 1 months billed", "1 af 1 måneder opkrævet")
+        );
+        assert_eq!(b.text("#run-charged").await, "1");
+        b.shot("billing-run-done").await;
+        b.axe("finished billing run").await;
+        b.close().await;
+    }
+}

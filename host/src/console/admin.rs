@@ -1,6 +1,6 @@
 //! Administration (admin keys only): plugins and their markets, settings and
-//! allowed hosts; terminals with End of Day; settings; the health-plan
-//! catalog and billing runs; API keys and the audit trail.
+//! allowed hosts; terminals with End of Day; settings; API keys and the
+//! audit trail. The health-plan catalog and billing runs are in `catalog`.
 
 use axum::Form;
 use axum::extract::{Multipart, Path};
@@ -14,7 +14,7 @@ use super::counter::departments;
 use super::{ConsoleError, Ctx, seg};
 
 /// Runs an admin page; staff get the refusal page (403).
-async fn admin_page<F>(ctx: &Ctx, nav: &'static str, page: F) -> Response
+pub(super) async fn admin_page<F>(ctx: &Ctx, nav: &'static str, page: F) -> Response
 where
     F: std::future::Future<Output = Result<Response, ConsoleError>>,
 {
@@ -26,7 +26,7 @@ where
 }
 
 /// Runs an admin form; staff get the refusal page (403).
-async fn admin_form<F>(ctx: &Ctx, to: &str, action: F) -> Response
+pub(super) async fn admin_form<F>(ctx: &Ctx, to: &str, action: F) -> Response
 where
     F: std::future::Future<Output = Result<String, ConsoleError>>,
 {
@@ -134,6 +134,11 @@ pub async fn plugin(ctx: Ctx, Path(id): Path<String>) -> Response {
         let hosts = ctx
             .get(&format!("/v1/plugins/{}/allowed-hosts", seg(&id)))
             .await?;
+        let mut departments = departments(&ctx).await?;
+        for d in &mut departments {
+            let department = d["id"].as_str().unwrap_or_default().to_owned();
+            d["plugin_settings"] = ctx.get(&settings_path(&id, Some(&department))).await?;
+        }
         ctx.render(
             "admin_plugin.html",
             "plugins",
@@ -142,15 +147,29 @@ pub async fn plugin(ctx: Ctx, Path(id): Path<String>) -> Response {
                 "plugin": plugin,
                 "settings": settings,
                 "hosts": hosts,
+                "departments": departments,
             }),
         )
     })
     .await
 }
 
-/// Saves the settings form: empty secret fields stay as they are (they are
+/// The API path of a plugin's settings at organisation or department level.
+fn settings_path(plugin: &str, department: Option<&str>) -> String {
+    match department {
+        Some(d) => format!(
+            "/v1/departments/{}/plugins/{}/settings",
+            seg(d),
+            seg(plugin)
+        ),
+        None => format!("/v1/plugins/{}/settings", seg(plugin)),
+    }
+}
+
+/// Saves one level's settings form (the organisation's, or the department
+/// its `_department` names): empty secret fields stay as they are (they are
 /// never shown, so an empty field means "unchanged"); a cleared plain field
-/// is removed.
+/// is removed, so the organisation's value applies again.
 pub async fn plugin_settings(
     ctx: Ctx,
     Path(id): Path<String>,
@@ -158,26 +177,28 @@ pub async fn plugin_settings(
 ) -> Response {
     let to = format!("/admin/plugins/{id}");
     admin_form(&ctx, &to, async {
-        let current = ctx
-            .get(&format!("/v1/plugins/{}/settings", seg(&id)))
-            .await?;
+        let department = form
+            .iter()
+            .find(|(k, _)| k == "_department")
+            .map(|(_, v)| v.as_str())
+            .filter(|v| !v.is_empty());
+        let path = settings_path(&id, department);
+        // The API lists only the settings of this level.
+        let current = ctx.get(&path).await?;
         let mut values = Map::new();
         for spec in current.as_array().into_iter().flatten() {
             let key = spec["key"].as_str().unwrap_or_default();
-            if spec["scope"] == "department" {
-                continue;
-            }
             let given = form.iter().find(|(k, _)| k == key).map(|(_, v)| v.trim());
             let value = match (spec["type"].as_str(), given) {
                 (Some("boolean"), given) => json!(if given.is_some() { "true" } else { "false" }),
                 (_, None) => continue,
                 (_, Some("")) if spec["secret"] == true => continue,
+                (_, Some("")) if spec["is_set"] != true => continue,
                 (_, Some("")) => Value::Null,
                 (_, Some(v)) => json!(v),
             };
             values.insert(key.to_owned(), value);
         }
-        let path = format!("/v1/plugins/{}/settings", seg(&id));
         ctx.api()
             .send(
                 ctx.key(),
@@ -219,17 +240,20 @@ pub async fn allowed_hosts(
     .await
 }
 
-/// Terminals per department, with the form to add one and End of Day.
+/// Terminals per department, with the form to add one and End of Day; and
+/// the provider's own list (each plugin's `list-terminals`, reached with the
+/// department's settings) to add from.
 pub async fn terminals(ctx: Ctx) -> Response {
     admin_page(&ctx, "terminals", async {
+        let plugins = ctx.get("/v1/plugins").await?;
         let mut departments = departments(&ctx).await?;
         for d in &mut departments {
             let id = d["id"].as_str().unwrap_or_default().to_owned();
             d["terminals"] = ctx
                 .get(&format!("/v1/departments/{}/terminals", seg(&id)))
                 .await?;
+            d["providers"] = provider_lists(&ctx, &plugins, &id, &d["country"]).await?;
         }
-        let plugins = ctx.get("/v1/plugins").await?;
         ctx.render(
             "admin_terminals.html",
             "terminals",
@@ -241,6 +265,46 @@ pub async fn terminals(ctx: Ctx) -> Response {
         )
     })
     .await
+}
+
+/// For each plugin switched on in the department's market that can list its
+/// provider's terminals: the list, or the API's refusal in its own words (a
+/// missing account setting, the provider unreachable) in its place.
+async fn provider_lists(
+    ctx: &Ctx,
+    plugins: &Value,
+    department_id: &str,
+    country: &Value,
+) -> Result<Value, ConsoleError> {
+    let mut lists = Vec::new();
+    for p in plugins.as_array().into_iter().flatten() {
+        let lists_terminals = p["manifest"]["capabilities"]
+            .as_array()
+            .is_some_and(|c| c.iter().any(|c| c == "list-terminals"));
+        let in_market = p["enabled_markets"]
+            .as_array()
+            .is_some_and(|m| m.contains(country));
+        if !lists_terminals || !in_market {
+            continue;
+        }
+        let plugin_id = p["id"].as_str().unwrap_or_default();
+        let path = format!(
+            "/v1/plugins/{}/terminals?department_id={}",
+            seg(plugin_id),
+            seg(department_id)
+        );
+        let (terminals, error) = match ctx.get(&path).await {
+            Ok(list) => (list, Value::Null),
+            Err(ConsoleError::Refused { message, .. }) => (json!([]), json!(message)),
+            Err(e) => return Err(e),
+        };
+        lists.push(json!({
+            "plugin": p,
+            "terminals": terminals,
+            "error": error,
+        }));
+    }
+    Ok(Value::Array(lists))
 }
 
 #[derive(Deserialize)]
@@ -413,62 +477,6 @@ async fn table(
             nav,
             json!({ "title": ctx.t(title), "rows": rows, "columns": columns, "nav": nav }),
         )
-    })
-    .await
-}
-
-pub async fn health_plans(ctx: Ctx) -> Response {
-    table(
-        &ctx,
-        "health-plans",
-        "health-plans-title",
-        "/v1/health-plans",
-        &["name", "species", "contract_months", "monthly_price"],
-    )
-    .await
-}
-
-pub async fn billing_runs(ctx: Ctx) -> Response {
-    table(
-        &ctx,
-        "billing-runs",
-        "billing-runs-title",
-        "/v1/billing-runs",
-        &[
-            "period",
-            "status",
-            "processed",
-            "total",
-            "failed",
-            "started_at",
-        ],
-    )
-    .await
-}
-
-#[derive(Deserialize)]
-pub struct RunForm {
-    period: Option<String>,
-}
-
-pub async fn start_billing_run(ctx: Ctx, Form(form): Form<RunForm>) -> Response {
-    admin_form(&ctx, "/admin/billing-runs", async {
-        let period = form
-            .period
-            .as_deref()
-            .map(str::trim)
-            .filter(|p| !p.is_empty());
-        let body = match period {
-            Some(p) => json!({ "period": p }),
-            None => json!({}),
-        };
-        ctx.api()
-            .send(
-                ctx.key(),
-                Call::with(Method::POST, "/v1/billing-runs").json(body),
-            )
-            .await?;
-        Ok(ctx.t("billing-run-started"))
     })
     .await
 }

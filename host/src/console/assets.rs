@@ -15,6 +15,12 @@ const FILES: &[(&str, &str, &str)] = &[
         "text/javascript; charset=utf-8",
         include_str!("assets/console.js"),
     ),
+    // htmx 2.0.4 (0BSD), for the billing run's progress.
+    (
+        "htmx.min.js",
+        "text/javascript; charset=utf-8",
+        include_str!("assets/htmx.min.js"),
+    ),
 ];
 
 pub async fn serve(Path(file): Path<String>) -> Response {

@@ -8,6 +8,7 @@
 mod admin;
 mod assets;
 mod backend;
+mod catalog;
 mod clients;
 mod counter;
 mod error;
@@ -101,10 +102,18 @@ pub fn router(clinic: Clinic, api: Router) -> Router {
             "/admin/settings",
             get(admin::settings).post(admin::save_settings),
         )
-        .route("/admin/health-plans", get(admin::health_plans))
+        .route(
+            "/admin/health-plans",
+            get(catalog::health_plans).post(catalog::create_plan),
+        )
         .route(
             "/admin/billing-runs",
-            get(admin::billing_runs).post(admin::start_billing_run),
+            get(catalog::billing_runs).post(catalog::start_billing_run),
+        )
+        .route("/admin/billing-runs/{id}", get(catalog::billing_run))
+        .route(
+            "/admin/billing-runs/{id}/progress",
+            get(catalog::billing_run_progress),
         )
         .route("/admin/keys", get(admin::keys).post(admin::create_key))
         .route("/admin/keys/{id}/revoke", post(admin::revoke_key))

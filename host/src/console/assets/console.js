@@ -26,10 +26,6 @@
     sync();
   }
 
-  // Pages that show a running job (a billing run) follow its progress.
-  const live = document.querySelector("[data-live-reload]");
-  if (live) setTimeout(() => window.location.reload(), Number(live.dataset.liveReload));
-
   const dialog = document.getElementById("terminal-dialog");
   if (!dialog) return;
   const stage = document.getElementById("dialog-stage");

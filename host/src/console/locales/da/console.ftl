@@ -281,3 +281,48 @@ field-actor_key_name = Nøgle
 field-action = Handling
 field-target_type = Af
 field-target_id = Id
+
+## Terminaler fra udbyderen
+provider-terminals = Terminalerne på { $plugin }-kontoen
+col-supported = Understøttet
+yes = Ja
+no = Nej
+provider-terminal-registered = Registreret
+provider-terminals-none = Udbyderen viser ingen terminal for denne konto.
+
+## Plugin-indstillinger pr. niveau
+plugin-settings-department = Indstillinger for { $department }
+plugin-settings-none-here = Pluginet har ingen indstilling på dette niveau.
+
+## Sundhedsplan-katalog
+plan-new = Ny sundhedsplan
+plan-create = Opret plan
+plan-created = Planen { $name } er oprettet.
+plan-items = Inkluderede ydelser
+plan-field-name = Navn
+plan-field-description = Beskrivelse
+plan-field-main_department_id = Hovedafdeling (modtager betalingerne)
+plan-field-species = Art (alle når tom)
+plan-field-contract_months = Kontraktmåneder
+plan-field-monthly_price = Månedspris
+plan-field-upfront_price = Forudbetalt pris
+plan-field-cancellation_fee = Opsigelsesgebyr
+plan-field-renews = Fornyes ved kontraktens udløb
+plan-item-code = Kode
+plan-item-description = Ydelse
+plan-item-quantity = Antal
+plan-item-discount = Rabat %
+plan-item-price = Stykpris
+plan-item-price-of = Stykpris for ydelse { $row }
+error-amount-field = { $field }: skriv beløbet som et tal, f.eks. 1234,50.
+
+## Kørsler
+billing-run-title = Opkrævningskørsel
+billing-run-of = Opkrævning for { $period }
+billing-run-progress = Fremskridt
+billing-run-counts = { $processed } af { $total } måneder opkrævet
+run-status-running = Kører
+run-status-done = Færdig
+run-status-failed = Fejlet
+field-invoiced = Fakturaer udstedt
+field-charged = Kort opkrævet

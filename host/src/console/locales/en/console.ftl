@@ -283,3 +283,48 @@ field-actor_key_name = Key
 field-action = Action
 field-target_type = Of
 field-target_id = Id
+
+## Terminals from the provider
+provider-terminals = The { $plugin } account's terminals
+col-supported = Supported
+yes = Yes
+no = No
+provider-terminal-registered = Registered
+provider-terminals-none = The provider lists no terminal for this account.
+
+## Plugin settings by level
+plugin-settings-department = Settings for { $department }
+plugin-settings-none-here = This plugin has no setting at this level.
+
+## Health-plan catalog
+plan-new = New health plan
+plan-create = Create plan
+plan-created = The plan { $name } is created.
+plan-items = Included items
+plan-field-name = Name
+plan-field-description = Description
+plan-field-main_department_id = Main department (receives the payments)
+plan-field-species = Species (any when empty)
+plan-field-contract_months = Contract months
+plan-field-monthly_price = Monthly price
+plan-field-upfront_price = Upfront price
+plan-field-cancellation_fee = Cancellation fee
+plan-field-renews = Renews at the end of the contract
+plan-item-code = Code
+plan-item-description = Item
+plan-item-quantity = Quantity
+plan-item-discount = Discount %
+plan-item-price = Unit price
+plan-item-price-of = Unit price of item { $row }
+error-amount-field = { $field }: write the amount as a number, such as 1234.50.
+
+## Billing runs
+billing-run-title = Billing run
+billing-run-of = Billing of { $period }
+billing-run-progress = Progress
+billing-run-counts = { $processed } of { $total } months billed
+run-status-running = Running
+run-status-done = Done
+run-status-failed = Failed
+field-invoiced = Invoices issued
+field-charged = Cards charged
