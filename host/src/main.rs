@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 mod plugin_cli;
+mod plugin_new;
 
 use clap::{Parser, Subcommand};
 use vetpay::plugin::{NetworkPolicy, RuntimeConfig};
@@ -340,6 +341,8 @@ enum PluginCommand {
     },
     /// Certify a plugin against a simulator of its provider (docs/CONFORMANCE.md).
     Conform(vetpay::conform::cli::ConformArgs),
+    /// Write a new plugin project that builds outside this repository.
+    New(plugin_new::NewArgs),
 }
 
 fn main() -> ExitCode {
@@ -365,6 +368,11 @@ fn main() -> ExitCode {
         Command::Plugin {
             command: PluginCommand::Check { file, json },
         } => plugin_cli::check(&file, json),
+        Command::Plugin {
+            command: PluginCommand::New(args),
+        } => plugin_new::run(&args)
+            .map(|dir| println!("{}", plugin_new::next_steps(&dir)))
+            .map_err(|e| e.to_string()),
         Command::Plugin {
             command: PluginCommand::Conform(args),
         } => vetpay::conform::cli::conform(args),
