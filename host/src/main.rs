@@ -342,6 +342,9 @@ enum PluginCommand {
     /// Certify a plugin against a simulator of its provider (docs/CONFORMANCE.md).
     Conform(vetpay::conform::cli::ConformArgs),
     /// Write a new plugin project that builds outside this repository.
+    /// Hidden until it writes the skeleton's sources and simulator (issue 13):
+    /// today it writes the manifests, the vendored SDK and the lock only.
+    #[command(hide = true)]
     New(plugin_new::NewArgs),
 }
 
