@@ -335,24 +335,20 @@ impl Store {
                 })
             })
         };
-        let (pool, writer) = match backend {
+        // An in-memory SQLite database exists once per connection: one pool.
+        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        let pool = options(match backend {
+            Backend::Sqlite if in_memory => 1,
             // One writer at a time is all SQLite allows; readers share WAL.
-            // An in-memory database exists once per connection: one pool.
-            Backend::Sqlite if url.contains(":memory:") || url.contains("mode=memory") => {
-                let pool = options(1).connect(url).await?;
-                MIGRATOR.run(&pool).await?;
-                (pool.clone(), pool)
-            }
-            Backend::Sqlite => {
-                let pool = options(4).connect(url).await?;
-                MIGRATOR.run(&pool).await?;
-                (pool, options(1).connect(url).await?)
-            }
-            Backend::Postgres => {
-                let pool = options(16).connect(url).await?;
-                MIGRATOR.run(&pool).await?;
-                (pool.clone(), pool)
-            }
+            Backend::Sqlite => 4,
+            Backend::Postgres => 16,
+        })
+        .connect(url)
+        .await?;
+        MIGRATOR.run(&pool).await?;
+        let writer = match backend {
+            Backend::Sqlite if !in_memory => options(1).connect(url).await?,
+            _ => pool.clone(),
         };
         let write_lock = (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(())));
         let store = Self {
@@ -450,14 +446,19 @@ impl Store {
 
     /// Begins a transaction that will write.
     pub(crate) async fn write(&self) -> Result<WriteTx, StoreError> {
-        let turn = match &self.write_lock {
-            Some(lock) => Some(lock.clone().lock_owned().await),
-            None => None,
-        };
+        let turn = self.write_turn().await;
         Ok(WriteTx {
             tx: self.writer.begin().await?,
             _turn: turn,
         })
+    }
+
+    /// The host's write turn on SQLite; PostgreSQL needs none.
+    async fn write_turn(&self) -> Option<OwnedMutexGuard<()>> {
+        match &self.write_lock {
+            Some(lock) => Some(lock.clone().lock_owned().await),
+            None => None,
+        }
     }
 
     /// Runs one writing statement through the write path. A single statement
@@ -467,10 +468,7 @@ impl Store {
         &self,
         query: sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>,
     ) -> Result<sqlx::any::AnyQueryResult, StoreError> {
-        let _turn = match &self.write_lock {
-            Some(lock) => Some(lock.clone().lock_owned().await),
-            None => None,
-        };
+        let _turn = self.write_turn().await;
         Ok(query.execute(&self.writer).await?)
     }
 
