@@ -99,12 +99,17 @@ pub struct Resealed {
 fn secret_keys_of(manifest: &str) -> Result<BTreeSet<String>, StoreError> {
     let manifest: crate::plugin::Manifest =
         serde_json::from_str(manifest).map_err(|e| invalid("manifest", e.to_string()))?;
-    Ok(manifest
+    Ok(secret_keys(&manifest))
+}
+
+/// The keys of the settings a manifest marks secret.
+fn secret_keys(manifest: &crate::plugin::Manifest) -> BTreeSet<String> {
+    manifest
         .settings
-        .into_iter()
+        .iter()
         .filter(|s| s.secret)
-        .map(|s| s.key)
-        .collect())
+        .map(|s| s.key.clone())
+        .collect()
 }
 
 impl Store {
@@ -399,12 +404,7 @@ impl Store {
         department_id: &str,
     ) -> Result<PluginSetup, StoreError> {
         let plugin_id = manifest.id.as_str();
-        let secret: BTreeSet<String> = manifest
-            .settings
-            .iter()
-            .filter(|s| s.secret)
-            .map(|s| s.key.clone())
-            .collect();
+        let secret = secret_keys(manifest);
         // Both levels in one query: this runs before every plugin call.
         let rows = sqlx::query(
             "SELECT department_id, key, value FROM plugin_settings WHERE organisation_id = $1 AND plugin_id = $2 AND department_id IN ('', $3)",
