@@ -17,9 +17,8 @@ use crate::store::PAYMENT_EVENTS;
 #[derive(Debug, Serialize, Deserialize)]
 struct Relayed {
     host: String,
-    payment: String,
-    stage: Option<String>,
-    message: Option<String>,
+    #[serde(flatten)]
+    event: BatchedEvent,
 }
 
 /// The events one host sends in one notification: every event queued while
@@ -144,14 +143,7 @@ impl Clinic {
     async fn deliver(&self, host: &str, payload: &str) {
         let (from, events) = match serde_json::from_str::<Incoming>(payload) {
             Ok(Incoming::Batch(b)) => (b.host, b.events),
-            Ok(Incoming::One(r)) => (
-                r.host,
-                vec![BatchedEvent {
-                    payment: r.payment,
-                    stage: r.stage,
-                    message: r.message,
-                }],
-            ),
+            Ok(Incoming::One(r)) => (r.host, vec![r.event]),
             Err(_) => return,
         };
         if from == host {
@@ -221,7 +213,7 @@ mod tests {
         let old = r#"{"host":"h","payment":"p1","stage":null,"message":null}"#;
         assert!(matches!(
             serde_json::from_str::<Incoming>(old),
-            Ok(Incoming::One(r)) if r.payment == "p1" && r.stage.is_none()
+            Ok(Incoming::One(r)) if r.event.payment == "p1" && r.event.stage.is_none()
         ));
     }
 }
