@@ -254,7 +254,14 @@ impl Browser {
         self.axe("sign-in").await;
         self.fill("#key", key).await;
         self.click("#sign-in").await;
-        self.el("main h1").await;
+        // The sign-in page has a `main h1` too: wait for the page after it,
+        // or a loaded machine reads the URL before the navigation ends.
+        self.until(
+            "the page after signing in",
+            "return location.pathname !== '/sign-in' && document.readyState === 'complete' \
+             && document.querySelector('main h1') !== null",
+        )
+        .await;
         assert_eq!(self.client.current_url().await.unwrap().path(), "/invoices");
     }
 
