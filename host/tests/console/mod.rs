@@ -167,8 +167,29 @@ impl Browser {
         self.el(css).await.click().await.unwrap();
     }
 
+    /// The element's text. A page that replaces the element between finding
+    /// and reading it (a form answered by a new page) is read again.
     pub async fn text(&self, css: &str) -> String {
-        self.el(css).await.text().await.unwrap()
+        self.text_until(css, "any text", |_| true).await
+    }
+
+    /// Waits until the element's text satisfies `check`: after a click the
+    /// old page's element may still be there, with the old words.
+    pub async fn text_until(&self, css: &str, what: &str, check: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            match self.el(css).await.text().await {
+                Ok(t) if check(&t) => return t,
+                Ok(t) => assert!(
+                    Instant::now() < deadline,
+                    "{css} never showed {what}: it says {t:?} on {}",
+                    self.path().await
+                ),
+                Err(e) if e.is_stale_element_reference() && Instant::now() < deadline => {}
+                Err(e) => panic!("{css} on {}: {e}", self.path().await),
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     pub async fn value(&self, css: &str) -> String {
