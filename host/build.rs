@@ -1,5 +1,6 @@
-//! Lists the sources of vetpay-sdk and vetpay-money for `vetpay plugin new`,
-//! which writes them into a new plugin project until the SDK is on crates.io.
+//! Lists the sources of vetpay-sdk and vetpay-money and the plugin skeleton
+//! for `vetpay plugin new`, which writes them into a new plugin project (the
+//! SDK's until it is on crates.io).
 //! The list is generated so that a file added to either crate is vendored
 //! too; `include_str!` makes the binary carry the sources it was built with.
 
@@ -17,6 +18,22 @@ fn main() {
             &["src", "wit/since_v0.2.0", "README.md"][..],
         ),
         ("MONEY_FILES", "money", &["src"][..]),
+        // The project `vetpay plugin new` writes, before its names are put in.
+        (
+            "TERMINAL_FILES",
+            "host/skeleton/terminal",
+            &[
+                "Cargo.toml",
+                "rust-toolchain.toml",
+                ".gitignore",
+                "plugin.toml",
+                "conform.toml",
+                "README.md",
+                "src",
+                "simulator/Cargo.toml",
+                "simulator/src",
+            ][..],
+        ),
     ];
     let mut out = String::new();
     for (constant, dir, parts) in crates {

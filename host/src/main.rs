@@ -341,10 +341,8 @@ enum PluginCommand {
     },
     /// Certify a plugin against a simulator of its provider (docs/CONFORMANCE.md).
     Conform(vetpay::conform::cli::ConformArgs),
-    /// Write a new plugin project that builds outside this repository.
-    /// Hidden until it writes the skeleton's sources and simulator (issue 13):
-    /// today it writes the manifests, the vendored SDK and the lock only.
-    #[command(hide = true)]
+    /// Write a new plugin project that builds outside vetpay's repository: a
+    /// complete terminal plugin, its simulator, native tests and conform settings.
     New(plugin_new::NewArgs),
 }
 
@@ -374,7 +372,7 @@ fn main() -> ExitCode {
         Command::Plugin {
             command: PluginCommand::New(args),
         } => plugin_new::run(&args)
-            .map(|dir| println!("{}", plugin_new::next_steps(&dir)))
+            .map(|dir| println!("{}", plugin_new::next_steps(&dir, &args.name)))
             .map_err(|e| e.to_string()),
         Command::Plugin {
             command: PluginCommand::Conform(args),

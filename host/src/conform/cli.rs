@@ -9,6 +9,7 @@ use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::{EnvFilter, Layer};
 
 use super::capture::Capture;
+use super::config::ConformConfig;
 use super::suite::{Target, run};
 
 /// `vetpay plugin conform`.
@@ -18,17 +19,22 @@ pub struct ConformArgs {
     #[arg(required_unless_present = "bundled")]
     pub file: Option<PathBuf>,
     /// Base URL of a simulator that speaks the card-holder control protocol.
-    #[arg(long, required_unless_present = "bundled", conflicts_with = "bundled")]
+    #[arg(long, conflicts_with = "bundled")]
     pub simulator: Option<String>,
     /// The terminal the card holder is scripted on.
-    #[arg(long, required_unless_present = "bundled")]
+    #[arg(long)]
     pub terminal: Option<String>,
+    /// A TOML file of these options (`simulator`, `terminal`, `url-setting`,
+    /// `market`, `currency` and a `[settings]` table); flags given here win.
+    #[arg(long, conflicts_with = "bundled")]
+    pub config: Option<PathBuf>,
     /// A plugin setting, KEY=VALUE (repeatable; secrets included).
     #[arg(long = "setting", value_parser = parse_setting)]
     pub settings: Vec<(String, String)>,
-    /// The setting holding the provider's URL (pointed at a closed port by one check).
-    #[arg(long, default_value = "base-url")]
-    pub url_setting: String,
+    /// The setting holding the provider's URL (pointed at a closed port by one
+    /// check; the simulator's URL unless a setting gives it) [default: base-url].
+    #[arg(long)]
+    pub url_setting: Option<String>,
     /// The market of the calls; the manifest's first by default.
     #[arg(long)]
     pub market: Option<String>,
@@ -100,12 +106,18 @@ async fn target(args: &ConformArgs) -> Result<(Target, Keep), String> {
         std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
     };
     let given: BTreeMap<String, String> = args.settings.iter().cloned().collect();
+    let url_setting = |config: Option<&String>| {
+        args.url_setting
+            .clone()
+            .or_else(|| config.cloned())
+            .unwrap_or_else(|| "base-url".to_owned())
+    };
     let base = |plugin, simulator, terminal, settings| Target {
         plugin,
         simulator,
         terminal,
         settings,
-        url_setting: args.url_setting.clone(),
+        url_setting: url_setting(None),
         market: args.market.clone(),
         currency: args.currency.clone(),
         short_deadline: Duration::from_millis(args.deadline_ms),
@@ -137,13 +149,31 @@ async fn target(args: &ConformArgs) -> Result<(Target, Keep), String> {
         }
         return Ok((target, Some(running)));
     }
-    // clap requires these without --bundled.
-    let (Some(file), Some(simulator), Some(terminal)) =
-        (&args.file, &args.simulator, &args.terminal)
-    else {
-        return Err("FILE, --simulator and --terminal are required".into());
+    let config = match &args.config {
+        Some(path) => ConformConfig::read(path).map_err(|e| e.to_string())?,
+        None => ConformConfig::default(),
     };
-    let target = base(read(file)?, simulator.clone(), terminal.clone(), given);
+    let Some(file) = &args.file else {
+        return Err("FILE is required: the plugin's .wasm".into());
+    };
+    let (Some(simulator), Some(terminal)) = (
+        args.simulator.clone().or(config.simulator),
+        args.terminal.clone().or(config.terminal),
+    ) else {
+        return Err("--simulator and --terminal are required (or in --config)".into());
+    };
+    // The flags' settings over the file's.
+    let mut settings = config.settings;
+    settings.extend(given);
+    let mut target = base(read(file)?, simulator.clone(), terminal, BTreeMap::new());
+    target.url_setting = url_setting(config.url_setting.as_ref());
+    // A simulator that serves the provider's API where it serves /_conform.
+    settings
+        .entry(target.url_setting.clone())
+        .or_insert(simulator);
+    target.settings = settings;
+    target.market = target.market.or(config.market);
+    target.currency = target.currency.or(config.currency);
     Ok((target, Keep::default()))
 }
 

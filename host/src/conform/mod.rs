@@ -10,6 +10,7 @@ pub mod bundled;
 pub mod capture;
 pub mod checks;
 pub mod cli;
+pub mod config;
 pub mod context;
 pub mod control;
 pub mod report;

@@ -8,18 +8,14 @@ mod name;
 mod templates;
 mod vendor;
 
+/// The files `build.rs` lists: the SDK's, vetpay-money's and the skeleton's.
+mod sources {
+    include!(concat!(env!("OUT_DIR"), "/vendored.rs"));
+}
+
 use std::path::{Path, PathBuf};
 
 pub use name::{NameError, PluginName};
-
-/// What the skeleton does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Kind {
-    /// Card-present payments on a cloud terminal: process, abort, status, list-terminals.
-    Terminal,
-    /// Saved cards: save-card on a terminal, charge-token, refund-token, status.
-    CardOnFile,
-}
 
 /// `vetpay plugin new`.
 #[derive(Debug, clap::Args)]
@@ -30,9 +26,6 @@ pub struct NewArgs {
     /// Where to write the project; ./NAME by default. It must not exist or be empty.
     #[arg(long)]
     pub dir: Option<PathBuf>,
-    /// What the skeleton implements.
-    #[arg(long, value_enum, default_value_t = Kind::Terminal)]
-    pub kind: Kind,
 }
 
 /// Why no project was written.
@@ -60,7 +53,7 @@ pub fn run(args: &NewArgs) -> Result<PathBuf, NewError> {
     let name = PluginName::parse(&args.name)?;
     let dir = args.dir.clone().unwrap_or_else(|| PathBuf::from(&name.id));
     ensure_empty(&dir)?;
-    let mut files = templates::project(&name, args.kind);
+    let mut files = templates::project(&name);
     files.extend(vendor::files()?);
     files.push(("Cargo.lock".into(), lock::for_project()?));
     for (path, contents) in &files {
@@ -98,8 +91,18 @@ fn write(path: &Path, contents: &str) -> Result<(), NewError> {
 }
 
 /// What to tell the author once the project is written.
-pub fn next_steps(dir: &Path) -> String {
-    format!("wrote {}", dir.display())
+pub fn next_steps(dir: &Path, name: &str) -> String {
+    let lib = name.replace('-', "_");
+    format!(
+        "wrote {dir}: a plugin for the fictional Polderpay Cloud, its simulator and tests\n\
+         next, in {dir}:\n  \
+         cargo test\n  \
+         cargo build --release --target wasm32-wasip2\n  \
+         vetpay plugin inspect target/wasm32-wasip2/release/{lib}.wasm\n  \
+         cargo run -p {name}-simulator   (prints the conform command)\n\
+         README.md says what each file holds; vetpay's docs/TUTORIAL.md walks through it",
+        dir = dir.display()
+    )
 }
 
 #[cfg(test)]
@@ -120,7 +123,6 @@ mod tests {
         let args = NewArgs {
             name: "acme".into(),
             dir: Some(dir.clone()),
-            kind: Kind::Terminal,
         };
         assert!(matches!(run(&args), Err(NewError::NotEmpty(d)) if d == dir));
         assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
@@ -134,7 +136,6 @@ mod tests {
         let args = NewArgs {
             name: "acme-cloud".into(),
             dir: Some(dir.clone()),
-            kind: Kind::CardOnFile,
         };
         assert_eq!(run(&args).unwrap(), dir);
         for file in [
@@ -142,6 +143,15 @@ mod tests {
             "Cargo.lock",
             "plugin.toml",
             ".gitignore",
+            "rust-toolchain.toml",
+            "conform.toml",
+            "README.md",
+            "src/lib.rs",
+            "src/provider.rs",
+            "src/tests.rs",
+            "simulator/Cargo.toml",
+            "simulator/src/lib.rs",
+            "simulator/src/main.rs",
             "vendor/vetpay-sdk/src/lib.rs",
             "vendor/vetpay-sdk/wit/since_v0.2.0/types.wit",
             "vendor/vetpay-money/src/lib.rs",
@@ -158,7 +168,6 @@ mod tests {
         let args = NewArgs {
             name: "acme".into(),
             dir: Some(dir.clone()),
-            kind: Kind::Terminal,
         };
         assert!(matches!(run(&args), Err(NewError::NotADirectory(_))));
         std::fs::remove_file(&dir).unwrap();

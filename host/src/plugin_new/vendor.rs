@@ -6,9 +6,7 @@ use toml::{Table, Value};
 
 use super::NewError;
 
-mod sources {
-    include!(concat!(env!("OUT_DIR"), "/vendored.rs"));
-}
+use super::sources;
 
 const WORKSPACE: &str = include_str!("../../../Cargo.toml");
 const SDK: &str = include_str!("../../../sdk/Cargo.toml");
