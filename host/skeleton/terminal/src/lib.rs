@@ -193,7 +193,7 @@ impl Plugin for PolderPay {
         }
         loop {
             match provider::step(payment.clone()) {
-                Step::Done(outcome) => return Ok(outcome),
+                Step::Done(outcome) => return Ok(*outcome),
                 Step::Waiting(stage) => progress::report(stage, None),
             }
             if vetpay_sdk::wall_clock_ms().saturating_sub(started_ms) > api.timeout_ms {
@@ -236,7 +236,7 @@ impl Plugin for PolderPay {
         let api = Api::from(ctx)?;
         match api.find(&query.request_id)? {
             Some(payment) => Ok(match provider::step(payment) {
-                Step::Done(outcome) => outcome,
+                Step::Done(outcome) => *outcome,
                 Step::Waiting(_) => Outcome::InProgress("still at the terminal".into()),
             }),
             // The start is answered at once: past the transaction timeout

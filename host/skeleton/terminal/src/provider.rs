@@ -100,17 +100,17 @@ impl From<Terminal> for TerminalInfo {
 pub enum Step {
     /// Still at the terminal: report the stage and poll again.
     Waiting(Stage),
-    /// The final outcome.
-    Done(Outcome),
+    /// The final outcome (boxed: an outcome is much larger than a stage).
+    Done(Box<Outcome>),
 }
 
 /// What the provider's payment means. Exhaustive: a new state must be mapped
 /// on purpose.
 pub fn step(payment: Payment) -> Step {
-    match payment.state {
-        State::WaitingForCard => Step::Waiting(Stage::WaitingForCard),
-        State::WaitingForPin => Step::Waiting(Stage::WaitingForPin),
-        State::Approved => Step::Done(Outcome::Approved(Approval {
+    let outcome = match payment.state {
+        State::WaitingForCard => return Step::Waiting(Stage::WaitingForCard),
+        State::WaitingForPin => return Step::Waiting(Stage::WaitingForPin),
+        State::Approved => Outcome::Approved(Approval {
             amount: Money::new(payment.amount, &payment.currency),
             authorization_code: payment.authorisation,
             card: payment.card.map(|c| CardDetails {
@@ -122,26 +122,27 @@ pub fn step(payment: Payment) -> Step {
             card_token: None,
             receipt: None,
             provider_reference: payment.id,
-        })),
-        State::Declined => Step::Done(Outcome::Declined(Decline {
+        }),
+        State::Declined => Outcome::Declined(Decline {
             code: payment.response_code,
             message: "declined by the card issuer".into(),
             provider_reference: Some(payment.id),
             receipt: None,
-        })),
-        State::Cancelled => Step::Done(Outcome::CancelledByClient(Stopped {
+        }),
+        State::Cancelled => Outcome::CancelledByClient(Stopped {
             message: "the card holder cancelled on the terminal".into(),
             provider_reference: Some(payment.id),
-        })),
-        State::Aborted => Step::Done(Outcome::AbortedByClinic(Stopped {
+        }),
+        State::Aborted => Outcome::AbortedByClinic(Stopped {
             message: "stopped by the clinic".into(),
             provider_reference: Some(payment.id),
-        })),
-        State::Unrecognised => Step::Done(Outcome::Unknown(format!(
+        }),
+        State::Unrecognised => Outcome::Unknown(format!(
             "Polderpay reported a state this plugin does not know for payment {}",
             payment.id
-        ))),
-    }
+        )),
+    };
+    Step::Done(Box::new(outcome))
 }
 
 /// What an answer that is not a success means. `None`: the request may or

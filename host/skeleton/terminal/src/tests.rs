@@ -7,11 +7,13 @@ use std::cell::Cell;
 use std::rc::Rc;
 use std::time::Duration;
 
-use polder_pay_simulator::{Action, Script, Simulator};
 use serde_json::json;
 use vetpay_sdk::http::{Error, Method};
 use vetpay_sdk::prelude::*;
 use vetpay_sdk::testing::{FakeHost, Reply, SentRequest, context, loopback};
+
+// This project's simulator of the provider (a group of its own: its name is yours).
+use polder_pay_simulator::{Action, Script, Simulator};
 
 use super::{PolderPay, abort_key, payment_key};
 
@@ -290,7 +292,8 @@ fn the_same_request_twice_is_one_payment() {
 fn refusals_are_named_by_their_codes() {
     let (host, ctx) = scripted();
     let start = format!("{BASE}/v1/terminals/T-1/payments");
-    let cases: [(u16, serde_json::Value, fn(&PluginError) -> bool); 4] = [
+    type Expected = fn(&PluginError) -> bool;
+    let cases: [(u16, serde_json::Value, Expected); 4] = [
         (
             409,
             json!({"error": "terminal-busy", "message": "bezig"}),
