@@ -113,36 +113,13 @@ fn the_tutorial_runs_from_plugin_new_to_a_certified_plugin() {
             let _ = std::fs::remove_dir_all(&project);
         }
         if let Some(line) = line.strip_suffix('&') {
-            let mut command = bash(line.trim(), &cwd, &path);
-            std::os::unix::process::CommandExt::process_group(&mut command, 0);
-            let mut child = command
-                .stdout(Stdio::piped())
-                .stderr(Stdio::inherit())
-                .spawn()
-                .expect("bash runs");
-            let stdout = child.stdout.take().unwrap();
-            background.0.push(child);
-            let mut lines = BufReader::new(stdout).lines();
             let url = format!("http://127.0.0.1:{port}");
-            let ready = lines.by_ref().map_while(Result::ok).find(|l| {
-                transcript.push_str(l);
-                transcript.push('\n');
-                l.contains(&url)
-            });
-            assert!(ready.is_some(), "the simulator never served:\n{transcript}");
-            // Keep reading so that its writes never block.
-            std::thread::spawn(move || lines.for_each(drop));
+            background
+                .0
+                .push(serve(bash(line.trim(), &cwd, &path), &url, &mut transcript));
             continue;
         }
-        let out = bash(&line, &cwd, &path).output().expect("bash runs");
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        transcript.push_str(&stdout);
-        assert!(
-            out.status.success(),
-            "`{line}` failed in {}:\n{transcript}\n{}",
-            cwd.display(),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let stdout = run(bash(&line, &cwd, &path), &mut transcript);
         if line.starts_with("vetpay plugin new ") && kept.is_dir() {
             std::fs::rename(&kept, project.join("target")).unwrap();
         }
@@ -180,4 +157,96 @@ fn the_tutorial_runs_from_plugin_new_to_a_certified_plugin() {
     let wasm = project.join("target/wasm32-wasip2/release/tulip_pay.wasm");
     let size = std::fs::metadata(&wasm).unwrap().len();
     println!("figure tutorial_plugin_wasm_bytes {size} bytes");
+    drop(background);
+
+    // The other kind, the same way, on the tutorial project's build (its
+    // dependencies are the same).
+    let cards = root.join("tulip-cards");
+    let _ = std::fs::remove_dir_all(&cards);
+    let mut transcript = String::new();
+    run(
+        bash(
+            "vetpay plugin new tulip-cards --kind card-on-file",
+            &root,
+            &path,
+        ),
+        &mut transcript,
+    );
+    let in_cards = |line: &str| {
+        let mut command = bash(line, &cards, &path);
+        command.env("CARGO_TARGET_DIR", project.join("target"));
+        command
+    };
+    for line in [
+        "cargo test",
+        "cargo clippy --workspace --all-targets -- -D warnings",
+        "cargo build --release --target wasm32-wasip2",
+    ] {
+        run(in_cards(line), &mut transcript);
+    }
+    let port = free_port();
+    let url = format!("http://127.0.0.1:{port}");
+    let _simulator = Background(vec![serve(
+        in_cards(&format!(
+            "cargo run -p tulip-cards-simulator -- --port {port}"
+        )),
+        &url,
+        &mut transcript,
+    )]);
+    let wasm = project.join("target/wasm32-wasip2/release/tulip_cards.wasm");
+    let table = run(
+        in_cards(&format!(
+            "vetpay plugin conform {} --config conform.toml --simulator {url}",
+            wasm.display()
+        )),
+        &mut transcript,
+    );
+    assert_eq!(
+        table.lines().last(),
+        Some("12 passed, 0 failed"),
+        "{transcript}"
+    );
+    let capabilities = table
+        .lines()
+        .find(|l| l.starts_with("capabilities"))
+        .unwrap();
+    for export in ["save-card", "charge-token", "refund-token"] {
+        assert!(capabilities.contains(export), "{capabilities}");
+    }
+}
+
+/// Runs a command to its end; its standard output. A failure fails the test
+/// with everything run so far.
+fn run(mut command: Command, transcript: &mut String) -> String {
+    let out = command.output().expect("bash runs");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    transcript.push_str(&stdout);
+    assert!(
+        out.status.success(),
+        "{command:?} failed:\n{transcript}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+/// Starts a simulator in a process group of its own and waits until it
+/// prints `url`; it keeps serving until the returned child is killed.
+fn serve(mut command: Command, url: &str, transcript: &mut String) -> Child {
+    std::os::unix::process::CommandExt::process_group(&mut command, 0);
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("bash runs");
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let ready = lines.by_ref().map_while(Result::ok).find(|l| {
+        transcript.push_str(l);
+        transcript.push('\n');
+        l.contains(url)
+    });
+    assert!(ready.is_some(), "the simulator never served:\n{transcript}");
+    // Keep reading so that its writes never block.
+    std::thread::spawn(move || lines.for_each(drop));
+    child
 }

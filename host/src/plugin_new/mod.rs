@@ -17,6 +17,26 @@ use std::path::{Path, PathBuf};
 
 pub use name::{NameError, PluginName};
 
+/// What the skeleton implements.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Kind {
+    /// Card-present payments on a cloud terminal: process, abort, status, list-terminals.
+    Terminal,
+    /// The terminal's calls, and saved cards: save-card on the terminal,
+    /// charge-token and refund-token.
+    CardOnFile,
+}
+
+impl Kind {
+    /// The skeleton's marker of this kind's own lines.
+    fn marker(self) -> &'static str {
+        match self {
+            Kind::Terminal => "terminal",
+            Kind::CardOnFile => "card-on-file",
+        }
+    }
+}
+
 /// `vetpay plugin new`.
 #[derive(Debug, clap::Args)]
 pub struct NewArgs {
@@ -26,6 +46,9 @@ pub struct NewArgs {
     /// Where to write the project; ./NAME by default. It must not exist or be empty.
     #[arg(long)]
     pub dir: Option<PathBuf>,
+    /// What the skeleton implements.
+    #[arg(long, value_enum, default_value_t = Kind::Terminal)]
+    pub kind: Kind,
 }
 
 /// Why no project was written.
@@ -53,7 +76,7 @@ pub fn run(args: &NewArgs) -> Result<PathBuf, NewError> {
     let name = PluginName::parse(&args.name)?;
     let dir = args.dir.clone().unwrap_or_else(|| PathBuf::from(&name.id));
     ensure_empty(&dir)?;
-    let mut files = templates::project(&name);
+    let mut files = templates::project(&name, args.kind);
     files.extend(vendor::files()?);
     files.push(("Cargo.lock".into(), lock::for_project()?));
     for (path, contents) in &files {
@@ -123,6 +146,7 @@ mod tests {
         let args = NewArgs {
             name: "acme".into(),
             dir: Some(dir.clone()),
+            kind: Kind::Terminal,
         };
         assert!(matches!(run(&args), Err(NewError::NotEmpty(d)) if d == dir));
         assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
@@ -136,6 +160,7 @@ mod tests {
         let args = NewArgs {
             name: "acme-cloud".into(),
             dir: Some(dir.clone()),
+            kind: Kind::Terminal,
         };
         assert_eq!(run(&args).unwrap(), dir);
         for file in [
@@ -168,6 +193,7 @@ mod tests {
         let args = NewArgs {
             name: "acme".into(),
             dir: Some(dir.clone()),
+            kind: Kind::Terminal,
         };
         assert!(matches!(run(&args), Err(NewError::NotADirectory(_))));
         std::fs::remove_file(&dir).unwrap();

@@ -1,17 +1,25 @@
 //! The project's own files: the skeleton in `host/skeleton/terminal` (a
 //! complete plugin for the fictional Polderpay Cloud, with its simulator and
-//! tests), with the author's names put in.
+//! tests), cut to the kind asked for, with the author's names put in.
+//!
+//! A kind's own lines sit between marker lines (`//~ card-on-file` or
+//! `#~ terminal` ... `//~ end`): kept for that kind, dropped for the others;
+//! the markers themselves never reach the project.
 
-use super::{PluginName, sources};
+use super::{Kind, PluginName, sources};
 
 /// The skeleton's names, as package (`polder-pay`) and as crate (`polder_pay`).
 const SKELETON_ID: &str = "polder-pay";
 const SKELETON_LIB: &str = "polder_pay";
 
-pub fn project(name: &PluginName) -> Vec<(String, String)> {
+/// Files of one kind only.
+const CARD_ON_FILE_ONLY: &[&str] = &["src/cards.rs"];
+
+pub fn project(name: &PluginName, kind: Kind) -> Vec<(String, String)> {
     sources::TERMINAL_FILES
         .iter()
-        .map(|(path, text)| ((*path).to_owned(), renamed(text, name)))
+        .filter(|(path, _)| kind == Kind::CardOnFile || !CARD_ON_FILE_ONLY.contains(path))
+        .map(|(path, text)| ((*path).to_owned(), renamed(&for_kind(text, kind), name)))
         .collect()
 }
 
@@ -20,6 +28,25 @@ pub fn project(name: &PluginName) -> Vec<(String, String)> {
 fn renamed(text: &str, name: &PluginName) -> String {
     text.replace(SKELETON_ID, &name.id)
         .replace(SKELETON_LIB, &name.lib)
+}
+
+/// `text` with the other kinds' lines and every marker line taken out.
+fn for_kind(text: &str, kind: Kind) -> String {
+    let mut keep = true;
+    let mut out = String::with_capacity(text.len());
+    for line in text.split_inclusive('\n') {
+        let trimmed = line.trim();
+        match trimmed
+            .strip_prefix("//~ ")
+            .or_else(|| trimmed.strip_prefix("#~ "))
+        {
+            Some("end") => keep = true,
+            Some(marked) => keep = marked == kind.marker(),
+            None if keep => out.push_str(line),
+            None => {}
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -33,7 +60,7 @@ mod tests {
     #[test]
     fn the_manifest_is_one_the_host_accepts_under_the_new_name() {
         let name = PluginName::parse("tulip-pay").unwrap();
-        let files = project(&name);
+        let files = project(&name, Kind::Terminal);
         let manifest =
             vetpay::plugin::check_manifest(file(&files, "plugin.toml").as_bytes()).unwrap();
         assert_eq!(manifest.id, "tulip-pay");
@@ -55,12 +82,56 @@ mod tests {
         }
         assert!(file(&files, "src/tests.rs").contains("use tulip_pay_simulator::"));
         assert!(file(&files, "plugin.toml").contains("api.polderpay.example"));
+        assert!(!files.iter().any(|(p, _)| p == "src/cards.rs"));
+        for (path, text) in &files {
+            assert!(!text.contains("//~") && !text.contains("#~"), "{path}");
+            assert!(
+                !text.contains("mod cards") && !text.contains("save_card"),
+                "{path}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_card_on_file_project_saves_charges_and_refunds_cards() {
+        let name = PluginName::parse("tulip-cards").unwrap();
+        let files = project(&name, Kind::CardOnFile);
+        let manifest =
+            vetpay::plugin::check_manifest(file(&files, "plugin.toml").as_bytes()).unwrap();
+        let caps: Vec<&str> = manifest
+            .capabilities
+            .iter()
+            .map(|c| c.export_name())
+            .collect();
+        for cap in [
+            "process",
+            "save-card",
+            "charge-token",
+            "refund-token",
+            "status",
+        ] {
+            assert!(caps.contains(&cap), "{caps:?}");
+        }
+        assert!(file(&files, "src/lib.rs").contains("mod cards;"));
+        assert!(file(&files, "src/cards.rs").contains("use tulip_cards_simulator::Simulator;"));
+        for (path, text) in &files {
+            assert!(!text.contains("//~") && !text.contains("#~"), "{path}");
+        }
+    }
+
+    #[test]
+    fn marked_lines_follow_their_kind_and_the_markers_go() {
+        let text = "a\n//~ card-on-file\nb\n//~ end\n  #~ terminal\nc\n  #~ end\nd\n";
+        assert_eq!(for_kind(text, Kind::Terminal), "a\nc\nd\n");
+        assert_eq!(for_kind(text, Kind::CardOnFile), "a\nb\nd\n");
     }
 
     #[test]
     fn the_release_profile_is_the_size_profile() {
         let name = PluginName::parse("polder-pay").unwrap();
-        let table: toml::Table = file(&project(&name), "Cargo.toml").parse().unwrap();
+        let table: toml::Table = file(&project(&name, Kind::Terminal), "Cargo.toml")
+            .parse()
+            .unwrap();
         let release = &table["profile"]["release"];
         assert_eq!(release["opt-level"].as_str(), Some("s"));
         assert_eq!(release["lto"].as_bool(), Some(true));

@@ -11,13 +11,21 @@
 //! - `status` looks a request up by its reference after a crash or a lost
 //!   answer; it never starts anything.
 //! - `list-terminals` lists the account's terminals and which models work.
+//~ card-on-file
+//! - `save-card` saves a card on the terminal as `process` runs a payment;
+//!   `charge-token` and `refund-token` charge and refund its token (`cards`).
+//~ end
 
+//~ card-on-file
+mod cards;
+//~ end
 mod provider;
 #[cfg(test)]
 mod tests;
 
 use std::time::Duration;
 
+use serde::de::DeserializeOwned;
 use vetpay_sdk::prelude::*;
 
 use provider::{Payment, Problem, Step, Terminals};
@@ -73,41 +81,32 @@ impl Api {
             .send()
     }
 
-    /// Starts the payment. `Ok(None)`: it may or may not have started (a 5xx,
-    /// or the answer was lost after sending); look it up by its reference.
-    fn start(&self, request: &PaymentRequest) -> Result<Option<Payment>, PluginError> {
-        let kind = match request.kind {
-            TransactionKind::Purchase | TransactionKind::Deposit => "purchase",
-            TransactionKind::Refund => "refund",
-        };
-        let sent = self.post(
-            &format!("/v1/terminals/{}/payments", request.terminal_id),
-            &serde_json::json!({
-                "reference": request.request_id,
-                "kind": kind,
-                "amount": request.amount.minor_units,
-                "currency": request.amount.currency,
-                "original": request.original_reference,
-            }),
-        );
-        match sent {
+    /// A request that moves money (a payment started on a terminal, a charge).
+    /// `Ok(None)`: it may or may not have been processed (a 5xx, or the answer
+    /// was lost after sending); look it up by its reference.
+    fn moving<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> Result<Option<T>, PluginError> {
+        match self.post(path, body) {
             Ok(response) if response.is_success() => Ok(Some(response.json()?)),
             Ok(response) => match provider::refusal(response.status, &problem(&response)) {
                 Some(refused) => Err(refused),
                 None => {
                     log::warn(format!(
-                        "Polderpay answered HTTP {} to the start",
+                        "Polderpay answered HTTP {} to {path}",
                         response.status
                     ));
                     Ok(None)
                 }
             },
-            // Never left the host: nothing started, safe to try again.
+            // Never left the host: nothing moved, safe to try again.
             Err(
                 e @ (http::Error::NotSent(_) | http::Error::Denied(_) | http::Error::Invalid(_)),
             ) => Err(e.into()),
             Err(e) => {
-                log::warn(format!("the start's answer was lost: {e:?}"));
+                log::warn(format!("the answer to {path} was lost: {e:?}"));
                 Ok(None)
             }
         }
@@ -167,53 +166,76 @@ fn failed(response: &http::Response, what: &str) -> PluginError {
     })
 }
 
+/// Starts a payment on the terminal and follows it to its end: the shape of
+/// every card-present call.
+fn on_terminal(
+    ctx: &Context,
+    request_id: &str,
+    terminal_id: &str,
+    body: &serde_json::Value,
+) -> Result<Outcome, PluginError> {
+    let api = Api::from(ctx)?;
+    let started_ms = vetpay_sdk::wall_clock_ms();
+    progress::report(Stage::Connecting, None);
+    let path = format!("/v1/terminals/{terminal_id}/payments");
+    let mut payment = match api.moving::<Payment>(&path, body)? {
+        Some(payment) => payment,
+        // The start may have been processed: the provider's books decide.
+        None => match api.find(request_id)? {
+            Some(payment) => payment,
+            None => {
+                return Ok(Outcome::Unknown(
+                    "Polderpay did not answer the start and has no payment under its reference"
+                        .into(),
+                ));
+            }
+        },
+    };
+    // The hand-off: `abort` stops the payment by this id.
+    cache::set(&payment_key(request_id), &payment.id, HOUR);
+    // An abort that came before the id was known left only its flag.
+    if cache::get(&abort_key(request_id)).is_some() {
+        api.stop(&payment.id)?;
+    }
+    loop {
+        match provider::step(payment.clone()) {
+            Step::Done(outcome) => return Ok(*outcome),
+            Step::Waiting(stage) => progress::report(stage, None),
+        }
+        if vetpay_sdk::wall_clock_ms().saturating_sub(started_ms) > api.timeout_ms {
+            // Still running at the terminal: recovery asks `status` later.
+            return Ok(Outcome::InProgress(format!(
+                "payment {} is still at the terminal",
+                payment.id
+            )));
+        }
+        vetpay_sdk::sleep(api.poll);
+        payment = match api.payment(&payment.id) {
+            Ok(p) => p,
+            // A poll that failed moved no money: ask again.
+            Err(PluginError::Other(why) | PluginError::NotSent(why)) => {
+                log::warn(format!("polling payment {}: {why}", payment.id));
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+    }
+}
+
 impl Plugin for PolderPay {
     fn process(ctx: &Context, request: PaymentRequest) -> Result<Outcome, PluginError> {
-        let api = Api::from(ctx)?;
-        let started_ms = vetpay_sdk::wall_clock_ms();
-        progress::report(Stage::Connecting, None);
-        let mut payment = match api.start(&request)? {
-            Some(payment) => payment,
-            // The start may have been processed: the provider's books decide.
-            None => match api.find(&request.request_id)? {
-                Some(payment) => payment,
-                None => {
-                    return Ok(Outcome::Unknown(
-                        "Polderpay did not answer the start and has no payment under its reference"
-                            .into(),
-                    ));
-                }
-            },
+        let kind = match request.kind {
+            TransactionKind::Purchase | TransactionKind::Deposit => "purchase",
+            TransactionKind::Refund => "refund",
         };
-        // The hand-off: `abort` stops the payment by this id.
-        cache::set(&payment_key(&request.request_id), &payment.id, HOUR);
-        // An abort that came before the id was known left only its flag.
-        if cache::get(&abort_key(&request.request_id)).is_some() {
-            api.stop(&payment.id)?;
-        }
-        loop {
-            match provider::step(payment.clone()) {
-                Step::Done(outcome) => return Ok(*outcome),
-                Step::Waiting(stage) => progress::report(stage, None),
-            }
-            if vetpay_sdk::wall_clock_ms().saturating_sub(started_ms) > api.timeout_ms {
-                // Still running at the terminal: recovery asks `status` later.
-                return Ok(Outcome::InProgress(format!(
-                    "payment {} is still at the terminal",
-                    payment.id
-                )));
-            }
-            vetpay_sdk::sleep(api.poll);
-            payment = match api.payment(&payment.id) {
-                Ok(p) => p,
-                // A poll that failed moved no money: ask again.
-                Err(PluginError::Other(why) | PluginError::NotSent(why)) => {
-                    log::warn(format!("polling payment {}: {why}", payment.id));
-                    continue;
-                }
-                Err(e) => return Err(e),
-            };
-        }
+        let body = serde_json::json!({
+            "reference": request.request_id,
+            "kind": kind,
+            "amount": request.amount.minor_units,
+            "currency": request.amount.currency,
+            "original": request.original_reference,
+        });
+        on_terminal(ctx, &request.request_id, &request.terminal_id, &body)
     }
 
     fn abort(ctx: &Context, request: AbortRequest) -> Result<(), PluginError> {
@@ -234,24 +256,33 @@ impl Plugin for PolderPay {
 
     fn status(ctx: &Context, query: StatusQuery) -> Result<Outcome, PluginError> {
         let api = Api::from(ctx)?;
-        match api.find(&query.request_id)? {
-            Some(payment) => Ok(match provider::step(payment) {
+        let found = api
+            .find(&query.request_id)?
+            .map(|payment| match provider::step(payment) {
                 Step::Done(outcome) => *outcome,
                 Step::Waiting(_) => Outcome::InProgress("still at the terminal".into()),
-            }),
-            // The start is answered at once: past the transaction timeout
-            // since it was sent, a payment the provider does not have never
-            // arrived.
+            });
+        //~ card-on-file
+        // A saved card's charge is booked apart from the terminal's payments.
+        let found = match found {
+            Some(outcome) => Some(outcome),
+            None => cards::find(&api, &query.request_id)?,
+        };
+        //~ end
+        match found {
+            Some(outcome) => Ok(outcome),
+            // A start is answered at once: past the transaction timeout since
+            // it was sent, a request the provider does not have never arrived.
             None if query.sent_at_ms.is_some_and(|sent| {
                 vetpay_sdk::wall_clock_ms().saturating_sub(sent) > api.timeout_ms
             }) =>
             {
                 Ok(Outcome::NotFound(
-                    "Polderpay has no payment under this reference".into(),
+                    "Polderpay has nothing under this reference".into(),
                 ))
             }
             None => Ok(Outcome::Unknown(
-                "Polderpay has no payment under this reference yet".into(),
+                "Polderpay has nothing under this reference yet".into(),
             )),
         }
     }
@@ -265,6 +296,20 @@ impl Plugin for PolderPay {
         let list: Terminals = response.json()?;
         Ok(list.terminals.into_iter().map(TerminalInfo::from).collect())
     }
+    //~ card-on-file
+
+    fn save_card(ctx: &Context, request: SaveCardRequest) -> Result<Outcome, PluginError> {
+        cards::save(ctx, request)
+    }
+
+    fn charge_token(ctx: &Context, request: TokenCharge) -> Result<Outcome, PluginError> {
+        cards::charge(ctx, request)
+    }
+
+    fn refund_token(ctx: &Context, request: TokenRefund) -> Result<Outcome, PluginError> {
+        cards::refund(ctx, request)
+    }
+    //~ end
 }
 
 vetpay_sdk::export_plugin!(PolderPay);

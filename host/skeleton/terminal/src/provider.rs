@@ -21,6 +21,9 @@ pub struct Payment {
     pub authorisation: Option<String>,
     #[serde(default)]
     pub card: Option<Card>,
+    /// The saved card's token, on an approved `save-card`.
+    #[serde(default)]
+    pub token: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -119,7 +122,7 @@ pub fn step(payment: Payment) -> Step {
                 expiry: None,
                 entry_method: None,
             }),
-            card_token: None,
+            card_token: payment.token,
             receipt: None,
             provider_reference: payment.id,
         }),
@@ -162,3 +165,53 @@ pub fn refusal(status: u16, problem: &Problem) -> Option<PluginError> {
         _ => return None,
     })
 }
+//~ card-on-file
+
+/// A charge or refund of a saved card, as the provider reports it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Charge {
+    pub id: String,
+    pub reference: String,
+    pub amount: i64,
+    pub currency: String,
+    pub state: ChargeState,
+    #[serde(default)]
+    pub response_code: Option<String>,
+    #[serde(default)]
+    pub token: Option<String>,
+}
+
+/// A charge is decided at once: approved or declined.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ChargeState {
+    Approved,
+    Declined,
+    #[serde(other)]
+    Unrecognised,
+}
+
+/// What the provider's charge means. Exhaustive, as [`step`].
+pub fn charged(charge: Charge) -> Outcome {
+    match charge.state {
+        ChargeState::Approved => Outcome::Approved(Approval {
+            amount: Money::new(charge.amount, &charge.currency),
+            authorization_code: None,
+            card: None,
+            card_token: charge.token,
+            receipt: None,
+            provider_reference: charge.id,
+        }),
+        ChargeState::Declined => Outcome::Declined(Decline {
+            code: charge.response_code,
+            message: "declined by the card issuer".into(),
+            provider_reference: Some(charge.id),
+            receipt: None,
+        }),
+        ChargeState::Unrecognised => Outcome::Unknown(format!(
+            "Polderpay reported a state this plugin does not know for charge {}",
+            charge.id
+        )),
+    }
+}
+//~ end

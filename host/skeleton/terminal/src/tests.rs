@@ -39,7 +39,7 @@ fn simulated() -> (FakeHost, Context, Simulator) {
 
 /// The request as it leaves the real host: the plugin writes the API key as a
 /// placeholder, which the host fills in on the way out.
-fn keyed(sent: &SentRequest) -> SentRequest {
+pub(crate) fn keyed(sent: &SentRequest) -> SentRequest {
     let mut sent = sent.clone();
     for (_, value) in sent.headers.iter_mut() {
         *value = value.replace("{{secret:api-key}}", polder_pay_simulator::API_KEY);
@@ -364,6 +364,14 @@ fn status_finds_a_payment_and_calls_one_missing_only_once_it_cannot_come() {
         &url,
         Reply::json(404, &json!({"error": "not-found"})),
     );
+    //~ card-on-file
+    // Nor a saved card's charge.
+    host.reply(
+        Method::Get,
+        format!("{BASE}/v1/charges?reference=r-1"),
+        Reply::json(404, &json!({"error": "not-found"})),
+    );
+    //~ end
     let sent = host.now_ms();
     assert!(matches!(
         PolderPay::status(&ctx, query("r-1", Some(sent))).unwrap(),

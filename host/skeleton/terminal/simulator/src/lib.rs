@@ -13,6 +13,12 @@
 //! - `GET /v1/payments/{id}` and `GET /v1/payments?reference=R`: one payment.
 //! - `POST /v1/payments/{id}/abort`: stops a payment the card holder has not
 //!   finished; `409` once it is final.
+//! - Saved cards: a payment of kind `save-card` (amount 0) that the card
+//!   holder approves carries a `token`; `POST /v1/charges` `{reference, kind:
+//!   charge|refund, token, amount, currency, original}` charges or refunds it
+//!   at once (`201`, or `200` with the one made under this reference), and
+//!   `GET /v1/charges?reference=R` finds one. A charge is `approved` or
+//!   `declined` (with `response_code`).
 //!
 //! A payment's `state` is `waiting-for-card`, `waiting-for-pin`, `approved`,
 //! `declined` (with `response_code`), `cancelled` (the card holder pressed
@@ -93,6 +99,11 @@ impl Simulator {
         lock(&self.state).lose_next = true;
     }
 
+    /// The next charge of a saved card is declined with `code`.
+    pub fn decline_next_charge(&self, code: &str) {
+        lock(&self.state).decline_next_charge = Some(code.to_owned());
+    }
+
     /// Blocks for as long as the simulator serves.
     pub fn wait(self) {
         let _ = self.listener.join();
@@ -148,10 +159,50 @@ impl PaymentState {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "kebab-case")]
 enum Kind {
     Purchase,
     Refund,
+    SaveCard,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum ChargeKind {
+    Charge,
+    Refund,
+}
+
+/// A charge or refund of a saved card.
+struct Charge {
+    id: String,
+    reference: String,
+    kind: ChargeKind,
+    token: Option<String>,
+    amount: i64,
+    currency: String,
+    original: Option<String>,
+    response_code: Option<String>,
+}
+
+impl Charge {
+    fn approved(&self) -> bool {
+        self.response_code.as_deref() == Some("00")
+    }
+
+    fn json(&self) -> Value {
+        json!({
+            "id": self.id,
+            "reference": self.reference,
+            "kind": self.kind,
+            "token": self.token,
+            "amount": self.amount,
+            "currency": self.currency,
+            "original": self.original,
+            "state": if self.approved() { "approved" } else { "declined" },
+            "response_code": self.response_code,
+        })
+    }
 }
 
 struct Payment {
@@ -207,13 +258,23 @@ impl Payment {
             "response_code": self.response_code,
             "authorisation": approved.then(|| format!("A{}", &self.id[4..])),
             "card": approved.then(|| json!({ "last4": "4242", "brand": "VISA" })),
+            "token": self.token(),
         })
+    }
+
+    /// The token of a card saved by this payment.
+    fn token(&self) -> Option<String> {
+        (self.kind == Kind::SaveCard && self.state == PaymentState::Approved)
+            .then(|| format!("tok_{}", &self.id[4..]))
     }
 }
 
 #[derive(Default)]
 struct State {
     payments: Vec<Payment>,
+    charges: Vec<Charge>,
+    /// The response code of the next charge, when it is to be declined.
+    decline_next_charge: Option<String>,
     scripts: HashMap<String, Script>,
     fail_next: Option<u16>,
     lose_next: bool,
@@ -221,21 +282,50 @@ struct State {
 
 impl State {
     fn ledger(&mut self) -> Vec<Value> {
-        self.payments
-            .iter_mut()
-            .map(|p| {
-                p.settle();
-                json!({
-                    "request_id": p.reference,
-                    "kind": p.kind,
-                    "amount": p.amount,
-                    "currency": p.currency,
-                    "approved": p.state == PaymentState::Approved,
-                    "voided": false,
-                    "terminal": p.terminal,
-                })
+        let payments = self.payments.iter_mut().map(|p| {
+            p.settle();
+            json!({
+                "request_id": p.reference,
+                "kind": p.kind,
+                "amount": p.amount,
+                "currency": p.currency,
+                "approved": p.state == PaymentState::Approved,
+                "voided": false,
+                "terminal": p.terminal,
             })
-            .collect()
+        });
+        let charges = self.charges.iter().map(|c| {
+            json!({
+                "request_id": c.reference,
+                "kind": match c.kind {
+                    ChargeKind::Charge => "token-charge",
+                    ChargeKind::Refund => "token-refund",
+                },
+                "amount": c.amount,
+                "currency": c.currency,
+                "approved": c.approved(),
+                "voided": false,
+                "terminal": null,
+            })
+        });
+        payments.chain(charges).collect()
+    }
+
+    /// Whether a saved card was given this token.
+    fn has_token(&mut self, token: &str) -> bool {
+        self.payments.iter_mut().any(|p| {
+            p.settle();
+            p.token().as_deref() == Some(token)
+        })
+    }
+
+    /// The faults of the control protocol: the request was processed, and
+    /// then its answer is lost.
+    fn fault(&mut self) -> Option<Answer> {
+        if let Some(status) = self.fail_next.take() {
+            return Some(Answer::Empty(status));
+        }
+        std::mem::take(&mut self.lose_next).then_some(Answer::CutOff)
     }
 
     fn by_id(&mut self, id: &str) -> Option<&mut Payment> {
@@ -391,11 +481,7 @@ fn route(request: &Request, state: &Mutex<State>) -> Answer {
         ),
         ("POST", ["v1", "terminals", terminal, "payments"]) => start(&mut state, terminal, request),
         ("GET", ["v1", "payments"]) => {
-            let reference = request
-                .query
-                .split('&')
-                .find_map(|pair| pair.strip_prefix("reference="))
-                .unwrap_or_default();
+            let reference = reference(&request.query);
             match state.by_reference(reference) {
                 Some(p) => Answer::Json(200, p.json()),
                 None => error(404, "not-found", "no payment has this reference"),
@@ -405,6 +491,14 @@ fn route(request: &Request, state: &Mutex<State>) -> Answer {
             Some(p) => Answer::Json(200, p.json()),
             None => error(404, "not-found", "no such payment"),
         },
+        ("POST", ["v1", "charges"]) => charge(&mut state, request),
+        ("GET", ["v1", "charges"]) => {
+            let reference = reference(&request.query);
+            match state.charges.iter().find(|c| c.reference == reference) {
+                Some(c) => Answer::Json(200, c.json()),
+                None => error(404, "not-found", "no charge has this reference"),
+            }
+        }
         ("POST", ["v1", "payments", id, "abort"]) => match state.by_id(id) {
             Some(p) if p.state.is_final() => Answer::Json(
                 409,
@@ -418,6 +512,73 @@ fn route(request: &Request, state: &Mutex<State>) -> Answer {
         },
         _ => error(404, "no-route", "no such route"),
     }
+}
+
+/// The `reference` of a query string.
+fn reference(query: &str) -> &str {
+    query
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("reference="))
+        .unwrap_or_default()
+}
+
+/// `POST /v1/charges`: a saved card charged or refunded at once.
+fn charge(state: &mut State, request: &Request) -> Answer {
+    #[derive(Deserialize)]
+    struct New {
+        reference: String,
+        kind: ChargeKind,
+        #[serde(default)]
+        token: Option<String>,
+        amount: i64,
+        currency: String,
+        #[serde(default)]
+        original: Option<String>,
+    }
+    let new: New = match serde_json::from_slice(&request.body) {
+        Ok(n) => n,
+        Err(e) => return error(400, "invalid", &e.to_string()),
+    };
+    if let Some(existing) = state.charges.iter().find(|c| c.reference == new.reference) {
+        return Answer::Json(200, existing.json());
+    }
+    if new.amount <= 0 || new.currency.len() != 3 {
+        return error(
+            422,
+            "invalid",
+            "amount must be positive and currency ISO 4217",
+        );
+    }
+    // A refund names the charge it refunds; a charge needs a saved card.
+    let known = match (new.kind, &new.token, &new.original) {
+        (ChargeKind::Refund, _, Some(original)) => state
+            .charges
+            .iter()
+            .any(|c| &c.id == original && c.approved()),
+        (ChargeKind::Charge, Some(token), _) => state.has_token(token),
+        _ => false,
+    };
+    if !known {
+        return error(404, "unknown-token", "no saved card or charge matches");
+    }
+    let charge = Charge {
+        id: format!("chg_{:06}", state.charges.len() + 1),
+        reference: new.reference,
+        kind: new.kind,
+        token: new.token,
+        amount: new.amount,
+        currency: new.currency,
+        original: new.original,
+        response_code: Some(
+            state
+                .decline_next_charge
+                .take()
+                .unwrap_or_else(|| "00".into()),
+        ),
+    };
+    let answer = charge.json();
+    state.charges.push(charge);
+    state.fault().unwrap_or(Answer::Json(201, answer))
 }
 
 /// `POST /v1/terminals/{id}/payments`.
@@ -441,11 +602,15 @@ fn start(state: &mut State, terminal: &str, request: &Request) -> Answer {
     if !TERMINALS.iter().any(|(id, ..)| *id == terminal) {
         return error(404, "unknown-terminal", "the account has no such terminal");
     }
-    if start.amount <= 0 || start.currency.len() != 3 {
+    let amount_ok = match start.kind {
+        Kind::SaveCard => start.amount == 0,
+        Kind::Purchase | Kind::Refund => start.amount > 0,
+    };
+    if !amount_ok || start.currency.len() != 3 {
         return error(
             422,
             "invalid",
-            "amount must be positive and currency ISO 4217",
+            "amount must be positive (0 to save a card) and currency ISO 4217",
         );
     }
     if state
@@ -474,15 +639,7 @@ fn start(state: &mut State, terminal: &str, request: &Request) -> Answer {
     };
     let answer = payment.json();
     state.payments.push(payment);
-    // The faults of the control protocol: the payment is processed, and then
-    // its answer is lost.
-    if let Some(status) = state.fail_next.take() {
-        return Answer::Empty(status);
-    }
-    if std::mem::take(&mut state.lose_next) {
-        return Answer::CutOff;
-    }
-    Answer::Json(201, answer)
+    state.fault().unwrap_or(Answer::Json(201, answer))
 }
 
 /// The card-holder control protocol, under `/_conform`.
