@@ -1169,3 +1169,123 @@ async fn a_billing_run_shows_its_progress_live() {
         b.close().await;
     }
 }
+
+/// Signs in over plain HTTP; the session cookie to send.
+async fn sign_in_http(http: &reqwest::Client, base: &str, key: &str) -> String {
+    let r = http.get(format!("{base}/sign-in")).send().await.unwrap();
+    let (pre, _) = set_cookie(&r, "vetpay_csrf");
+    let token = csrf_field(&r.text().await.unwrap());
+    let r = http
+        .post(format!("{base}/sign-in"))
+        .header("cookie", format!("vetpay_csrf={pre}"))
+        .form(&[("key", key), ("_csrf", &token)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303, "signed in");
+    format!("vetpay_session={}", set_cookie(&r, "vetpay_session").0)
+}
+
+#[tokio::test]
+async fn a_session_is_kept_in_the_database_for_every_host_and_ends_with_its_key() {
+    for store in support::stores().await {
+        let backend = store.backend();
+        let api = support::clinic_api(store.clone()).await;
+        // Another host of the same database: its console has never seen the
+        // session (as after a restart, or behind a load balancer).
+        let other = support::second_host(store.clone()).await;
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let cookie = sign_in_http(&http, &api.url, api.staff()).await;
+        let invoice = format!("/invoices/{}", api.demo.dk_invoice.id);
+        let page = http
+            .get(format!("{other}{invoice}"))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            page.status(),
+            200,
+            "{backend:?}: the other host knows the session"
+        );
+        let token = csrf_field(&page.text().await.unwrap());
+        // Its form token too: a form posted on the first host with the token
+        // the other host gave goes through, and its message follows.
+        let r = http
+            .post(format!("{}{invoice}/credit-note", api.url))
+            .header("cookie", &cookie)
+            .form(&[("_csrf", &token)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 303, "{backend:?}");
+        let to = r.headers()["location"].to_str().unwrap().to_owned();
+        let shown = http
+            .get(format!("{other}{to}"))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            shown.contains("id=\"flash\""),
+            "{backend:?}: the message is shown on the other host"
+        );
+        let again = http
+            .get(format!("{other}{to}"))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            !again.contains("id=\"flash\""),
+            "{backend:?}: and only once"
+        );
+
+        // Revoking the key ends its session on every host at once.
+        let keys: Value = api
+            .get(api.admin(), "/v1/api-keys")
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let staff_id = keys
+            .as_array()
+            .or_else(|| keys["keys"].as_array())
+            .unwrap()
+            .iter()
+            .find(|k| k["name"] == "front desk")
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let r = api
+            .http
+            .delete(format!("{}/v1/api-keys/{staff_id}", api.url))
+            .bearer_auth(api.admin())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 204);
+        for host in [&api.url, &other] {
+            let r = http
+                .get(format!("{host}/invoices"))
+                .header("cookie", &cookie)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 303, "{backend:?}: signed out on {host}");
+            assert_eq!(r.headers()["location"], "/sign-in");
+        }
+    }
+}

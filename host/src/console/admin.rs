@@ -34,7 +34,7 @@ where
         Ok(()) => action.await,
         Err(e) => Err(e),
     };
-    ctx.after(to, result)
+    ctx.after(to, result).await
 }
 
 pub async fn plugins(ctx: Ctx) -> Response {
@@ -528,7 +528,9 @@ pub async fn create_key(ctx: Ctx, Form(form): Form<KeyForm>) -> Response {
         {
             Ok(created) => created,
             Err(ConsoleError::Refused { message, .. }) | Err(ConsoleError::BadInput(message)) => {
-                return Ok(ctx.after("/admin/keys", Err(ConsoleError::BadInput(message))));
+                return Ok(ctx
+                    .after("/admin/keys", Err(ConsoleError::BadInput(message)))
+                    .await);
             }
             Err(e) => return Err(e),
         };

@@ -155,16 +155,18 @@ pub async fn create_plan(ctx: Ctx, Form(form): Form<Vec<(String, String)>>) -> R
             Err(e) => Err(e),
         };
         match sent {
-            Ok(plan) => Ok(ctx.after(
-                "/admin/health-plans",
-                Ok(ctx.signed.lang.text(
-                    "plan-created",
-                    &[(
-                        "name",
-                        plan["name"].as_str().unwrap_or_default().to_owned().into(),
-                    )],
-                )),
-            )),
+            Ok(plan) => Ok(ctx
+                .after(
+                    "/admin/health-plans",
+                    Ok(ctx.signed.lang.text(
+                        "plan-created",
+                        &[(
+                            "name",
+                            plan["name"].as_str().unwrap_or_default().to_owned().into(),
+                        )],
+                    )),
+                )
+                .await),
             Err(ConsoleError::Refused { message, .. }) | Err(ConsoleError::BadInput(message)) => {
                 let kept: Map<String, Value> = form
                     .into_iter()

@@ -175,7 +175,7 @@ pub async fn deposit(ctx: Ctx, Path(id): Path<String>, Form(form): Form<DepositF
         "/clients/{id}?tab=billing&department={}",
         form.department_id
     );
-    ctx.to_payment(&to, result)
+    ctx.to_payment(&to, result).await
 }
 
 #[derive(Deserialize)]
@@ -198,7 +198,7 @@ pub async fn set_default(
         "/clients/{id}?tab=billing&department={}",
         form.department_id
     );
-    ctx.after(&to, result)
+    ctx.after(&to, result).await
 }
 
 pub async fn delete_card(
@@ -216,7 +216,7 @@ pub async fn delete_card(
         "/clients/{id}?tab=billing&department={}",
         form.department_id
     );
-    ctx.after(&to, result)
+    ctx.after(&to, result).await
 }
 
 #[derive(Deserialize)]
@@ -246,7 +246,7 @@ pub async fn sign_up(ctx: Ctx, Path(id): Path<String>, Form(form): Form<SignUpFo
         )
         .await
         .map(|_| ctx.t("plan-signed-up"));
-    ctx.after(&format!("/clients/{id}"), result)
+    ctx.after(&format!("/clients/{id}"), result).await
 }
 
 /// Activates an applied subscription: the patient becomes a member.
@@ -257,5 +257,5 @@ pub async fn activate(ctx: Ctx, Path((id, sub)): Path<(String, String)>) -> Resp
         .send(ctx.key(), Call::with(Method::POST, &path).json(json!({})))
         .await
         .map(|_| ctx.t("plan-activated"));
-    ctx.after(&format!("/clients/{id}"), result)
+    ctx.after(&format!("/clients/{id}"), result).await
 }

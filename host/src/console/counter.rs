@@ -155,7 +155,7 @@ pub async fn finalise(ctx: Ctx, Path(id): Path<String>) -> Response {
         )
         .await
         .map(|_| ctx.t("invoice-finalised"));
-    ctx.after(&format!("/invoices/{id}"), result)
+    ctx.after(&format!("/invoices/{id}"), result).await
 }
 
 pub async fn credit_note(ctx: Ctx, Path(id): Path<String>) -> Response {
@@ -173,9 +173,9 @@ pub async fn credit_note(ctx: Ctx, Path(id): Path<String>) -> Response {
     match result {
         Ok(note) => {
             let to = format!("/invoices/{}", note["id"].as_str().unwrap_or(&id));
-            ctx.after(&to, Ok(ctx.t("credit-note-made")))
+            ctx.after(&to, Ok(ctx.t("credit-note-made"))).await
         }
-        Err(e) => ctx.after(&format!("/invoices/{id}"), Err(e)),
+        Err(e) => ctx.after(&format!("/invoices/{id}"), Err(e)).await,
     }
 }
 
@@ -311,7 +311,7 @@ pub async fn pay(ctx: Ctx, Path(id): Path<String>, Form(form): Form<PayForm>) ->
             .await
     }
     .await;
-    ctx.to_payment(&format!("/invoices/{id}"), result)
+    ctx.to_payment(&format!("/invoices/{id}"), result).await
 }
 
 /// The payment's event stream, as the API sends it, for the dialog's
@@ -403,7 +403,7 @@ pub struct RefundForm {
 pub async fn refund(ctx: Ctx, Path(id): Path<String>, Form(form): Form<RefundForm>) -> Response {
     let payment = match ctx.get(&format!("/v1/payments/{}", seg(&id))).await {
         Ok(p) => p,
-        Err(e) => return ctx.after("/invoices", Err(e)),
+        Err(e) => return ctx.after("/invoices", Err(e)).await,
     };
     let back = back_of(&payment);
     let result = async {
@@ -431,5 +431,5 @@ pub async fn refund(ctx: Ctx, Path(id): Path<String>, Form(form): Form<RefundFor
             .await
     }
     .await;
-    ctx.to_payment(&back, result)
+    ctx.to_payment(&back, result).await
 }

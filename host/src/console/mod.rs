@@ -44,9 +44,9 @@ pub struct ConsoleState {
 /// The console's routes; `api` is the JSON API router the pages call.
 pub fn router(clinic: Clinic, api: Router) -> Router {
     let state = ConsoleState {
+        sessions: Sessions::new(clinic.store().clone()),
         clinic,
         backend: Backend::new(api),
-        sessions: Sessions::default(),
         templates: Templates::new(),
     };
     Router::new()
@@ -131,6 +131,9 @@ pub(crate) struct Ctx {
     state: ConsoleState,
     signed: Signed,
     path: String,
+    /// The message left for this page, taken from the session when a page
+    /// (GET) is asked for, shown once.
+    flash: std::sync::Mutex<Option<Flash>>,
 }
 
 impl FromRequestParts<ConsoleState> for Ctx {
@@ -144,8 +147,13 @@ impl FromRequestParts<ConsoleState> for Ctx {
         let uri = OriginalUri::from_request_parts(parts, state)
             .await
             .unwrap_or_else(|e| match e {});
+        let flash = match parts.method {
+            axum::http::Method::GET => state.sessions.take_flash(&signed.id, &signed.session).await,
+            _ => None,
+        };
         Ok(Ctx {
             state: state.clone(),
+            flash: std::sync::Mutex::new(flash),
             signed,
             path: uri
                 .0
@@ -170,7 +178,7 @@ impl Ctx {
     }
 
     fn frame(&self, nav: &'static str) -> Frame {
-        let flash = self.state.sessions.take_flash(&self.signed.id);
+        let flash = self.flash.lock().unwrap_or_else(|p| p.into_inner()).take();
         Frame::of(&self.signed, nav, self.path.clone(), flash)
     }
 
@@ -188,7 +196,11 @@ impl Ctx {
         match result {
             Ok(r) => r,
             Err(ConsoleError::SignedOut) => {
-                self.state.sessions.end(&self.signed.id);
+                // The key stopped working: the session goes, whether or not
+                // this write lands before the next request (which the key
+                // would refuse again).
+                let (sessions, id) = (self.state.sessions.clone(), self.signed.id.clone());
+                tokio::spawn(async move { sessions.end(&id).await });
                 Redirect::to("/sign-in").into_response()
             }
             Err(e) => self.state.templates.error(self.frame(nav), &e),
@@ -196,11 +208,14 @@ impl Ctx {
     }
 
     /// After a form: back to `to`, with what happened shown there.
-    fn after(&self, to: &str, result: Result<String, ConsoleError>) -> Response {
+    async fn after(&self, to: &str, result: Result<String, ConsoleError>) -> Response {
         let flash = match result {
-            Ok(text) => Flash { kind: "ok", text },
+            Ok(text) => Flash {
+                kind: "ok".into(),
+                text,
+            },
             Err(ConsoleError::SignedOut) => {
-                self.state.sessions.end(&self.signed.id);
+                self.state.sessions.end(&self.signed.id).await;
                 return Redirect::to("/sign-in").into_response();
             }
             Err(ConsoleError::Forbidden) => {
@@ -210,11 +225,11 @@ impl Ctx {
                     .error(self.frame(""), &ConsoleError::Forbidden);
             }
             Err(e) => Flash {
-                kind: "error",
+                kind: "error".into(),
                 text: e.to_string(),
             },
         };
-        self.state.sessions.flash(&self.signed.id, flash);
+        self.state.sessions.flash(&self.signed.id, flash).await;
         Redirect::to(to).into_response()
     }
 }
@@ -223,14 +238,14 @@ impl Ctx {
     /// After a payment form: back to `to` naming the payment, whose page
     /// opens the dialog while it runs or announces its result once final
     /// (a payment may be final before the page is shown).
-    fn to_payment(&self, to: &str, started: Result<Value, ConsoleError>) -> Response {
+    async fn to_payment(&self, to: &str, started: Result<Value, ConsoleError>) -> Response {
         match started {
             Ok(payment) => {
                 let join = if to.contains('?') { '&' } else { '?' };
                 let id = payment["id"].as_str().unwrap_or_default();
                 Redirect::to(&format!("{to}{join}result={}", seg(id))).into_response()
             }
-            Err(e) => self.after(to, Err(e)),
+            Err(e) => self.after(to, Err(e)).await,
         }
     }
 }

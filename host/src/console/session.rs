@@ -4,9 +4,8 @@
 //! dialog's fetch, or the query of the plugin upload), checked before any
 //! handler runs; the sign-in form uses a pre-session token (double submit).
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
@@ -20,7 +19,7 @@ use zeroize::Zeroizing;
 use super::ConsoleState;
 use super::error::ConsoleError;
 use super::i18n::Lang;
-use crate::store::Role;
+use crate::store::{ApiKey, NewConsoleSession, Role, Store, StoreError};
 
 pub const SESSION_COOKIE: &str = "vetpay_session";
 pub const PRESESSION_COOKIE: &str = "vetpay_csrf";
@@ -33,10 +32,10 @@ const IDLE: Duration = Duration::from_secs(12 * 60 * 60);
 const MAX_FORM: usize = 1024 * 1024;
 
 /// A message for the next page this session sees.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Flash {
     /// "ok" or "error".
-    pub kind: &'static str,
+    pub kind: std::borrow::Cow<'static, str>,
     pub text: String,
 }
 
@@ -46,7 +45,7 @@ pub struct Session {
     pub role: Role,
     pub key_name: String,
     pub csrf: String,
-    last_seen: Instant,
+    flash: Option<String>,
 }
 
 impl Session {
@@ -55,15 +54,13 @@ impl Session {
     }
 }
 
-/// The sessions of this host, by id. They live in memory: a restart signs
-/// everyone out, and behind a load balancer the console wants sticky sessions.
-#[derive(Clone, Default)]
+/// The sessions of every host of the database (`console_sessions`): a restart
+/// keeps them, and any host serves any session, so no sticky sessions are
+/// needed behind a load balancer.
+#[derive(Clone)]
 pub struct Sessions {
-    inner: Arc<Mutex<HashMap<String, Entry>>>,
+    store: Store,
 }
-
-/// A session and the message waiting for its next page.
-type Entry = (Session, Option<Flash>);
 
 /// 244 random bits, URL-safe.
 pub fn random_token() -> String {
@@ -74,58 +71,79 @@ pub fn random_token() -> String {
     )
 }
 
+/// Before this moment a session's last use is too long ago.
+fn idle_before() -> i64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0);
+    now - IDLE.as_millis() as i64
+}
+
 impl Sessions {
+    pub fn new(store: Store) -> Self {
+        Self { store }
+    }
+
     /// Starts a session for a key the store accepted; its id.
-    pub fn start(&self, key: String, role: Role, key_name: String) -> String {
+    pub async fn start(&self, key: &str, found: &ApiKey) -> Result<String, StoreError> {
         let id = random_token();
-        let session = Session {
-            key: Arc::new(Zeroizing::new(key)),
-            role,
-            key_name,
-            csrf: random_token(),
-            last_seen: Instant::now(),
-        };
-        let mut map = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        map.retain(|_, (s, _)| s.last_seen.elapsed() < IDLE);
-        map.insert(id.clone(), (session, None));
-        id
+        let csrf = random_token();
+        self.store
+            .start_console_session(
+                &id,
+                NewConsoleSession {
+                    organisation_id: &found.organisation_id,
+                    key_id: &found.id,
+                    key,
+                    role: found.role,
+                    key_name: &found.name,
+                    csrf: &csrf,
+                },
+                idle_before(),
+            )
+            .await?;
+        Ok(id)
     }
 
-    pub fn get(&self, id: &str) -> Option<Session> {
-        let mut map = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        let (session, _) = map.get_mut(id)?;
-        if session.last_seen.elapsed() >= IDLE {
-            map.remove(id);
-            return None;
-        }
-        session.last_seen = Instant::now();
-        Some(session.clone())
-    }
-
-    pub fn end(&self, id: &str) {
-        self.inner
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(id);
-    }
-
-    pub fn flash(&self, id: &str, flash: Flash) {
-        if let Some((_, slot)) = self
-            .inner
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get_mut(id)
-        {
-            *slot = Some(flash);
+    /// The session, if it exists and is not idle too long. A database that
+    /// cannot be read signs no one in (and says so in the log).
+    pub async fn get(&self, id: &str) -> Option<Session> {
+        match self.store.console_session(id, idle_before()).await {
+            Ok(found) => found.map(|s| Session {
+                key: Arc::new(s.key),
+                role: s.role,
+                key_name: s.key_name,
+                csrf: s.csrf,
+                flash: s.flash,
+            }),
+            Err(e) => {
+                tracing::error!("reading a console session: {e}");
+                None
+            }
         }
     }
 
-    pub fn take_flash(&self, id: &str) -> Option<Flash> {
-        self.inner
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get_mut(id)
-            .and_then(|(_, f)| f.take())
+    pub async fn end(&self, id: &str) {
+        if let Err(e) = self.store.end_console_session(id).await {
+            tracing::error!("ending a console session: {e}");
+        }
+    }
+
+    pub async fn flash(&self, id: &str, flash: Flash) {
+        let text = serde_json::to_string(&flash).unwrap_or_default();
+        if let Err(e) = self.store.set_console_flash(id, Some(&text)).await {
+            tracing::error!("keeping a console message: {e}");
+        }
+    }
+
+    /// The message waiting for the session's next page, once.
+    pub async fn take_flash(&self, id: &str, session: &Session) -> Option<Flash> {
+        let flash = serde_json::from_str(session.flash.as_deref()?).ok();
+        if let Err(e) = self.store.set_console_flash(id, None).await {
+            tracing::error!("clearing a console message: {e}");
+        }
+        flash
     }
 }
 
@@ -165,12 +183,14 @@ impl FromRequestParts<ConsoleState> for Visitor {
                         .unwrap_or(""),
                 )
             });
-        let session = jar.get(SESSION_COOKIE).and_then(|c| {
-            state
+        let session = match jar.get(SESSION_COOKIE) {
+            Some(c) => state
                 .sessions
                 .get(c.value())
-                .map(|s| (c.value().to_owned(), s))
-        });
+                .await
+                .map(|s| (c.value().to_owned(), s)),
+            None => None,
+        };
         Ok(Visitor { lang, session, jar })
     }
 }
@@ -231,10 +251,11 @@ pub async fn csrf_guard(
         return next.run(request).await;
     }
     let jar = CookieJar::from_headers(request.headers());
-    let expected = match jar
-        .get(SESSION_COOKIE)
-        .and_then(|c| state.sessions.get(c.value()))
-    {
+    let session = match jar.get(SESSION_COOKIE) {
+        Some(c) => state.sessions.get(c.value()).await,
+        None => None,
+    };
+    let expected = match session {
         Some(session) => Some(session.csrf),
         None => jar.get(PRESESSION_COOKIE).map(|c| c.value().to_owned()),
     };

@@ -82,7 +82,16 @@ pub async fn submit(
             Some(lang.t("sign-in-refused")),
         );
     };
-    let id = state.sessions.start(key, found.role, found.name);
+    let id = match state.sessions.start(&key, &found).await {
+        Ok(id) => id,
+        Err(e) => {
+            tracing::error!("console sign-in: keeping the session: {e}");
+            return super::ConsoleError::Internal(
+                "the session could not be kept; try again".into(),
+            )
+            .into_response();
+        }
+    };
     let jar = visitor
         .jar
         .remove(session::cookie(PRESESSION_COOKIE, String::new()))
@@ -92,7 +101,7 @@ pub async fn submit(
 
 pub async fn sign_out(State(state): State<ConsoleState>, visitor: Visitor) -> Response {
     if let Some((id, _)) = &visitor.session {
-        state.sessions.end(id);
+        state.sessions.end(id).await;
     }
     let jar = visitor
         .jar

@@ -409,6 +409,12 @@ impl Store {
         .await?
         .rows_affected()
             == 1;
+        // Its console sessions end with it, on every host.
+        sqlx::query("DELETE FROM console_sessions WHERE key_id = $1 AND organisation_id = $2")
+            .bind(key_id)
+            .bind(organisation_id)
+            .execute(&mut *tx.tx)
+            .await?;
         let row = sqlx::query(&format!(
             "SELECT {KEY_COLUMNS} FROM api_keys WHERE id = $1 AND organisation_id = $2"
         ))

@@ -8,6 +8,7 @@ mod attempts;
 mod audit;
 mod billing;
 mod clients;
+mod console_sessions;
 mod idempotency;
 mod invoices;
 mod ledger;
@@ -44,6 +45,7 @@ pub use audit::{
 };
 pub use billing::{BillingRun, ClaimedPeriod, PeriodOutcome};
 pub use clients::{Card, Client, NewCard, NewClient, NewPatient, Patient};
+pub use console_sessions::{ConsoleSession, NewConsoleSession};
 pub use idempotency::{Idempotency, StoredAnswer};
 pub use invoices::{Invoice, InvoiceLine, NewInvoice, NewLine};
 pub use notify::PAYMENT_EVENTS;
