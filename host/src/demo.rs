@@ -335,6 +335,7 @@ async fn client_with_invoice(
             vat_rate: vat.parse().unwrap_or_default(),
             discount_percent: Default::default(),
             plan_item_code: None,
+            item: None,
         })
         .collect();
     let draft = store

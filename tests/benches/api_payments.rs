@@ -132,6 +132,7 @@ async fn run(
                         vat_rate: 25.into(),
                         discount_percent: 0.into(),
                         plan_item_code: None,
+                        item: None,
                     }],
                 },
             )

@@ -401,6 +401,7 @@ async fn api(rounds: usize) -> (Samples, Samples) {
                         vat_rate: 25.into(),
                         discount_percent: 0.into(),
                         plan_item_code: None,
+                        item: None,
                     }],
                 },
             )

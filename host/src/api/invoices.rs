@@ -12,20 +12,28 @@ use super::body::{IdempotencyKey, decimal, idempotency, json, optional, started}
 use super::error::ErrorCode;
 use super::{ApiError, AppState, Caller};
 use crate::service::PaymentOrder;
-use crate::store::{Invoice, InvoiceKind, Method, NewInvoice, NewLine, Payment, PaymentKind};
+use crate::store::{
+    CATALOG_PRICE_OVERRIDE, Department, Invoice, InvoiceKind, Method, NewInvoice, NewLine, Payment,
+    PaymentKind,
+};
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LineInput {
-    description: String,
+    /// A catalog item: the line takes its name, VAT rate and price in the
+    /// department (leave those out; a price only where the department's
+    /// `catalog-price-override` setting allows it). Without one the line is
+    /// free text and needs all three.
+    item_id: Option<String>,
+    description: Option<String>,
     /// Decimal, as a number or a string: 1, 2.5, "0.75".
     #[schema(value_type = String)]
     quantity: Value,
     /// Minor units, without VAT.
-    unit_price: i64,
+    unit_price: Option<i64>,
     /// Percent, such as 25.
-    #[schema(value_type = String)]
-    vat_rate: Value,
+    #[schema(value_type = Option<String>)]
+    vat_rate: Option<Value>,
     /// Percent off the line, such as 10.
     #[schema(value_type = Option<String>)]
     #[serde(default)]
@@ -83,24 +91,133 @@ pub struct ListQuery {
     limit: Option<i64>,
 }
 
-fn lines(input: Vec<LineInput>) -> Result<Vec<NewLine>, ApiError> {
-    input
-        .into_iter()
-        .enumerate()
-        .map(|(i, l)| {
-            Ok(NewLine {
-                description: l.description,
-                quantity: decimal(&format!("lines[{i}].quantity"), &l.quantity)?,
-                unit_price: l.unit_price,
-                vat_rate: decimal(&format!("lines[{i}].vat_rate"), &l.vat_rate)?,
-                discount_percent: match &l.discount_percent {
-                    Some(v) => decimal(&format!("lines[{i}].discount_percent"), v)?,
-                    None => rust_decimal::Decimal::ZERO,
-                },
+fn missing(field: String, what: &str) -> ApiError {
+    ApiError::new(
+        ErrorCode::Invalid,
+        format!(
+            "{field}: a free-text line needs {what} (or give item_id to take it from the catalog)"
+        ),
+    )
+}
+
+/// The lines as given, catalog items resolved for `department`: name in the
+/// department's language, its VAT rate and current price there.
+async fn lines(
+    state: &AppState,
+    caller: &Caller,
+    department: &Department,
+    input: Vec<LineInput>,
+) -> Result<Vec<NewLine>, ApiError> {
+    let store = state.clinic.store();
+    let mut out = Vec::with_capacity(input.len());
+    for (i, l) in input.into_iter().enumerate() {
+        let field = |name: &str| format!("lines[{i}].{name}");
+        let quantity = decimal(&field("quantity"), &l.quantity)?;
+        let discount_percent = match &l.discount_percent {
+            Some(v) => decimal(&field("discount_percent"), v)?,
+            None => rust_decimal::Decimal::ZERO,
+        };
+        let line = match l.item_id {
+            Some(item_id) => {
+                let item = store
+                    .priced_item(
+                        &caller.organisation_id,
+                        &department.id,
+                        &department.currency,
+                        &item_id,
+                        &field("item_id"),
+                    )
+                    .await?;
+                let unit_price = match l.unit_price {
+                    Some(p) if p != item.unit_price => {
+                        let allowed = store
+                            .setting(
+                                &caller.organisation_id,
+                                Some(&department.id),
+                                CATALOG_PRICE_OVERRIDE,
+                            )
+                            .await?
+                            == Value::Bool(true);
+                        if !allowed {
+                            return Err(ApiError::new(
+                                ErrorCode::Invalid,
+                                format!(
+                                    "{}: item {} costs {} here; leave unit_price out, or an admin allows other prices in this department (setting {CATALOG_PRICE_OVERRIDE})",
+                                    field("unit_price"),
+                                    item.code,
+                                    item.unit_price
+                                ),
+                            ));
+                        }
+                        p
+                    }
+                    _ => item.unit_price,
+                };
+                if l.vat_rate.is_some() {
+                    return Err(ApiError::new(
+                        ErrorCode::Invalid,
+                        format!(
+                            "{}: the VAT rate of a catalog item is the catalog's; leave it out",
+                            field("vat_rate")
+                        ),
+                    ));
+                }
+                NewLine {
+                    description: match l.description {
+                        Some(d) if !d.trim().is_empty() => d,
+                        _ => name_for(&item.names, &department.country),
+                    },
+                    quantity,
+                    unit_price,
+                    vat_rate: item.vat_rate,
+                    discount_percent,
+                    plan_item_code: l.plan_item_code,
+                    item: Some((item.id, item.code)),
+                }
+            }
+            None => NewLine {
+                description: l
+                    .description
+                    .ok_or_else(|| missing(field("description"), "a description"))?,
+                quantity,
+                unit_price: l
+                    .unit_price
+                    .ok_or_else(|| missing(field("unit_price"), "a unit price"))?,
+                vat_rate: decimal(
+                    &field("vat_rate"),
+                    l.vat_rate
+                        .as_ref()
+                        .ok_or_else(|| missing(field("vat_rate"), "a VAT rate"))?,
+                )?,
+                discount_percent,
                 plan_item_code: l.plan_item_code,
-            })
-        })
-        .collect()
+                item: None,
+            },
+        };
+        out.push(line);
+    }
+    Ok(out)
+}
+
+/// The item's name in the department's language, else English, else any.
+fn name_for(names: &std::collections::BTreeMap<String, String>, country: &str) -> String {
+    let language = match country {
+        "DK" => "da",
+        "SE" => "sv",
+        "NO" => "nb",
+        "FI" => "fi",
+        "NL" | "BE" => "nl",
+        "DE" | "AT" => "de",
+        _ => "en",
+    };
+    let base = |tag: &str| tag.split('-').next().unwrap_or(tag).to_ascii_lowercase();
+    names
+        .iter()
+        .find(|(tag, _)| base(tag) == language)
+        .or_else(|| names.iter().find(|(tag, _)| base(tag) == "en"))
+        .or_else(|| names.iter().next())
+        .map(|(_, name)| name.clone())
+        .unwrap_or_default()
 }
 
 async fn own(state: &AppState, caller: &Caller, id: &str) -> Result<Invoice, ApiError> {
@@ -137,6 +254,7 @@ pub async fn create(
                 "department_id: no department with this id in your organisation",
             )
         })?;
+    let lines = lines(&state, &caller, &department, req.lines).await?;
     let invoice = state
         .clinic
         .store()
@@ -148,7 +266,7 @@ pub async fn create(
                 client_id: req.client_id,
                 patient_id: req.patient_id,
                 kind: req.kind,
-                lines: lines(req.lines)?,
+                lines,
             },
         )
         .await?;
@@ -207,13 +325,20 @@ pub async fn replace_lines(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Json<Invoice>, ApiError> {
-    own(&state, &caller, &id).await?;
+    let invoice = own(&state, &caller, &id).await?;
     let req: ReplaceLines = json(&body)?;
+    let department = state
+        .clinic
+        .store()
+        .department(&caller.organisation_id, &invoice.department_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("department"))?;
+    let lines = lines(&state, &caller, &department, req.lines).await?;
     Ok(Json(
         state
             .clinic
             .store()
-            .replace_invoice_lines(&caller.organisation_id, &id, &lines(req.lines)?)
+            .replace_invoice_lines(&caller.organisation_id, &id, &lines)
             .await?,
     ))
 }

@@ -7,6 +7,7 @@ mod api_keys;
 mod audit;
 mod auth;
 mod body;
+mod catalog;
 mod clients;
 mod departments;
 mod envelope;
@@ -106,6 +107,8 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(clients::delete_card))
         .routes(routes!(clients::set_default_card))
         .routes(routes!(clients::prepayments, clients::create_prepayment))
+        .routes(routes!(catalog::search, catalog::create))
+        .routes(routes!(catalog::get, catalog::change))
         .routes(routes!(invoices::list, invoices::create))
         .routes(routes!(invoices::get))
         .routes(routes!(invoices::replace_lines))

@@ -29,6 +29,9 @@ pub struct NewLine {
     /// Takes this item from the patient's health plan: the included units
     /// left get the plan's discount, the rest is charged normally.
     pub plan_item_code: Option<String>,
+    /// The catalog item the line was made from (its id and code); `None`
+    /// for a free-text line.
+    pub item: Option<(String, String)>,
 }
 
 /// The part of a line a health plan covers.
@@ -62,6 +65,12 @@ pub struct InvoiceLine {
     /// Units covered by the plan.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub included_quantity: Option<String>,
+    /// The catalog item the line was made from, with the name, price and VAT
+    /// rate it had then; null for a free-text line.
+    pub item_id: Option<String>,
+    pub item_code: Option<String>,
+    /// Typed at the counter rather than taken from the catalog.
+    pub free_text: bool,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -131,6 +140,9 @@ fn line(row: &AnyRow) -> Result<InvoiceLine, StoreError> {
         subscription_id: row.try_get("subscription_id")?,
         plan_item_code: row.try_get("plan_item_code")?,
         included_quantity: row.try_get("included_quantity")?,
+        free_text: row.try_get::<Option<String>, _>("item_id")?.is_none(),
+        item_id: row.try_get("item_id")?,
+        item_code: row.try_get("item_code")?,
     })
 }
 
@@ -232,6 +244,9 @@ fn computed(lines: &[NewLine]) -> Result<Vec<InvoiceLine>, StoreError> {
                 subscription_id: None,
                 plan_item_code: None,
                 included_quantity: None,
+                free_text: l.item.is_none(),
+                item_id: l.item.as_ref().map(|(id, _)| id.clone()),
+                item_code: l.item.as_ref().map(|(_, code)| code.clone()),
             })
         })
         .collect()
@@ -287,7 +302,8 @@ async fn write_lines(
     for l in lines {
         sqlx::query(
             "INSERT INTO invoice_lines (invoice_id, position, description, quantity, unit_price, vat_rate, discount_percent, net, vat, total, \
-             subscription_id, plan_item_code, included_quantity) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+             subscription_id, plan_item_code, included_quantity, item_id, item_code) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
         )
         .bind(invoice_id)
         .bind(l.position)
@@ -302,6 +318,8 @@ async fn write_lines(
         .bind(&l.subscription_id)
         .bind(&l.plan_item_code)
         .bind(&l.included_quantity)
+        .bind(&l.item_id)
+        .bind(&l.item_code)
         .execute(&mut *conn)
         .await?;
     }

@@ -7,6 +7,7 @@ mod api_keys;
 mod attempts;
 mod audit;
 mod billing;
+mod catalog;
 mod clients;
 mod console_sessions;
 mod idempotency;
@@ -44,6 +45,7 @@ pub use audit::{
     Actor, AuditAction, AuditEvent, AuditFilter, AuditPage, MAX_AUDIT_PAGE, NewAuditEvent,
 };
 pub use billing::{BillingRun, ClaimedPeriod, PeriodOutcome};
+pub use catalog::{CatalogItem, ItemChange, ItemKind, ItemPrice, NewItem, NewPrice, PricedItem};
 pub use clients::{Card, Client, NewCard, NewClient, NewPatient, Patient};
 pub use console_sessions::{ConsoleSession, NewConsoleSession};
 pub use idempotency::{Idempotency, StoredAnswer};
@@ -55,7 +57,9 @@ pub use plans::{ItemBalance, NewPlan, NewPlanItem, NewSubscription, Plan, PlanIt
 // here so `vetpay::store::X` keeps naming them.
 pub use plugin_config::{PluginSettingValue, PluginSetup, Resealed};
 pub use plugins::InstalledPlugin;
-pub use settings::{Definition, GRAVITY_RECURRING, Kind, Scope, SettingValue, definitions};
+pub use settings::{
+    CATALOG_PRICE_OVERRIDE, Definition, GRAVITY_RECURRING, Kind, Scope, SettingValue, definitions,
+};
 pub use shared_cache::DbCache;
 pub use tenancy::{ApiKey, Department, NewDepartment, NewKey, Organisation, Role};
 pub use terminals::{NewTerminal, Terminal};

@@ -94,6 +94,14 @@ pub fn definitions() -> Vec<Definition> {
             label_en: "Allow gravity payment for recurring payment",
             label_da: "Tillad Gravity-betaling til tilbagevendende betaling",
         },
+        Definition {
+            key: CATALOG_PRICE_OVERRIDE,
+            scope: Scope::Department,
+            kind: Kind::Boolean,
+            default: Value::Bool(false),
+            label_en: "Staff may change the price of a catalog item on an invoice",
+            label_da: "Personalet må ændre prisen på en katalogvare på en faktura",
+        },
     ]
 }
 
@@ -128,6 +136,10 @@ impl Definition {
         ))
     }
 }
+
+/// The department setting that lets an invoice line of a catalog item carry
+/// another price than the catalog's.
+pub const CATALOG_PRICE_OVERRIDE: &str = "catalog-price-override";
 
 /// The department setting that allows recurring charges on saved Gravity cards
 /// (and showing them on the client's billing view).

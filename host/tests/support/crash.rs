@@ -158,6 +158,7 @@ pub async fn seed(
                         vat_rate: "25".parse().unwrap(),
                         discount_percent: Default::default(),
                         plan_item_code: None,
+                        item: None,
                     }],
                 },
             )

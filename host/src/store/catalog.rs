@@ -1,0 +1,513 @@
+//! The item catalog (migration 0015): items with a code, names by language, a
+//! kind, a VAT rate and prices per currency (the organisation's, and a
+//! department's own where it overrides), every price change kept. Invoice
+//! lines made from an item copy its name, price and rate, so a later change
+//! never alters an invoice.
+
+use std::collections::BTreeMap;
+
+use rust_decimal::Decimal;
+use serde::Serialize;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use vetpay_domain::text_enum;
+
+use super::text_enum::column;
+use super::{Store, StoreError, invalid, new_id, now_ms, stored_decimal};
+
+text_enum! {
+    /// What an item is.
+    pub enum ItemKind {
+        Service = "service",
+        Medicine = "medicine",
+        Goods = "goods",
+    }
+}
+
+/// A price of an item: the organisation's in a currency, or a department's own.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct ItemPrice {
+    pub currency: String,
+    /// The department whose own price this is; null for the organisation's.
+    pub department_id: Option<String>,
+    /// Minor units, without VAT.
+    pub unit_price: i64,
+    pub valid_from: i64,
+    /// When it was replaced; null for a current price.
+    pub valid_to: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct CatalogItem {
+    pub id: String,
+    pub code: String,
+    pub kind: ItemKind,
+    /// Names by language tag.
+    pub names: BTreeMap<String, String>,
+    /// Percent, as text.
+    pub vat_rate: String,
+    pub archived: bool,
+    /// The current prices.
+    pub prices: Vec<ItemPrice>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// A price to set: the organisation's (no department) or a department's own.
+#[derive(Debug, Clone)]
+pub struct NewPrice {
+    pub currency: String,
+    pub department_id: Option<String>,
+    pub unit_price: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewItem {
+    pub code: String,
+    pub kind: ItemKind,
+    pub names: BTreeMap<String, String>,
+    pub vat_rate: Decimal,
+    pub prices: Vec<NewPrice>,
+}
+
+/// A change to an item; what is left out stays.
+#[derive(Debug, Clone, Default)]
+pub struct ItemChange {
+    pub kind: Option<ItemKind>,
+    pub names: Option<BTreeMap<String, String>>,
+    pub vat_rate: Option<Decimal>,
+    pub prices: Vec<NewPrice>,
+    pub archived: Option<bool>,
+}
+
+/// What an invoice line takes from an item, for one department.
+#[derive(Debug, Clone)]
+pub struct PricedItem {
+    pub id: String,
+    pub code: String,
+    pub names: BTreeMap<String, String>,
+    pub vat_rate: Decimal,
+    pub unit_price: i64,
+}
+
+const MAX_CODE: usize = 40;
+const MAX_NAME: usize = 200;
+
+fn check_code(code: &str) -> Result<(), StoreError> {
+    let ok = !code.is_empty()
+        && code.chars().count() <= MAX_CODE
+        && code
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if ok {
+        Ok(())
+    } else {
+        Err(invalid(
+            "code",
+            format!("1 to {MAX_CODE} letters, digits, '-', '_' or '.', such as VAC-RAB"),
+        ))
+    }
+}
+
+fn check_names(names: &BTreeMap<String, String>) -> Result<(), StoreError> {
+    if names.is_empty() {
+        return Err(invalid(
+            "names",
+            "give the item a name in at least one language, such as {\"en\": \"Rabies vaccine\"}",
+        ));
+    }
+    for (tag, name) in names {
+        if language_tags::LanguageTag::parse(tag).is_err() {
+            return Err(invalid(
+                &format!("names.{tag}"),
+                "not a language tag (BCP 47, such as en, da or nl-BE)",
+            ));
+        }
+        let n = name.trim().chars().count();
+        if n == 0 || n > MAX_NAME || name.contains('\0') {
+            return Err(invalid(
+                &format!("names.{tag}"),
+                format!("a name of 1 to {MAX_NAME} characters"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn check_vat(rate: Decimal) -> Result<(), StoreError> {
+    if rate.is_sign_negative() || rate > Decimal::from(100) {
+        return Err(invalid("vat_rate", "a percentage from 0 to 100"));
+    }
+    Ok(())
+}
+
+/// `department_id` as stored: '' for the organisation's price.
+fn level(department_id: Option<&str>) -> &str {
+    department_id.unwrap_or("")
+}
+
+fn price_of(row: &AnyRow) -> Result<ItemPrice, StoreError> {
+    let department: String = row.try_get("department_id")?;
+    Ok(ItemPrice {
+        currency: row.try_get("currency")?,
+        department_id: (!department.is_empty()).then_some(department),
+        unit_price: row.try_get("unit_price")?,
+        valid_from: row.try_get("valid_from")?,
+        valid_to: row.try_get("valid_to")?,
+    })
+}
+
+const ITEM_COLUMNS: &str = "id, code, kind, names, vat_rate, archived_at, created_at, updated_at";
+
+impl Store {
+    fn item_of(&self, row: &AnyRow, prices: Vec<ItemPrice>) -> Result<CatalogItem, StoreError> {
+        let id: String = row.try_get("id")?;
+        let names: String = row.try_get("names")?;
+        let vat: String = row.try_get("vat_rate")?;
+        Ok(CatalogItem {
+            kind: column(row, "catalog_items", "kind")?,
+            names: serde_json::from_str(&names).map_err(|_| StoreError::Corrupt {
+                table: "catalog_items",
+                column: "names",
+                row: id.clone(),
+                value: names.clone(),
+            })?,
+            vat_rate: stored_decimal("catalog_items", "vat_rate", &id, &vat)?
+                .normalize()
+                .to_string(),
+            code: row.try_get("code")?,
+            archived: row.try_get::<Option<i64>, _>("archived_at")?.is_some(),
+            created_at: row.try_get("created_at")?,
+            updated_at: row.try_get("updated_at")?,
+            prices,
+            id,
+        })
+    }
+
+    fn check_price(&self, i: usize, price: &NewPrice) -> Result<(), StoreError> {
+        self.check_amount(
+            &format!("prices[{i}].unit_price"),
+            price.unit_price,
+            &price.currency,
+        )?;
+        if price.unit_price < 0 {
+            return Err(invalid(
+                &format!("prices[{i}].unit_price"),
+                "must not be negative (minor units, without VAT)",
+            ));
+        }
+        Ok(())
+    }
+
+    async fn check_departments(
+        &self,
+        organisation_id: &str,
+        prices: &[NewPrice],
+    ) -> Result<(), StoreError> {
+        for (i, p) in prices.iter().enumerate() {
+            self.check_price(i, p)?;
+            if let Some(d) = &p.department_id {
+                let department = self.department(organisation_id, d).await?;
+                match department {
+                    Some(dep) if dep.currency == p.currency => {}
+                    Some(dep) => {
+                        return Err(invalid(
+                            &format!("prices[{i}].currency"),
+                            format!(
+                                "the department takes {}; give its price in it",
+                                dep.currency
+                            ),
+                        ));
+                    }
+                    None => {
+                        return Err(invalid(
+                            &format!("prices[{i}].department_id"),
+                            "no department with this id in your organisation",
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds an item; its code must be new in the organisation.
+    pub async fn create_item(
+        &self,
+        organisation_id: &str,
+        new: NewItem,
+    ) -> Result<CatalogItem, StoreError> {
+        check_code(&new.code)?;
+        check_names(&new.names)?;
+        check_vat(new.vat_rate)?;
+        self.check_departments(organisation_id, &new.prices).await?;
+        let id = new_id();
+        let now = now_ms();
+        let mut tx = self.write().await?;
+        let taken =
+            sqlx::query("SELECT id FROM catalog_items WHERE organisation_id = $1 AND code = $2")
+                .bind(organisation_id)
+                .bind(&new.code)
+                .fetch_optional(&mut *tx.tx)
+                .await?;
+        if taken.is_some() {
+            return Err(invalid(
+                "code",
+                format!(
+                    "{} is the code of another item; choose another, or change that item",
+                    new.code
+                ),
+            ));
+        }
+        sqlx::query(
+            "INSERT INTO catalog_items (id, organisation_id, code, kind, names, vat_rate, archived_at, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, NULL, $7, $7)",
+        )
+        .bind(&id)
+        .bind(organisation_id)
+        .bind(&new.code)
+        .bind(new.kind.as_str())
+        .bind(serde_json::to_string(&new.names).unwrap_or_default())
+        .bind(new.vat_rate.normalize().to_string())
+        .bind(now)
+        .execute(&mut *tx.tx)
+        .await?;
+        set_prices(&mut tx.tx, &id, &new.prices, now).await?;
+        tx.commit().await?;
+        self.require_item(organisation_id, &id).await
+    }
+
+    /// Changes an item; a new price replaces the current one of its currency
+    /// and level, which stays in the history.
+    pub async fn change_item(
+        &self,
+        organisation_id: &str,
+        id: &str,
+        change: ItemChange,
+    ) -> Result<Option<CatalogItem>, StoreError> {
+        if let Some(names) = &change.names {
+            check_names(names)?;
+        }
+        if let Some(rate) = change.vat_rate {
+            check_vat(rate)?;
+        }
+        self.check_departments(organisation_id, &change.prices)
+            .await?;
+        let now = now_ms();
+        let mut tx = self.write().await?;
+        let found =
+            sqlx::query("SELECT id FROM catalog_items WHERE id = $1 AND organisation_id = $2")
+                .bind(id)
+                .bind(organisation_id)
+                .fetch_optional(&mut *tx.tx)
+                .await?;
+        if found.is_none() {
+            return Ok(None);
+        }
+        let archived_at = change.archived.map(|a| a.then_some(now));
+        sqlx::query(
+            "UPDATE catalog_items SET \
+             kind = COALESCE($1, kind), names = COALESCE($2, names), vat_rate = COALESCE($3, vat_rate), \
+             archived_at = CASE WHEN $4 THEN $5 ELSE archived_at END, updated_at = $6 WHERE id = $7",
+        )
+        .bind(change.kind.map(|k| k.as_str()))
+        .bind(change.names.map(|n| serde_json::to_string(&n).unwrap_or_default()))
+        .bind(change.vat_rate.map(|r| r.normalize().to_string()))
+        .bind(archived_at.is_some())
+        .bind(archived_at.flatten())
+        .bind(now)
+        .bind(id)
+        .execute(&mut *tx.tx)
+        .await?;
+        set_prices(&mut tx.tx, id, &change.prices, now).await?;
+        tx.commit().await?;
+        self.item(organisation_id, id).await
+    }
+
+    pub async fn item(
+        &self,
+        organisation_id: &str,
+        id: &str,
+    ) -> Result<Option<CatalogItem>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {ITEM_COLUMNS} FROM catalog_items WHERE id = $1 AND organisation_id = $2"
+        ))
+        .bind(id)
+        .bind(organisation_id)
+        .fetch_optional(self.pool())
+        .await?;
+        match row {
+            Some(row) => {
+                let prices = self.item_prices(id, false).await?;
+                Ok(Some(self.item_of(&row, prices)?))
+            }
+            None => Ok(None),
+        }
+    }
+
+    async fn require_item(
+        &self,
+        organisation_id: &str,
+        id: &str,
+    ) -> Result<CatalogItem, StoreError> {
+        self.item(organisation_id, id)
+            .await?
+            .ok_or_else(|| invalid("id", "the item vanished while it was written"))
+    }
+
+    /// Every price the item has had (or only the current ones), newest first.
+    pub async fn item_prices(&self, id: &str, history: bool) -> Result<Vec<ItemPrice>, StoreError> {
+        let current = if history { "" } else { " AND valid_to IS NULL" };
+        let rows = sqlx::query(&format!(
+            "SELECT currency, department_id, unit_price, valid_from, valid_to FROM catalog_prices \
+             WHERE item_id = $1{current} ORDER BY currency, department_id, valid_from DESC"
+        ))
+        .bind(id)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(price_of).collect()
+    }
+
+    /// Items whose code or name contains `query` (any case), by code; archived
+    /// ones only when asked.
+    pub async fn items(
+        &self,
+        organisation_id: &str,
+        query: Option<&str>,
+        include_archived: bool,
+        limit: i64,
+    ) -> Result<Vec<CatalogItem>, StoreError> {
+        let archived = if include_archived {
+            ""
+        } else {
+            " AND archived_at IS NULL"
+        };
+        let pattern = format!(
+            "%{}%",
+            query
+                .unwrap_or("")
+                .to_lowercase()
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        );
+        let rows = sqlx::query(&format!(
+            "SELECT {ITEM_COLUMNS} FROM catalog_items WHERE organisation_id = $1{archived} \
+             AND (LOWER(code) LIKE $2 ESCAPE '\\' OR LOWER(names) LIKE $2 ESCAPE '\\') \
+             ORDER BY code LIMIT $3"
+        ))
+        .bind(organisation_id)
+        .bind(&pattern)
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let id: String = row.try_get("id")?;
+            let prices = self.item_prices(&id, false).await?;
+            out.push(self.item_of(row, prices)?);
+        }
+        Ok(out)
+    }
+
+    /// What a line of `department` takes from the item: its names, rate and
+    /// current price there (the department's own, else the organisation's in
+    /// the department's currency). Archived and unpriced items are refused,
+    /// naming the line's field.
+    pub async fn priced_item(
+        &self,
+        organisation_id: &str,
+        department_id: &str,
+        currency: &str,
+        id: &str,
+        field: &str,
+    ) -> Result<PricedItem, StoreError> {
+        let Some(item) = self.item(organisation_id, id).await? else {
+            return Err(invalid(
+                field,
+                "no catalog item with this id in your organisation",
+            ));
+        };
+        if item.archived {
+            return Err(invalid(
+                field,
+                format!(
+                    "item {} is archived and cannot be invoiced; choose another, or restore it (PATCH /v1/catalog/items/{{id}} with \"archived\": false)",
+                    item.code
+                ),
+            ));
+        }
+        let price = item
+            .prices
+            .iter()
+            .find(|p| p.currency == currency && p.department_id.as_deref() == Some(department_id))
+            .or_else(|| {
+                item.prices
+                    .iter()
+                    .find(|p| p.currency == currency && p.department_id.is_none())
+            })
+            .ok_or_else(|| {
+                invalid(
+                    field,
+                    format!(
+                        "item {} has no price in {currency}; an admin sets one in the catalog",
+                        item.code
+                    ),
+                )
+            })?;
+        Ok(PricedItem {
+            vat_rate: stored_decimal("catalog_items", "vat_rate", &item.id, &item.vat_rate)?,
+            unit_price: price.unit_price,
+            id: item.id,
+            code: item.code,
+            names: item.names,
+        })
+    }
+}
+
+/// Replaces the current price of each (currency, level) given.
+async fn set_prices(
+    conn: &mut sqlx::AnyConnection,
+    item_id: &str,
+    prices: &[NewPrice],
+    now: i64,
+) -> Result<(), StoreError> {
+    for p in prices {
+        let level = level(p.department_id.as_deref());
+        let current = sqlx::query(
+            "SELECT unit_price FROM catalog_prices WHERE item_id = $1 AND currency = $2 AND department_id = $3 AND valid_to IS NULL",
+        )
+        .bind(item_id)
+        .bind(&p.currency)
+        .bind(level)
+        .fetch_optional(&mut *conn)
+        .await?;
+        if let Some(row) = current {
+            if row.try_get::<i64, _>("unit_price")? == p.unit_price {
+                continue;
+            }
+            sqlx::query(
+                "UPDATE catalog_prices SET valid_to = $1 WHERE item_id = $2 AND currency = $3 AND department_id = $4 AND valid_to IS NULL",
+            )
+            .bind(now)
+            .bind(item_id)
+            .bind(&p.currency)
+            .bind(level)
+            .execute(&mut *conn)
+            .await?;
+        }
+        sqlx::query(
+            "INSERT INTO catalog_prices (item_id, currency, department_id, unit_price, valid_from, valid_to) \
+             VALUES ($1, $2, $3, $4, $5, NULL)",
+        )
+        .bind(item_id)
+        .bind(&p.currency)
+        .bind(level)
+        .bind(p.unit_price)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
