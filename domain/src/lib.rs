@@ -3,6 +3,7 @@
 //! answer decisions or typed errors. The store may import this crate; this
 //! crate never knows about the store.
 
+pub mod day_close;
 pub mod ids;
 pub mod invoice;
 pub mod invoice_math;

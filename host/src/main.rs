@@ -51,6 +51,9 @@ enum Command {
         #[command(subcommand)]
         command: BillingCommand,
     },
+    /// Close a department's day: End of Day on its terminals, the takings, and
+    /// what differs (as `POST /v1/departments/{id}/close`); prints the report.
+    Close(CloseArgs),
     /// Serve the API.
     Serve {
         #[command(flatten)]
@@ -396,6 +399,7 @@ fn main() -> ExitCode {
                 config,
             )
         }),
+        Command::Close(args) => close_day(args),
         Command::Billing {
             command:
                 BillingCommand::Run {
@@ -623,6 +627,73 @@ fn serve(
     })
 }
 
+#[derive(clap::Args)]
+struct CloseArgs {
+    /// The department.
+    #[arg(long)]
+    department: String,
+    /// The organisation; may be left out when the database holds only one.
+    #[arg(long)]
+    organisation: Option<String>,
+    /// The department's local date, YYYY-MM-DD; today there by default.
+    #[arg(long)]
+    date: Option<String>,
+    /// text (a receipt), json or csv.
+    #[arg(long, default_value = "text")]
+    format: String,
+    #[command(flatten)]
+    database: Database,
+    /// Where compiled plugin code is cached.
+    #[arg(long, env = "VETPAY_CODE_CACHE")]
+    code_cache: Option<PathBuf>,
+    #[command(flatten)]
+    network: Network,
+}
+
+/// The organisation given, or the database's only one.
+async fn organisation_of(
+    store: &vetpay::store::Store,
+    given: Option<String>,
+) -> Result<String, String> {
+    if let Some(o) = given {
+        return Ok(o);
+    }
+    let all = store.organisation_ids().await.map_err(|e| e.to_string())?;
+    match all.as_slice() {
+        [one] => Ok(one.clone()),
+        [] => Err("the database holds no organisation".into()),
+        _ => Err("the database holds several organisations: say which with --organisation".into()),
+    }
+}
+
+fn close_day(args: CloseArgs) -> Result<(), String> {
+    multi_thread()?.block_on(async {
+        let store = args.database.open().await?;
+        let organisation = organisation_of(&store, args.organisation).await?;
+        let runtime = runtime_config(args.code_cache, args.network.policy()?);
+        let clinic = vetpay::server::clinic(store, runtime, Default::default())
+            .map_err(|e| e.to_string())?;
+        let closed = clinic
+            .close_day(&organisation, &args.department, args.date.as_deref())
+            .await
+            .map_err(|e| e.to_string())?;
+        let report = closed.report;
+        match args.format.as_str() {
+            "text" => print!("{}", report.text()),
+            "csv" => print!("{}", report.csv()),
+            "json" => println!(
+                "{}",
+                serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?
+            ),
+            other => return Err(format!("--format {other}: use text, json or csv")),
+        }
+        if !closed.created {
+            eprintln!("{} was closed before: this is its close", report.date);
+        }
+        Ok(())
+    })
+}
+
 struct BillingArgs {
     organisation: Option<String>,
     period: Option<String>,
@@ -639,17 +710,7 @@ fn billing_run(args: BillingArgs) -> Result<(), String> {
     use vetpay::service::{BillingConfig, ClinicConfig};
     multi_thread()?.block_on(async {
         let store = args.database.open().await?;
-        let organisation = match args.organisation {
-            Some(o) => o,
-            None => {
-                let all = store.organisation_ids().await.map_err(|e| e.to_string())?;
-                match all.as_slice() {
-                    [one] => one.clone(),
-                    [] => return Err("the database holds no organisation".into()),
-                    _ => return Err("the database holds several organisations: say which with --organisation".into()),
-                }
-            }
-        };
+        let organisation = organisation_of(&store, args.organisation).await?;
         let period = match &args.period {
             Some(p) => vetpay::store::Period::parse(p)
                 .map_err(|e| vetpay::store::StoreError::from(e).to_string())?,

@@ -105,6 +105,10 @@ struct Terminal {
     /// A result the terminal has not yet made available (after `Result` 99).
     pending_last: Option<(Value, std::time::Instant)>,
     session: u64,
+    /// The ledger's length at the last End of Day: the batch is what came after.
+    batch_from: usize,
+    /// The terminal's currency (one per merchant agreement).
+    currency: String,
 }
 
 /// How long a result stays out of the last-transaction lookup after `Result` 99.
@@ -205,6 +209,8 @@ impl NetsSim {
                 last: None,
                 pending_last: None,
                 session: 1,
+                batch_from: 0,
+                currency: "DKK".into(),
             },
         );
     }
@@ -610,9 +616,11 @@ async fn administration(
     headers: HeaderMap,
     Json(body): Json<Action>,
 ) -> Response {
-    let mut sim = shared.lock().unwrap();
+    let mut guard = shared.lock().unwrap();
+    // Fields borrowed apart: the terminal and the ledger at once.
+    let sim = &mut *guard;
     let dialect = sim.dialect;
-    let user = match account(&sim, &headers) {
+    let user = match account(sim, &headers) {
         Ok(u) => u,
         Err(r) => return *r,
     };
@@ -636,11 +644,43 @@ async fn administration(
             t.reconciled = true;
             let session = t.session;
             t.session += 1;
+            // The batch since the last End of Day: approved transactions of
+            // this terminal. [inferred] Connect@Cloud's documented answer
+            // carries the print text only; this simulator also gives the
+            // batch's totals and transactions as structured fields, which the
+            // plugin reads when a terminal sends them.
+            let batch: Vec<&LedgerEntry> = sim
+                .ledger
+                .get(t.batch_from..)
+                .unwrap_or_default()
+                .iter()
+                .filter(|e| e.terminal == id && e.approved)
+                .collect();
+            t.batch_from = sim.ledger.len();
+            let (refunds, purchases): (Vec<&LedgerEntry>, Vec<&LedgerEntry>) = batch
+                .iter()
+                .partition(|e| e.transaction_type == "returnOfGoods");
+            let sum = |list: &[&LedgerEntry]| list.iter().map(|e| e.amount).sum::<i64>();
             Json(json!({
                 "result": {
                     "reconciliation": {
                         "header": { "timestamp": "20261121180000", "sessionNumber": format!("{session:03}") },
-                        "printText": { "Text": format!("END OF DAY\nTERMINAL {id}\nSESSION {session:03}\nTOTAL OK") },
+                        "printText": { "Text": format!(
+                            "END OF DAY\nTERMINAL {id}\nSESSION {session:03}\nPURCHASES {} {}\nREFUNDS {} {}\nTOTAL OK",
+                            purchases.len(), sum(&purchases), refunds.len(), sum(&refunds)
+                        ) },
+                        "totals": [{
+                            "currency": t.currency,
+                            "purchaseCount": purchases.len(),
+                            "purchaseAmount": sum(&purchases),
+                            "refundCount": refunds.len(),
+                            "refundAmount": sum(&refunds),
+                        }],
+                        "transactions": batch.iter().map(|e| json!({
+                            "orderId": e.order_id,
+                            "transactionType": e.transaction_type,
+                            "amount": e.amount,
+                        })).collect::<Vec<_>>(),
                     }
                 }
             }))

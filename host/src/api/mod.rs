@@ -9,6 +9,7 @@ mod auth;
 mod body;
 mod catalog;
 mod clients;
+mod day_close;
 mod departments;
 mod envelope;
 mod error;
@@ -77,6 +78,8 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(openapi::serve))
         .routes(routes!(departments::list, departments::create))
         .routes(routes!(departments::get))
+        .routes(routes!(day_close::close))
+        .routes(routes!(day_close::report))
         .routes(routes!(settings::organisation, settings::set_organisation))
         .routes(routes!(settings::department, settings::set_department))
         .routes(

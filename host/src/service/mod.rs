@@ -5,6 +5,7 @@
 //! recovers the ones whose outcome is unknown.
 
 mod billing;
+mod day_close;
 mod events;
 mod recovery;
 mod registry;
@@ -27,6 +28,7 @@ use crate::store::{
     Card, Conflict, Department, Idempotency, Method, NewCard, NewPayment, Payment, PaymentKind,
     PaymentStatus, Started, Store, StoreError, Terminal,
 };
+pub use day_close::{Closed, DayCloseReport};
 // The ids the service speaks, for its callers.
 pub use vetpay_domain::{
     CardId, ClientId, DepartmentId, InvoiceId, OrganisationId, PaymentId, TerminalId,

@@ -258,3 +258,52 @@ pub fn plain_refusal(text: &str) -> PluginError {
 pub fn refused_without_args(error: &str) -> PluginError {
     PluginError::rejected(None, format!("Connect@Cloud refused the request: {error}"))
 }
+
+/// An End of Day batch's totals, when the terminal sends them as
+/// `[{currency, purchaseCount, purchaseAmount, refundCount, refundAmount}]`
+/// ([inferred]); `None` for the documented answer (print text only) or any
+/// entry that is not whole. Amounts are minor units; refunds count positive.
+pub fn batch_totals(v: &Value) -> Option<Vec<CurrencyTotals>> {
+    let list = v.as_array()?;
+    list.iter()
+        .map(|t| {
+            let count = |key: &str| t[key].as_u64().and_then(|n| u32::try_from(n).ok());
+            Some(CurrencyTotals {
+                currency: t["currency"].as_str()?.to_owned(),
+                purchase_count: count("purchaseCount")?,
+                purchase_total: t["purchaseAmount"].as_i64()?,
+                refund_count: count("refundCount")?,
+                refund_total: t["refundAmount"].as_i64()?,
+            })
+        })
+        .collect()
+}
+
+/// The batch's transactions, when the terminal lists them as
+/// `[{orderId, transactionType, amount}]` ([inferred]). A terminal takes one
+/// currency: the batch's, known from its totals; without exactly one, `None`.
+pub fn batch_transactions(
+    v: &Value,
+    totals: Option<&[CurrencyTotals]>,
+) -> Option<Vec<ReconciledTransaction>> {
+    let [only] = totals? else {
+        return None;
+    };
+    let list = v.as_array()?;
+    list.iter()
+        .map(|t| {
+            let kind = match t["transactionType"].as_str()? {
+                "purchase" | "purchaseWithCashback" => TransactionKind::Purchase,
+                "returnOfGoods" => TransactionKind::Refund,
+                "deposit" => TransactionKind::Deposit,
+                _ => return None,
+            };
+            Some(ReconciledTransaction {
+                order_id: t["orderId"].as_str().map(str::to_owned),
+                provider_reference: None,
+                kind,
+                amount: Money::new(t["amount"].as_i64()?, &only.currency),
+            })
+        })
+        .collect()
+}

@@ -326,15 +326,18 @@ impl Plugin for Nets {
             return Err(unexpected(&response));
         }
         let rec = &answer["result"]["reconciliation"];
+        let totals = answers::batch_totals(&rec["totals"]);
         Ok(Reconciliation {
             reference: text(&rec["header"], "sessionNumber"),
             report: rec["printText"]["Text"]
                 .as_str()
                 .unwrap_or_default()
                 .to_owned(),
-            // The documented answer carries the print text only.
-            totals: None,
-            transactions: None,
+            // The documented answer carries the print text only: totals and
+            // transactions are read when a terminal sends them as fields
+            // (docs/providers/NETS.md, [inferred]), never from the text.
+            transactions: answers::batch_transactions(&rec["transactions"], totals.as_deref()),
+            totals,
         })
     }
 }

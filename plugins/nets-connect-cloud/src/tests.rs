@@ -457,3 +457,85 @@ fn the_terminal_list_flags_the_unsupported_model() {
     let supported: Vec<(&str, bool)> = list.iter().map(|t| (t.id.as_str(), t.supported)).collect();
     assert_eq!(supported, [("T-1", true), ("T-2", false)]);
 }
+
+#[test]
+fn end_of_day_reads_batch_totals_only_when_the_terminal_sends_them_as_fields() {
+    let administration = url(&format!("terminal/{TERMINAL}/administration"));
+    let header = json!({ "timestamp": "20261205170000", "sessionNumber": "007" });
+    // The documented answer: print text only, which is never parsed.
+    let fake = host();
+    fake.reply(
+        http::Method::Post,
+        &administration,
+        Reply::json(
+            200,
+            &json!({ "result": { "reconciliation": {
+                "header": header,
+                "printText": { "Text": "END OF DAY\nPURCHASES 2 15000\nTOTAL OK" },
+            } } }),
+        ),
+    );
+    let plain = Nets::reconcile(&ctx(), TERMINAL.into()).unwrap();
+    assert_eq!(plain.reference.as_deref(), Some("007"));
+    assert!(plain.totals.is_none() && plain.transactions.is_none());
+    drop(fake);
+
+    let fake = host();
+    fake.reply(
+        http::Method::Post,
+        &administration,
+        Reply::json(
+            200,
+            &json!({ "result": { "reconciliation": {
+                "header": header,
+                "printText": { "Text": "END OF DAY" },
+                "totals": [{ "currency": "DKK", "purchaseCount": 2, "purchaseAmount": 15000,
+                             "refundCount": 1, "refundAmount": 3000 }],
+                "transactions": [
+                    { "orderId": "p-1", "transactionType": "purchase", "amount": 10000 },
+                    { "orderId": "p-2", "transactionType": "deposit", "amount": 5000 },
+                    { "orderId": "p-3", "transactionType": "returnOfGoods", "amount": 3000 },
+                ],
+            } } }),
+        ),
+    );
+    let batch = Nets::reconcile(&ctx(), TERMINAL.into()).unwrap();
+    let totals = batch.totals.unwrap();
+    assert_eq!(totals.len(), 1);
+    assert_eq!(
+        (totals[0].purchase_count, totals[0].purchase_total),
+        (2, 15000)
+    );
+    assert_eq!((totals[0].refund_count, totals[0].refund_total), (1, 3000));
+    let kinds: Vec<TransactionKind> = batch.transactions.unwrap().iter().map(|t| t.kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            TransactionKind::Purchase,
+            TransactionKind::Deposit,
+            TransactionKind::Refund
+        ]
+    );
+    drop(fake);
+
+    // A batch entry that is not whole is not guessed at.
+    let fake = host();
+    fake.reply(
+        http::Method::Post,
+        &administration,
+        Reply::json(
+            200,
+            &json!({ "result": { "reconciliation": {
+                "header": header,
+                "printText": { "Text": "END OF DAY" },
+                "totals": [{ "currency": "DKK", "purchaseCount": "two" }],
+            } } }),
+        ),
+    );
+    assert!(
+        Nets::reconcile(&ctx(), TERMINAL.into())
+            .unwrap()
+            .totals
+            .is_none()
+    );
+}

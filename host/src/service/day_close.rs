@@ -1,0 +1,516 @@
+//! The day's close of a department (issue 16): End of Day on each terminal
+//! whose plugin can run it, then, in one write, every settled payment no
+//! earlier close took in (up to the moment the close began), its takings,
+//! the payments still open, and what each terminal's provider totals say
+//! against vetpay's books. The report is stored and never changes: closing the
+//! same day again answers it, and a payment that settles after its day was
+//! closed goes into the next close, marked with the day it belongs to.
+
+use std::collections::BTreeMap;
+
+use jiff::civil::Date;
+use jiff::tz::TimeZone;
+use serde::{Deserialize, Serialize};
+
+use vetpay_domain::day_close::{
+    ClosedPayment, ProviderTotals, Sums, Takings, TerminalSums, TotalsDifference, compare, takings,
+};
+use vetpay_domain::{Method, PaymentKind};
+
+use super::{Clinic, ServiceError, invalid};
+use crate::plugin::Capability;
+use crate::plugin::types::TransactionKind;
+use crate::store::{CloseWrite, Department, OpenPayment, SettledPayment};
+
+/// A payment the close took in.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ClosedPaymentLine {
+    pub id: String,
+    pub kind: PaymentKind,
+    pub method: Method,
+    pub amount: i64,
+    pub currency: String,
+    pub terminal_id: Option<String>,
+    pub plugin_id: Option<String>,
+    pub finished_at: i64,
+    /// The day it settled on, when that is not the closed day: it settled
+    /// after its own day was closed (or that day was never closed).
+    pub belongs_to: Option<String>,
+}
+
+/// A transaction a terminal's End of Day lists that vetpay never booked.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct UnbookedTransaction {
+    pub order_id: Option<String>,
+    pub provider_reference: Option<String>,
+    /// purchase, refund or deposit.
+    pub kind: String,
+    pub amount: i64,
+    pub currency: String,
+}
+
+/// One terminal's End of Day against vetpay's books.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct TerminalCheck {
+    pub terminal_id: String,
+    pub name: String,
+    pub plugin_id: String,
+    /// The provider's End of Day reference and report text.
+    pub reference: Option<String>,
+    pub report: Option<String>,
+    /// Why End of Day did not run or failed; then nothing is compared.
+    pub error: Option<String>,
+    /// The provider's totals; null when it reports none.
+    pub provider_totals: Option<Vec<ProviderTotals>>,
+    /// What vetpay booked on the terminal in this close, per currency.
+    pub booked: BTreeMap<String, TerminalSums>,
+    pub differences: Vec<TotalsDifference>,
+    pub unbooked: Vec<UnbookedTransaction>,
+}
+
+/// The close of one department's day.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct DayCloseReport {
+    pub id: String,
+    pub department_id: String,
+    pub department: String,
+    /// The department's local date.
+    pub date: String,
+    pub time_zone: String,
+    pub closed_at: i64,
+    /// Payments that finished before this moment are in the close.
+    pub cut: i64,
+    pub takings: Vec<Takings>,
+    pub payments: Vec<ClosedPaymentLine>,
+    /// Payments still running, unknown or waiting for review: their money
+    /// may have moved; resolve them and they go into a later close.
+    pub open_payments: Vec<OpenPayment>,
+    pub terminals: Vec<TerminalCheck>,
+    /// Nothing open, no late payment, and every terminal agrees.
+    pub balanced: bool,
+}
+
+/// The answer to a close: the report, and whether this request wrote it.
+pub struct Closed {
+    pub report: DayCloseReport,
+    pub created: bool,
+}
+
+fn time_zone(department: &Department) -> TimeZone {
+    TimeZone::get(&department.time_zone).unwrap_or(TimeZone::UTC)
+}
+
+/// The first moment of `date` in `tz`, in Unix ms.
+fn start_of(date: Date, tz: &TimeZone) -> Result<i64, ServiceError> {
+    date.to_zoned(tz.clone())
+        .map(|z| z.timestamp().as_millisecond())
+        .map_err(|e| invalid("date", e.to_string()))
+}
+
+fn local_date(ms: i64, tz: &TimeZone) -> String {
+    jiff::Timestamp::from_millisecond(ms)
+        .map(|t| t.to_zoned(tz.clone()).date().to_string())
+        .unwrap_or_default()
+}
+
+fn parse_report(text: &str) -> Result<DayCloseReport, ServiceError> {
+    serde_json::from_str(text).map_err(|e| {
+        ServiceError::Store(crate::store::StoreError::Corrupt {
+            table: "day_closes",
+            column: "report",
+            row: String::new(),
+            value: e.to_string(),
+        })
+    })
+}
+
+impl Clinic {
+    /// A department's stored close of `date`.
+    pub async fn day_close(
+        &self,
+        organisation_id: &str,
+        department_id: &str,
+        date: &str,
+    ) -> Result<DayCloseReport, ServiceError> {
+        self.department(organisation_id, department_id).await?;
+        let text = self
+            .store()
+            .day_close(organisation_id, department_id, date)
+            .await?
+            .ok_or_else(|| {
+                ServiceError::NotFound(format!("the department's {date} is not closed"))
+            })?;
+        parse_report(&text)
+    }
+
+    /// Closes a department's day (today in its time zone by default).
+    pub async fn close_day(
+        &self,
+        organisation_id: &str,
+        department_id: &str,
+        date: Option<&str>,
+    ) -> Result<Closed, ServiceError> {
+        let department = self.department(organisation_id, department_id).await?;
+        let tz = time_zone(&department);
+        let now = jiff::Timestamp::now();
+        let today = now.to_zoned(tz.clone()).date();
+        let date = match date {
+            Some(d) => d
+                .parse::<Date>()
+                .map_err(|_| invalid("date", format!("'{d}' is not a date; use YYYY-MM-DD")))?,
+            None => today,
+        };
+        if date > today {
+            return Err(invalid(
+                "date",
+                format!(
+                    "{date} has not begun in {} ({})",
+                    department.name, department.time_zone
+                ),
+            ));
+        }
+        let key = date.to_string();
+        if let Some(text) = self
+            .store()
+            .day_close(organisation_id, department_id, &key)
+            .await?
+        {
+            return Ok(Closed {
+                report: parse_report(&text)?,
+                created: false,
+            });
+        }
+        if let Some(last) = self.store().last_closed_date(department_id).await?
+            && last > key
+        {
+            return Err(invalid(
+                "date",
+                format!(
+                    "{last} is closed already; its close took in the payments of every day before it"
+                ),
+            ));
+        }
+        let next_day = date
+            .tomorrow()
+            .map_err(|e| invalid("date", e.to_string()))?;
+        let end = start_of(next_day, &tz)?;
+        let day_start = start_of(date, &tz)?;
+        // Everything settled before this moment is in; what settles later goes
+        // into the next close. End of Day runs after it, so a provider's batch
+        // holds at least what vetpay books here.
+        let cut = end.min(now.as_millisecond());
+        let checks = if date == today {
+            self.end_of_day(organisation_id, &department).await?
+        } else {
+            Vec::new()
+        };
+        let (settled, open) = self.store().payments_to_close(department_id, cut).await?;
+        let closed_at = jiff::Timestamp::now().as_millisecond();
+        let report = build(
+            &department,
+            &key,
+            &tz,
+            day_start,
+            cut,
+            closed_at,
+            settled,
+            open,
+            checks,
+        )?;
+        let ids: Vec<String> = report.payments.iter().map(|p| p.id.clone()).collect();
+        let written = self
+            .store()
+            .write_day_close(
+                organisation_id,
+                department_id,
+                &key,
+                closed_at,
+                &ids,
+                |id| {
+                    let mut report = report.clone();
+                    report.id = id.to_owned();
+                    serde_json::to_string(&report).unwrap_or_default()
+                },
+            )
+            .await?;
+        match written {
+            CloseWrite::Written(id) => Ok(Closed {
+                report: DayCloseReport { id, ..report },
+                created: true,
+            }),
+            CloseWrite::AlreadyClosed(text) => Ok(Closed {
+                report: parse_report(&text)?,
+                created: false,
+            }),
+        }
+    }
+
+    /// End of Day on every terminal of the department whose plugin runs it.
+    async fn end_of_day(
+        &self,
+        organisation_id: &str,
+        department: &Department,
+    ) -> Result<Vec<TerminalCheck>, ServiceError> {
+        let mut out = Vec::new();
+        for terminal in self
+            .store()
+            .terminals(organisation_id, &department.id)
+            .await?
+        {
+            let plugin = match self.plugin(organisation_id, &terminal.plugin_id).await {
+                Ok(p) => p,
+                Err(e) => {
+                    out.push(check(&terminal, None, Some(e.to_string())));
+                    continue;
+                }
+            };
+            if !plugin.manifest().supports(Capability::Reconcile) {
+                continue;
+            }
+            let tid = super::TerminalId::from(terminal.id.as_str());
+            let oid = super::OrganisationId::from(organisation_id);
+            match self.reconcile(&oid, &tid).await {
+                Ok(rec) => out.push(check(&terminal, Some(rec), None)),
+                Err(e) => out.push(check(&terminal, None, Some(e.to_string()))),
+            }
+        }
+        Ok(out)
+    }
+}
+
+fn check(
+    terminal: &crate::store::Terminal,
+    rec: Option<crate::plugin::types::Reconciliation>,
+    error: Option<String>,
+) -> TerminalCheck {
+    let (reference, report, totals, transactions) = match rec {
+        Some(r) => (r.reference, Some(r.report), r.totals, r.transactions),
+        None => (None, None, None, None),
+    };
+    TerminalCheck {
+        terminal_id: terminal.id.clone(),
+        name: terminal.name.clone(),
+        plugin_id: terminal.plugin_id.clone(),
+        reference,
+        report,
+        error,
+        provider_totals: totals.map(|list| {
+            list.into_iter()
+                .map(|t| ProviderTotals {
+                    currency: t.currency,
+                    purchases: Sums {
+                        count: t.purchase_count,
+                        total: t.purchase_total,
+                    },
+                    refunds: Sums {
+                        count: t.refund_count,
+                        total: t.refund_total,
+                    },
+                })
+                .collect()
+        }),
+        booked: BTreeMap::new(),
+        differences: Vec::new(),
+        // Filled in against the books by `build`; kept here until then.
+        unbooked: transactions
+            .unwrap_or_default()
+            .into_iter()
+            .map(|t| UnbookedTransaction {
+                order_id: t.order_id,
+                provider_reference: t.provider_reference,
+                kind: match t.kind {
+                    TransactionKind::Purchase => "purchase",
+                    TransactionKind::Refund => "refund",
+                    TransactionKind::Deposit => "deposit",
+                }
+                .to_owned(),
+                amount: t.amount.minor_units,
+                currency: t.amount.currency,
+            })
+            .collect(),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn build(
+    department: &Department,
+    date: &str,
+    tz: &TimeZone,
+    day_start: i64,
+    cut: i64,
+    closed_at: i64,
+    settled: Vec<SettledPayment>,
+    open: Vec<OpenPayment>,
+    mut checks: Vec<TerminalCheck>,
+) -> Result<DayCloseReport, ServiceError> {
+    let closed: Vec<ClosedPayment> = settled
+        .iter()
+        .map(|p| ClosedPayment {
+            id: p.id.clone(),
+            kind: p.kind,
+            method: p.method,
+            amount: p.amount,
+            currency: p.currency.clone(),
+            terminal_id: p.terminal_id.clone(),
+            plugin_id: p.plugin_id.clone(),
+        })
+        .collect();
+    let takings = takings(&closed).map_err(|e| invalid("date", e.to_string()))?;
+    let payments: Vec<ClosedPaymentLine> = settled
+        .into_iter()
+        .map(|p| ClosedPaymentLine {
+            belongs_to: (p.finished_at < day_start).then(|| local_date(p.finished_at, tz)),
+            id: p.id,
+            kind: p.kind,
+            method: p.method,
+            amount: p.amount,
+            currency: p.currency,
+            terminal_id: p.terminal_id,
+            plugin_id: p.plugin_id,
+            finished_at: p.finished_at,
+        })
+        .collect();
+    for check in &mut checks {
+        check.booked = takings
+            .iter()
+            .filter_map(|t| {
+                t.terminals
+                    .get(&check.terminal_id)
+                    .map(|s| (t.currency.clone(), s.clone()))
+            })
+            .collect();
+        if let Some(totals) = &check.provider_totals {
+            check.differences = compare(totals, &check.booked);
+        }
+        // A listed transaction is booked when a payment of this close has its
+        // order id (vetpay sends the payment's id) or its provider reference.
+        let known = |t: &UnbookedTransaction| {
+            payments
+                .iter()
+                .any(|p| t.order_id.as_deref() == Some(p.id.as_str()))
+        };
+        check.unbooked.retain(|t| !known(t));
+    }
+    let balanced = open.is_empty()
+        && payments.iter().all(|p| p.belongs_to.is_none())
+        && checks
+            .iter()
+            .all(|c| c.error.is_none() && c.differences.is_empty() && c.unbooked.is_empty());
+    Ok(DayCloseReport {
+        id: String::new(),
+        department_id: department.id.clone(),
+        department: department.name.clone(),
+        date: date.to_owned(),
+        time_zone: department.time_zone.clone(),
+        closed_at,
+        cut,
+        takings,
+        payments,
+        open_payments: open,
+        terminals: checks,
+        balanced,
+    })
+}
+
+impl DayCloseReport {
+    /// One line per payment taken in, with a header.
+    pub fn csv(&self) -> String {
+        let mut out = String::from(
+            "date,payment_id,kind,method,amount,currency,terminal_id,plugin_id,finished_at,belongs_to\n",
+        );
+        for p in &self.payments {
+            out.push_str(&format!(
+                "{},{},{},{},{},{},{},{},{},{}\n",
+                self.date,
+                p.id,
+                p.kind.as_str(),
+                p.method.as_str(),
+                p.amount,
+                p.currency,
+                p.terminal_id.as_deref().unwrap_or(""),
+                p.plugin_id.as_deref().unwrap_or(""),
+                p.finished_at,
+                p.belongs_to.as_deref().unwrap_or(""),
+            ));
+        }
+        out
+    }
+
+    /// A plain receipt to print.
+    pub fn text(&self) -> String {
+        let money = |minor: i64, currency: &str| {
+            let digits = vetpay_domain::Currency::parse(currency)
+                .map(|c| c.exponent())
+                .unwrap_or(2);
+            let sign = if minor < 0 { "-" } else { "" };
+            let abs = minor.unsigned_abs();
+            if digits == 0 {
+                return format!("{sign}{abs} {currency}");
+            }
+            let unit = 10u64.pow(digits);
+            format!(
+                "{sign}{}.{:0width$} {currency}",
+                abs / unit,
+                abs % unit,
+                width = digits as usize
+            )
+        };
+        let mut out = format!(
+            "DAY CLOSE\n{}\n{} ({})\n",
+            self.department, self.date, self.time_zone
+        );
+        for t in &self.takings {
+            out.push_str(&format!("\n{}\n", t.currency));
+            for (title, group) in [
+                ("payments", &t.payments),
+                ("deposits", &t.deposits),
+                ("refunds", &t.refunds),
+            ] {
+                for (method, s) in group {
+                    out.push_str(&format!(
+                        "  {title:<9} {method:<14} {:>4}  {:>16}\n",
+                        s.count,
+                        money(s.total, &t.currency)
+                    ));
+                }
+            }
+            out.push_str(&format!(
+                "  {:<24} {:>22}\n",
+                "net",
+                money(t.net, &t.currency)
+            ));
+        }
+        for c in &self.terminals {
+            let state = match (&c.error, c.differences.is_empty() && c.unbooked.is_empty()) {
+                (Some(e), _) => format!("End of Day failed: {e}"),
+                (None, true) => "End of Day agrees".to_owned(),
+                (None, false) => format!(
+                    "End of Day differs: {} total(s), {} unbooked transaction(s)",
+                    c.differences.len(),
+                    c.unbooked.len()
+                ),
+            };
+            out.push_str(&format!("\nterminal {}: {state}\n", c.name));
+        }
+        if !self.open_payments.is_empty() {
+            out.push_str(&format!(
+                "\n{} payment(s) still open: resolve them\n",
+                self.open_payments.len()
+            ));
+        }
+        let late = self
+            .payments
+            .iter()
+            .filter(|p| p.belongs_to.is_some())
+            .count();
+        if late > 0 {
+            out.push_str(&format!("{late} payment(s) from an earlier day\n"));
+        }
+        out.push_str(if self.balanced {
+            "\nBALANCED\n"
+        } else {
+            "\nNOT BALANCED: see the differences\n"
+        });
+        out
+    }
+}
