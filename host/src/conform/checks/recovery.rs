@@ -63,7 +63,17 @@ async fn status_finds_approved_(suite: &Suite) -> Result<String, Verdict> {
         previous_request_id: None,
         superseded: false,
     };
-    let found = suite.plugin.status(&suite.env, query).await;
+    // As the host's recovery does, ask again while the provider is still
+    // settling the transaction (in-progress or unknown), for a while.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let found = loop {
+        let found = suite.plugin.status(&suite.env, query.clone()).await;
+        let settling = matches!(&found, Ok(Outcome::InProgress(_) | Outcome::Unknown(_)));
+        if !settling || std::time::Instant::now() >= deadline {
+            break found;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    };
     suite.keep(&found);
     match &found {
         Ok(Outcome::Approved(a)) if a.amount.minor_units == AMOUNT => Ok(format!(
