@@ -1289,3 +1289,84 @@ async fn a_session_is_kept_in_the_database_for_every_host_and_ends_with_its_key(
         }
     }
 }
+
+#[tokio::test]
+async fn admins_keep_the_catalog_and_the_counter_closes_the_day() {
+    if !console::available() {
+        return;
+    }
+    for lang in LANGS {
+        let api = clinic().await;
+        let dk = api.demo.dk.id.clone();
+
+        // The catalog: an item added with its Danish price, archived, restored.
+        let b = signed_in(&api, api.admin(), lang, "catalog").await;
+        b.go("/admin/catalog").await;
+        b.fill("#item-code", "VAC-RAB").await;
+        b.fill("#item-name-en", "Rabies vaccine").await;
+        b.fill("#item-name-da", "Rabiesvaccine").await;
+        b.fill("#item-vat", "25").await;
+        b.click("#item-currency option[value='DKK']").await;
+        b.fill("#item-price", b.pick("380.00", "380,00")).await;
+        b.click("#add-item").await;
+        b.text_until("#flash", "the item added", |t| !t.is_empty())
+            .await;
+        let row = "tr.item[data-code='VAC-RAB']";
+        let name = b.text(&format!("{row} td:nth-child(2)")).await;
+        assert_eq!(name, b.pick("Rabies vaccine", "Rabiesvaccine"));
+        let items: Value = api
+            .get(api.staff(), "/v1/catalog/items?q=VAC-RAB")
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            items[0]["prices"][0]["unit_price"], 38000,
+            "{lang}: the price typed as the reader writes it"
+        );
+        b.click(&format!("{row} button.archive")).await;
+        b.text_until(&format!("{row} td:nth-child(2)"), "archived", |t| {
+            t.contains(b.pick("archived", "arkiveret"))
+        })
+        .await;
+        b.axe("catalog").await;
+        b.shot("catalog").await;
+        b.close().await;
+
+        // The counter: a cash payment, then the day closed from the console.
+        let invoice = api.invoice(&dk, &api.demo.dk_client.id, 12345).await;
+        let paid = api
+            .pay(
+                invoice["id"].as_str().unwrap(),
+                json!({"method": "cash", "amount": 12345}),
+            )
+            .await;
+        assert_eq!(
+            api.settled(paid["id"].as_str().unwrap()).await["status"],
+            "succeeded"
+        );
+        let b = signed_in(&api, api.staff(), lang, "day-close").await;
+        b.go("/day-close").await;
+        b.click(&format!("#close-department option[value='{dk}']"))
+            .await;
+        b.click("#close-day").await;
+        let state = b
+            .text_until("#close-state", "the close's state", |t| !t.is_empty())
+            .await;
+        assert!(
+            state.starts_with(b.pick("Balanced", "Afstemt")),
+            "{lang}: {state}"
+        );
+        let net = b.text("#close-net-DKK").await;
+        assert!(net.contains(b.pick("123.45", "123,45")), "{lang}: {net}");
+        assert!(
+            b.exists("tr.taking[data-group='payments'][data-method='cash']")
+                .await
+        );
+        b.axe("day-close").await;
+        b.shot("day-close").await;
+        b.close().await;
+    }
+}

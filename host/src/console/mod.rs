@@ -10,9 +10,11 @@ mod assets;
 mod backend;
 mod catalog;
 mod clients;
+mod closing;
 mod counter;
 mod error;
 pub mod i18n;
+mod items;
 mod render;
 mod session;
 mod sign_in;
@@ -115,6 +117,10 @@ pub fn router(clinic: Clinic, api: Router) -> Router {
             "/admin/billing-runs/{id}/progress",
             get(catalog::billing_run_progress),
         )
+        .route("/day-close", get(closing::page).post(closing::close))
+        .route("/day-close/{department}/{date}", get(closing::report))
+        .route("/admin/catalog", get(items::page).post(items::add))
+        .route("/admin/catalog/{id}/archive", post(items::archive))
         .route("/admin/keys", get(admin::keys).post(admin::create_key))
         .route("/admin/keys/{id}/revoke", post(admin::revoke_key))
         .route("/admin/audit", get(admin::audit))

@@ -40,6 +40,8 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "admin_table.html",
     "admin_settings.html",
     "admin_keys.html",
+    "admin_catalog.html",
+    "day_close.html",
     "admin_health_plans.html",
     "admin_billing_runs.html",
     "admin_billing_run.html",

@@ -326,3 +326,47 @@ run-status-done = Færdig
 run-status-failed = Fejlet
 field-invoiced = Fakturaer udstedt
 field-charged = Kort opkrævet
+
+## The day's close
+nav-day-close = Dagsafslutning
+close-title = Afslut dagen
+close-department = Afdeling
+close-today = Afslut i dag
+close-none = Denne dag er ikke afsluttet.
+close-balanced = Afstemt: bogføringen og terminalerne stemmer.
+close-not-balanced = Ikke afstemt: se forskellene nedenfor.
+close-takings = Indtægter
+close-group = Art
+close-count = Antal
+close-payments = Betalinger
+close-deposits = Forudbetalinger
+close-refunds = Refusioner
+close-net = Netto
+close-eod-agrees = Dagsafslutningen stemmer med bogføringen
+close-eod-differs = Dagsafslutningen afviger fra bogføringen
+close-eod-failed = Dagsafslutningen mislykkedes
+close-open = { $count } betaling(er) er stadig åbne: afklar dem, så kommer de med i en senere afslutning.
+close-csv = Hent som CSV
+
+## The item catalog
+nav-catalog = Katalog
+catalog-title = Varekatalog
+catalog-search = Kode eller navn
+catalog-code = Kode
+catalog-kind = Art
+catalog-kind-service = Ydelse
+catalog-kind-medicine = Medicin
+catalog-kind-goods = Varer
+catalog-vat = Moms (%)
+catalog-price = Pris
+catalog-currency = Valuta
+catalog-name-en = Navn (engelsk)
+catalog-name-da = Navn (dansk)
+catalog-new = Ny vare
+catalog-add = Tilføj vare
+catalog-added = Varen blev tilføjet.
+catalog-archive = Arkivér
+catalog-restore = Gendan
+catalog-archived = Varen blev arkiveret: den kan ikke længere faktureres.
+catalog-restored = Varen blev gendannet.
+catalog-is-archived = arkiveret

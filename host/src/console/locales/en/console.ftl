@@ -328,3 +328,47 @@ run-status-done = Done
 run-status-failed = Failed
 field-invoiced = Invoices issued
 field-charged = Cards charged
+
+## The day's close
+nav-day-close = Day close
+close-title = Close the day
+close-department = Department
+close-today = Close today
+close-none = This day is not closed.
+close-balanced = Balanced: the books and the terminals agree.
+close-not-balanced = Not balanced: see what differs below.
+close-takings = Takings
+close-group = Of
+close-count = Count
+close-payments = Payments
+close-deposits = Deposits
+close-refunds = Refunds
+close-net = Net
+close-eod-agrees = End of Day agrees with the books
+close-eod-differs = End of Day differs from the books
+close-eod-failed = End of Day failed
+close-open = { $count } payment(s) still open: resolve them, and they go into a later close.
+close-csv = Download as CSV
+
+## The item catalog
+nav-catalog = Catalog
+catalog-title = Item catalog
+catalog-search = Code or name
+catalog-code = Code
+catalog-kind = Kind
+catalog-kind-service = Service
+catalog-kind-medicine = Medicine
+catalog-kind-goods = Goods
+catalog-vat = VAT (%)
+catalog-price = Price
+catalog-currency = Currency
+catalog-name-en = Name (English)
+catalog-name-da = Name (Danish)
+catalog-new = New item
+catalog-add = Add item
+catalog-added = The item was added.
+catalog-archive = Archive
+catalog-restore = Restore
+catalog-archived = The item was archived: it can no longer be invoiced.
+catalog-restored = The item was restored.
+catalog-is-archived = archived
