@@ -4,6 +4,7 @@
 //! crate never knows about the store.
 
 pub mod day_close;
+pub mod discount;
 pub mod ids;
 pub mod invoice;
 pub mod invoice_math;

@@ -336,6 +336,7 @@ async fn client_with_invoice(
             discount_percent: Default::default(),
             plan_item_code: None,
             item: None,
+            discounts: Vec::new(),
         })
         .collect();
     let draft = store

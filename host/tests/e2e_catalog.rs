@@ -329,3 +329,149 @@ async fn archived_items_unpriced_items_and_other_prices_are_refused_with_what_to
         assert!(message.contains("unit_price"), "{message}");
     }
 }
+
+async fn discount(api: &ClinicApi, body: Value) -> reqwest::Response {
+    api.post(api.admin(), "/v1/catalog/discounts", body)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn discounts_combine_as_documented_and_never_make_a_line_negative() {
+    for store in stores().await {
+        let backend = store.backend();
+        let api = clinic_api(store).await;
+        let dk = &api.demo.dk;
+        let client = &api.demo.dk_client.id;
+        let item = create_item(
+            &api,
+            json!({"code": "VAC", "kind": "medicine", "group": "vaccines", "vat_rate": 25,
+                   "names": {"en": "Vaccine"}, "prices": [{"currency": "DKK", "unit_price": 40000}]}),
+        )
+        .await;
+        let id = item["id"].as_str().unwrap().to_owned();
+        assert_eq!(item["group"], "vaccines");
+        let today = jiff::Timestamp::now()
+            .to_zoned(jiff::tz::TimeZone::get(&dk.time_zone).unwrap())
+            .date();
+        let (yesterday, tomorrow) = (today.yesterday().unwrap(), today.tomorrow().unwrap());
+        for body in [
+            json!({"name": "50 kr. off vaccines", "amount": 5000, "currency": "DKK", "target": "item", "item_id": id}),
+            json!({"name": "Vaccine month", "percent": 10, "target": "group", "group": "vaccines",
+                   "valid_from": today.to_string(), "valid_to": today.to_string()}),
+            json!({"name": "Loyal client", "percent": "5", "target": "invoice"}),
+            // Not in force today, or archived below: they change nothing.
+            json!({"name": "Ended", "percent": 50, "target": "invoice", "valid_to": yesterday.to_string()}),
+            json!({"name": "Not yet", "percent": 50, "target": "invoice", "valid_from": tomorrow.to_string()}),
+            json!({"name": "Archived", "percent": 50, "target": "invoice"}),
+        ] {
+            let r = discount(&api, body).await;
+            assert_eq!(r.status(), 201, "{backend:?}");
+            let made: Value = r.json().await.unwrap();
+            if made["name"] == "Archived" {
+                let r = api
+                    .http
+                    .patch(format!(
+                        "{}/v1/catalog/discounts/{}",
+                        api.url,
+                        made["id"].as_str().unwrap()
+                    ))
+                    .bearer_auth(api.admin())
+                    .json(&json!({"archived": true}))
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(r.status(), 200);
+            }
+        }
+        let r = invoice(
+            &api,
+            &dk.id,
+            client,
+            json!([
+                {"item_id": id, "quantity": 1},
+                {"description": "Nail trim", "quantity": 1, "unit_price": 10000, "vat_rate": 25, "discount_percent": 50},
+            ]),
+        )
+        .await;
+        assert_eq!(r.status(), 201, "{backend:?}");
+        let made: Value = r.json().await.unwrap();
+        let (vac, trim) = (&made["lines"][0], &made["lines"][1]);
+        // 400.00 − 50.00 = 350.00; then 1 − 0.90 × 0.95 = 14.5 % off.
+        assert_eq!(vac["unit_price"], 35000, "{backend:?}");
+        assert_eq!(vac["discount_percent"], "14.5");
+        assert_eq!(vac["net"], 29925);
+        assert_eq!(vac["vat"], 7481, "7481.25 rounded half away from zero");
+        let names: Vec<&str> = vac["discounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            names,
+            ["50 kr. off vaccines", "Vaccine month", "Loyal client"]
+        );
+        // A free-text line: its own 50 %, then the invoice's 5 %.
+        assert_eq!(trim["discount_percent"], "52.5");
+        assert_eq!(trim["net"], 4750);
+        assert_eq!(trim["discounts"].as_array().unwrap().len(), 1);
+        assert_eq!(made["total"], 29925 + 7481 + 4750 + 1188);
+
+        // Refused with what to fix.
+        for (body, field) in [
+            (
+                json!({"name": "Off the invoice", "amount": 1000, "currency": "DKK", "target": "invoice"}),
+                "amount",
+            ),
+            (
+                json!({"name": "Too much", "amount": 50000, "currency": "DKK", "target": "item", "item_id": id}),
+                "negative",
+            ),
+            (
+                json!({"name": "Both", "percent": 5, "amount": 5, "currency": "DKK", "target": "invoice"}),
+                "percent",
+            ),
+            (
+                json!({"name": "Over", "percent": 101, "target": "invoice"}),
+                "percent",
+            ),
+            (
+                json!({"name": "Backwards", "percent": 5, "target": "invoice", "valid_from": "2026-02-01", "valid_to": "2026-01-01"}),
+                "valid_to",
+            ),
+            (
+                json!({"name": "Whose", "percent": 5, "target": "item"}),
+                "target",
+            ),
+        ] {
+            let (status, _, message) = api_error(discount(&api, body.clone()).await).await;
+            assert_eq!(status, 422, "{backend:?}: {body}");
+            assert!(message.contains(field), "{body}: {message}");
+        }
+        // A price typed below the item's amount off: the line would be negative.
+        let r = api
+            .put(
+                api.admin(),
+                &format!("/v1/departments/{}/settings", dk.id),
+                json!({"catalog-price-override": true}),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let r = invoice(
+            &api,
+            &dk.id,
+            client,
+            json!([{"item_id": id, "quantity": 1, "unit_price": 3000}]),
+        )
+        .await;
+        let (status, _, message) = api_error(r).await;
+        assert_eq!(status, 422, "{backend:?}");
+        assert!(message.contains("negative"), "{message}");
+        let listed: Value = api.read("/v1/catalog/discounts").await;
+        assert_eq!(listed.as_array().unwrap().len(), 6);
+    }
+}

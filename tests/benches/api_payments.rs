@@ -133,6 +133,7 @@ async fn run(
                         discount_percent: 0.into(),
                         plan_item_code: None,
                         item: None,
+                        discounts: Vec::new(),
                     }],
                 },
             )

@@ -402,6 +402,7 @@ async fn api(rounds: usize) -> (Samples, Samples) {
                         discount_percent: 0.into(),
                         plan_item_code: None,
                         item: None,
+                        discounts: Vec::new(),
                     }],
                 },
             )

@@ -12,7 +12,10 @@ use serde_json::Value;
 
 use super::body::{decimal, json};
 use super::{ApiError, AppState, Caller};
-use crate::store::{CatalogItem, ItemChange, ItemKind, ItemPrice, NewItem, NewPrice};
+use crate::store::{
+    CatalogItem, ItemChange, ItemKind, ItemPrice, NewDiscount, NewItem, NewPrice, StoredDiscount,
+};
+use vetpay_domain::discount::{Off, Target};
 
 /// A price to set: the organisation's in a currency, or a department's own.
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -32,6 +35,8 @@ pub struct CreateItem {
     /// Unique in the organisation: letters, digits, '-', '_', '.'.
     code: String,
     kind: ItemKind,
+    /// The item's group, which group discounts name ("vaccines").
+    group: Option<String>,
     /// Names by language tag, at least one: {"en": "Rabies vaccine", "da": "Rabiesvaccine"}.
     names: BTreeMap<String, String>,
     /// Percent, such as 25.
@@ -45,6 +50,8 @@ pub struct CreateItem {
 #[serde(deny_unknown_fields)]
 pub struct ChangeItem {
     kind: Option<ItemKind>,
+    /// A new group; "" takes the item out of its group.
+    group: Option<String>,
     names: Option<BTreeMap<String, String>>,
     #[schema(value_type = Option<String>)]
     vat_rate: Option<Value>,
@@ -110,6 +117,7 @@ pub async fn create(
             NewItem {
                 code: req.code.trim().to_owned(),
                 kind: req.kind,
+                group: req.group,
                 names: req.names,
                 vat_rate: decimal("vat_rate", &req.vat_rate)?,
                 prices: prices(req.prices),
@@ -200,6 +208,7 @@ pub async fn change(
             &id,
             ItemChange {
                 kind: req.kind,
+                group: req.group,
                 names: req.names,
                 vat_rate,
                 prices: prices(req.prices),
@@ -209,4 +218,144 @@ pub async fn change(
         .await?
         .map(Json)
         .ok_or_else(|| ApiError::not_found("catalog item"))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateDiscount {
+    name: String,
+    /// A percentage off, such as 10 (or give amount and currency).
+    #[schema(value_type = Option<String>)]
+    percent: Option<Value>,
+    /// Minor units off each unit (with currency); not for a whole invoice.
+    amount: Option<i64>,
+    currency: Option<String>,
+    /// item (with item_id), group (with group) or invoice.
+    target: String,
+    item_id: Option<String>,
+    group: Option<String>,
+    /// First and last day it applies, YYYY-MM-DD (the department's dates).
+    valid_from: Option<String>,
+    valid_to: Option<String>,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangeDiscount {
+    /// Archived discounts no longer apply; false restores one.
+    archived: bool,
+}
+
+fn invalid(message: String) -> ApiError {
+    ApiError::new(super::error::ErrorCode::Invalid, message)
+}
+
+fn date(field: &str, value: &Option<String>) -> Result<Option<jiff::civil::Date>, ApiError> {
+    value
+        .as_deref()
+        .map(|d| {
+            d.trim()
+                .parse()
+                .map_err(|_| invalid(format!("{field}: '{d}' is not a date; use YYYY-MM-DD")))
+        })
+        .transpose()
+}
+
+#[utoipa::path(
+    post,
+    path = "/v1/catalog/discounts",
+    summary = "Define a discount: a percentage or an amount off each unit, for an item, a group or a whole invoice",
+    extensions(("x-vetpay-role" = json!("admin"))),
+    request_body = CreateDiscount,
+    responses((status = 201, description = "The discount", body = StoredDiscount))
+)]
+pub async fn create_discount(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: Bytes,
+) -> Result<(StatusCode, Json<StoredDiscount>), ApiError> {
+    caller.require_admin()?;
+    let req: CreateDiscount = json(&body)?;
+    let off = match (&req.percent, req.amount, &req.currency) {
+        (Some(p), None, None) => Off::Percent(decimal("percent", p)?),
+        (None, Some(minor_units), Some(currency)) => Off::Amount {
+            minor_units,
+            currency: currency.trim().to_uppercase(),
+        },
+        _ => {
+            return Err(invalid(
+                "percent: give either a percentage, or an amount with its currency".into(),
+            ));
+        }
+    };
+    let target = match (req.target.as_str(), req.item_id, req.group) {
+        ("item", Some(id), None) => Target::Item(id),
+        ("group", None, Some(g)) => Target::Group(g),
+        ("invoice", None, None) => Target::Invoice,
+        _ => {
+            return Err(invalid(
+                "target: item (with item_id), group (with group) or invoice (with neither)".into(),
+            ));
+        }
+    };
+    let discount = state
+        .clinic
+        .store()
+        .create_discount(
+            &caller.organisation_id,
+            NewDiscount {
+                name: req.name,
+                off,
+                target,
+                valid_from: date("valid_from", &req.valid_from)?,
+                valid_to: date("valid_to", &req.valid_to)?,
+            },
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(discount)))
+}
+
+#[utoipa::path(
+    get,
+    path = "/v1/catalog/discounts",
+    summary = "Every discount, newest first",
+    extensions(("x-vetpay-role" = json!("staff"))),
+    responses((status = 200, description = "The discounts", body = [StoredDiscount]))
+)]
+pub async fn discounts(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Vec<StoredDiscount>>, ApiError> {
+    Ok(Json(
+        state
+            .clinic
+            .store()
+            .discounts(&caller.organisation_id)
+            .await?,
+    ))
+}
+
+#[utoipa::path(
+    patch,
+    path = "/v1/catalog/discounts/{id}",
+    summary = "Archive or restore a discount (invoices keep what they were made with)",
+    extensions(("x-vetpay-role" = json!("admin"))),
+    request_body = ChangeDiscount,
+    responses((status = 200, description = "The discount", body = StoredDiscount))
+)]
+pub async fn change_discount(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Json<StoredDiscount>, ApiError> {
+    caller.require_admin()?;
+    let req: ChangeDiscount = json(&body)?;
+    state
+        .clinic
+        .store()
+        .archive_discount(&caller.organisation_id, &id, req.archived)
+        .await?
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found("discount"))
 }

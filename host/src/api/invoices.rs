@@ -109,6 +109,11 @@ async fn lines(
     input: Vec<LineInput>,
 ) -> Result<Vec<NewLine>, ApiError> {
     let store = state.clinic.store();
+    // The discounts in force today where the invoice is made.
+    let today = vetpay_domain::today(&department.time_zone);
+    let active = store
+        .active_discounts(&caller.organisation_id, today)
+        .await?;
     let mut out = Vec::with_capacity(input.len());
     for (i, l) in input.into_iter().enumerate() {
         let field = |name: &str| format!("lines[{i}].{name}");
@@ -117,7 +122,8 @@ async fn lines(
             Some(v) => decimal(&field("discount_percent"), v)?,
             None => rust_decimal::Decimal::ZERO,
         };
-        let line = match l.item_id {
+        let mut group = None;
+        let mut line = match l.item_id {
             Some(item_id) => {
                 let item = store
                     .priced_item(
@@ -162,6 +168,7 @@ async fn lines(
                         ),
                     ));
                 }
+                group = item.group.clone();
                 NewLine {
                     description: match l.description {
                         Some(d) if !d.trim().is_empty() => d,
@@ -173,6 +180,7 @@ async fn lines(
                     discount_percent,
                     plan_item_code: l.plan_item_code,
                     item: Some((item.id, item.code)),
+                    discounts: Vec::new(),
                 }
             }
             None => NewLine {
@@ -192,8 +200,21 @@ async fn lines(
                 discount_percent,
                 plan_item_code: l.plan_item_code,
                 item: None,
+                discounts: Vec::new(),
             },
         };
+        let discounted = vetpay_domain::discount::apply(
+            line.unit_price,
+            &department.currency,
+            line.discount_percent,
+            line.item.as_ref().map(|(id, _)| id.as_str()),
+            group.as_deref(),
+            &active,
+        )
+        .map_err(|e| ApiError::new(ErrorCode::Invalid, format!("lines[{i}]: {e}")))?;
+        line.unit_price = discounted.unit_price;
+        line.discount_percent = discounted.discount_percent;
+        line.discounts = discounted.applied;
         out.push(line);
     }
     Ok(out)

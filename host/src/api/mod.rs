@@ -112,6 +112,8 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(clients::prepayments, clients::create_prepayment))
         .routes(routes!(catalog::search, catalog::create))
         .routes(routes!(catalog::get, catalog::change))
+        .routes(routes!(catalog::discounts, catalog::create_discount))
+        .routes(routes!(catalog::change_discount))
         .routes(routes!(invoices::list, invoices::create))
         .routes(routes!(invoices::get))
         .routes(routes!(invoices::replace_lines))

@@ -47,6 +47,8 @@ pub struct CatalogItem {
     pub names: BTreeMap<String, String>,
     /// Percent, as text.
     pub vat_rate: String,
+    /// The group group discounts name ("vaccines"), if any.
+    pub group: Option<String>,
     pub archived: bool,
     /// The current prices.
     pub prices: Vec<ItemPrice>,
@@ -66,6 +68,7 @@ pub struct NewPrice {
 pub struct NewItem {
     pub code: String,
     pub kind: ItemKind,
+    pub group: Option<String>,
     pub names: BTreeMap<String, String>,
     pub vat_rate: Decimal,
     pub prices: Vec<NewPrice>,
@@ -75,6 +78,8 @@ pub struct NewItem {
 #[derive(Debug, Clone, Default)]
 pub struct ItemChange {
     pub kind: Option<ItemKind>,
+    /// A new group; an empty one takes the item out of its group.
+    pub group: Option<String>,
     pub names: Option<BTreeMap<String, String>>,
     pub vat_rate: Option<Decimal>,
     pub prices: Vec<NewPrice>,
@@ -86,6 +91,7 @@ pub struct ItemChange {
 pub struct PricedItem {
     pub id: String,
     pub code: String,
+    pub group: Option<String>,
     pub names: BTreeMap<String, String>,
     pub vat_rate: Decimal,
     pub unit_price: i64,
@@ -158,7 +164,23 @@ fn price_of(row: &AnyRow) -> Result<ItemPrice, StoreError> {
     })
 }
 
-const ITEM_COLUMNS: &str = "id, code, kind, names, vat_rate, archived_at, created_at, updated_at";
+const ITEM_COLUMNS: &str =
+    "id, code, kind, names, vat_rate, item_group, archived_at, created_at, updated_at";
+
+fn check_group(group: &str) -> Result<(), StoreError> {
+    if group.chars().count() > 100 {
+        return Err(invalid("group", "a group of at most 100 characters"));
+    }
+    Ok(())
+}
+
+/// A group as stored: trimmed, and none for an empty one.
+fn group_of(group: Option<&str>) -> Option<String> {
+    group
+        .map(str::trim)
+        .filter(|g| !g.is_empty())
+        .map(str::to_owned)
+}
 
 impl Store {
     fn item_of(&self, row: &AnyRow, prices: Vec<ItemPrice>) -> Result<CatalogItem, StoreError> {
@@ -177,6 +199,7 @@ impl Store {
                 .normalize()
                 .to_string(),
             code: row.try_get("code")?,
+            group: row.try_get("item_group")?,
             archived: row.try_get::<Option<i64>, _>("archived_at")?.is_some(),
             created_at: row.try_get("created_at")?,
             updated_at: row.try_get("updated_at")?,
@@ -240,6 +263,7 @@ impl Store {
     ) -> Result<CatalogItem, StoreError> {
         check_code(&new.code)?;
         check_names(&new.names)?;
+        check_group(new.group.as_deref().unwrap_or(""))?;
         check_vat(new.vat_rate)?;
         self.check_departments(organisation_id, &new.prices).await?;
         let id = new_id();
@@ -261,8 +285,8 @@ impl Store {
             ));
         }
         sqlx::query(
-            "INSERT INTO catalog_items (id, organisation_id, code, kind, names, vat_rate, archived_at, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, NULL, $7, $7)",
+            "INSERT INTO catalog_items (id, organisation_id, code, kind, names, vat_rate, item_group, archived_at, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8, $8)",
         )
         .bind(&id)
         .bind(organisation_id)
@@ -270,6 +294,7 @@ impl Store {
         .bind(new.kind.as_str())
         .bind(serde_json::to_string(&new.names).unwrap_or_default())
         .bind(new.vat_rate.normalize().to_string())
+        .bind(group_of(new.group.as_deref()))
         .bind(now)
         .execute(&mut *tx.tx)
         .await?;
@@ -292,6 +317,7 @@ impl Store {
         if let Some(rate) = change.vat_rate {
             check_vat(rate)?;
         }
+        check_group(change.group.as_deref().unwrap_or(""))?;
         self.check_departments(organisation_id, &change.prices)
             .await?;
         let now = now_ms();
@@ -309,7 +335,8 @@ impl Store {
         sqlx::query(
             "UPDATE catalog_items SET \
              kind = COALESCE($1, kind), names = COALESCE($2, names), vat_rate = COALESCE($3, vat_rate), \
-             archived_at = CASE WHEN $4 THEN $5 ELSE archived_at END, updated_at = $6 WHERE id = $7",
+             archived_at = CASE WHEN $4 THEN $5 ELSE archived_at END, updated_at = $6, \
+             item_group = CASE WHEN $7 THEN $8 ELSE item_group END WHERE id = $9",
         )
         .bind(change.kind.map(|k| k.as_str()))
         .bind(change.names.map(|n| serde_json::to_string(&n).unwrap_or_default()))
@@ -317,6 +344,8 @@ impl Store {
         .bind(archived_at.is_some())
         .bind(archived_at.flatten())
         .bind(now)
+        .bind(change.group.is_some())
+        .bind(group_of(change.group.as_deref()))
         .bind(id)
         .execute(&mut *tx.tx)
         .await?;
@@ -461,6 +490,7 @@ impl Store {
             unit_price: price.unit_price,
             id: item.id,
             code: item.code,
+            group: item.group,
             names: item.names,
         })
     }

@@ -7,6 +7,7 @@ use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
+use vetpay_domain::discount::AppliedDiscount;
 use vetpay_domain::plan::split_plan_line;
 use vetpay_domain::{
     Currency, InvoiceKind, InvoiceStatus, InvoiceSums, Money, SubscriptionStatus, line_amounts,
@@ -32,6 +33,8 @@ pub struct NewLine {
     /// The catalog item the line was made from (its id and code); `None`
     /// for a free-text line.
     pub item: Option<(String, String)>,
+    /// The discounts the line's price and percentage were made with.
+    pub discounts: Vec<AppliedDiscount>,
 }
 
 /// The part of a line a health plan covers.
@@ -71,6 +74,8 @@ pub struct InvoiceLine {
     pub item_code: Option<String>,
     /// Typed at the counter rather than taken from the catalog.
     pub free_text: bool,
+    /// The discounts in its price and percentage.
+    pub discounts: Vec<AppliedDiscount>,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -141,6 +146,15 @@ fn line(row: &AnyRow) -> Result<InvoiceLine, StoreError> {
         plan_item_code: row.try_get("plan_item_code")?,
         included_quantity: row.try_get("included_quantity")?,
         free_text: row.try_get::<Option<String>, _>("item_id")?.is_none(),
+        discounts: match row.try_get::<Option<String>, _>("discounts")? {
+            Some(text) => serde_json::from_str(&text).map_err(|_| StoreError::Corrupt {
+                table: "invoice_lines",
+                column: "discounts",
+                row: row.try_get::<String, _>("invoice_id").unwrap_or_default(),
+                value: text.clone(),
+            })?,
+            None => Vec::new(),
+        },
         item_id: row.try_get("item_id")?,
         item_code: row.try_get("item_code")?,
     })
@@ -245,6 +259,7 @@ fn computed(lines: &[NewLine]) -> Result<Vec<InvoiceLine>, StoreError> {
                 plan_item_code: None,
                 included_quantity: None,
                 free_text: l.item.is_none(),
+                discounts: l.discounts.clone(),
                 item_id: l.item.as_ref().map(|(id, _)| id.clone()),
                 item_code: l.item.as_ref().map(|(_, code)| code.clone()),
             })
@@ -302,8 +317,8 @@ async fn write_lines(
     for l in lines {
         sqlx::query(
             "INSERT INTO invoice_lines (invoice_id, position, description, quantity, unit_price, vat_rate, discount_percent, net, vat, total, \
-             subscription_id, plan_item_code, included_quantity, item_id, item_code) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+             subscription_id, plan_item_code, included_quantity, item_id, item_code, discounts) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
         )
         .bind(invoice_id)
         .bind(l.position)
@@ -320,6 +335,7 @@ async fn write_lines(
         .bind(&l.included_quantity)
         .bind(&l.item_id)
         .bind(&l.item_code)
+        .bind((!l.discounts.is_empty()).then(|| serde_json::to_string(&l.discounts).unwrap_or_default()))
         .execute(&mut *conn)
         .await?;
     }

@@ -11,6 +11,7 @@ mod catalog;
 mod clients;
 mod console_sessions;
 mod day_closes;
+mod discounts;
 mod idempotency;
 mod invoices;
 mod ledger;
@@ -50,6 +51,7 @@ pub use catalog::{CatalogItem, ItemChange, ItemKind, ItemPrice, NewItem, NewPric
 pub use clients::{Card, Client, NewCard, NewClient, NewPatient, Patient};
 pub use console_sessions::{ConsoleSession, NewConsoleSession};
 pub use day_closes::{CloseWrite, OpenPayment, SettledPayment};
+pub use discounts::{NewDiscount, StoredDiscount};
 pub use idempotency::{Idempotency, StoredAnswer};
 pub use invoices::{Invoice, InvoiceLine, NewInvoice, NewLine};
 pub use notify::PAYMENT_EVENTS;

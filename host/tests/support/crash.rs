@@ -159,6 +159,7 @@ pub async fn seed(
                         discount_percent: Default::default(),
                         plan_item_code: None,
                         item: None,
+                        discounts: Vec::new(),
                     }],
                 },
             )
