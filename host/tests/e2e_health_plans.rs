@@ -759,3 +759,91 @@ async fn the_scheduler_bills_the_current_month() {
         assert!(runs.as_array().unwrap().len() >= 2, "{runs}");
     }
 }
+
+#[tokio::test]
+async fn a_plan_of_catalog_items_is_consumed_across_two_consultations_then_charged_at_catalog_price()
+ {
+    for store in stores().await {
+        let backend = store.backend();
+        let api = clinic_api(store).await;
+        enable(&api, json!({"health-plans-enabled": true})).await;
+        let us = api.demo.us.id.clone();
+        let r = api
+            .post(
+                api.admin(),
+                "/v1/catalog/items",
+                json!({"code": "DENT", "kind": "service", "vat_rate": 0, "names": {"en": "Dental check"},
+                       "prices": [{"currency": "USD", "unit_price": 8000}]}),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+        let item: Value = r.json().await.unwrap();
+        let item_id = item["id"].as_str().unwrap().to_owned();
+        // The plan names the catalog item; a text item beside it becomes one.
+        let p = plan(
+            &api,
+            json!({"name": "Dental", "main_department_id": us, "contract_months": 12, "monthly_price": 1500,
+                   "items": [
+                       {"item_id": item_id, "quantity": 2, "discount_percent": 100},
+                       {"code": "SCALE", "description": "Scaling", "quantity": 1, "discount_percent": 50, "unit_price": 12000},
+                   ]}),
+        )
+        .await;
+        assert_eq!(p["items"][0]["code"], "DENT");
+        assert_eq!(p["items"][0]["item_id"], item_id.as_str());
+        let scale_item = p["items"][1]["item_id"]
+            .as_str()
+            .expect("the text item is in the catalog now")
+            .to_owned();
+        let scale: Value = api.read(&format!("/v1/catalog/items/{scale_item}")).await;
+        assert_eq!(scale["item"]["code"], "SCALE");
+        assert_eq!(scale["item"]["prices"][0]["unit_price"], 12000);
+
+        let (client, patient) = owner(&api, "Catalog owner").await;
+        subscribe(
+            &api,
+            json!({"plan_id": p["id"], "client_id": client, "patient_id": patient,
+                               "payment_option": "monthly_invoice", "start_period": "2026-01"}),
+        )
+        .await;
+        // At the consultation, the plan's items come first, with what is left.
+        let offered: Value = api
+            .read(&format!("/v1/catalog/items?patient_id={patient}"))
+            .await;
+        let codes: Vec<&str> = offered
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["code"].as_str().unwrap())
+            .collect();
+        assert_eq!(&codes[..2], ["DENT", "SCALE"], "{backend:?}: {codes:?}");
+        assert_eq!(offered[0]["plan"]["remaining"], "2");
+
+        let consult = |quantity: i64| {
+            api.post(
+                api.staff(),
+                "/v1/invoices",
+                json!({"department_id": us, "client_id": client, "patient_id": patient, "kind": "consultation",
+                       "lines": [{"item_id": item_id, "quantity": quantity}]}),
+            )
+            .send()
+        };
+        // First visit: one check, covered by the plan.
+        let first: Value = consult(1).await.unwrap().json().await.unwrap();
+        assert_eq!(first["total"], 0, "{backend:?}: {first}");
+        assert_eq!(first["lines"][0]["plan_item_code"], "DENT");
+        // Second visit: two checks, one left in the plan, one at the catalog price.
+        let second: Value = consult(2).await.unwrap().json().await.unwrap();
+        assert_eq!(second["total"], 8000, "{backend:?}: {second}");
+        let offered: Value = api
+            .read(&format!("/v1/catalog/items?patient_id={patient}&q=DENT"))
+            .await;
+        assert_eq!(offered[0]["plan"]["remaining"], "0");
+        // Third visit: nothing left, the catalog price.
+        let third: Value = consult(1).await.unwrap().json().await.unwrap();
+        assert_eq!(third["total"], 8000);
+        assert_eq!(third["lines"][0]["item_code"], "DENT");
+    }
+}

@@ -73,6 +73,9 @@ pub struct SearchQuery {
     archived: bool,
     /// How many, 1 to 500 (100 by default).
     limit: Option<i64>,
+    /// A patient at a consultation: what their health plans include comes
+    /// first, with the units left.
+    patient_id: Option<String>,
 }
 
 /// An item and every price it has had.
@@ -147,13 +150,19 @@ pub async fn search(
             "q: contains a NUL character (U+0000); remove it",
         ));
     }
-    Ok(Json(
-        state
-            .clinic
-            .store()
-            .items(&caller.organisation_id, q.q.as_deref(), q.archived, limit)
-            .await?,
-    ))
+    let store = state.clinic.store();
+    let mut items = store
+        .items(&caller.organisation_id, q.q.as_deref(), q.archived, limit)
+        .await?;
+    if let Some(patient) = &q.patient_id {
+        let mut offers = store.plan_offers(&caller.organisation_id, patient).await?;
+        for item in &mut items {
+            item.plan = offers.remove(&item.id);
+        }
+        // Stable: by code within each part.
+        items.sort_by_key(|i| i.plan.is_none());
+    }
+    Ok(Json(items))
 }
 
 #[utoipa::path(
@@ -256,7 +265,7 @@ fn date(field: &str, value: &Option<String>) -> Result<Option<jiff::civil::Date>
         .map(|d| {
             d.trim()
                 .parse()
-                .map_err(|_| invalid(format!("{field}: '{d}' is not a date; use YYYY-MM-DD")))
+                .map_err(|_| invalid(format!("{field}: '{d}' is not a date (YYYY-MM-DD)")))
         })
         .transpose()
 }

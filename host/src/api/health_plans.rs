@@ -21,8 +21,12 @@ use crate::store::{
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PlanItemInput {
-    code: String,
-    description: String,
+    /// A catalog item: the plan item takes its code, name, price in the main
+    /// department and VAT rate (leave those out). Without one, give them: a
+    /// catalog item is made from them.
+    item_id: Option<String>,
+    code: Option<String>,
+    description: Option<String>,
     /// Included per contract, such as 2.
     #[schema(value_type = String)]
     quantity: Value,
@@ -30,7 +34,7 @@ pub struct PlanItemInput {
     #[schema(value_type = String)]
     discount_percent: Value,
     /// The item's normal price in minor units, without VAT.
-    unit_price: i64,
+    unit_price: Option<i64>,
     #[schema(value_type = Option<String>)]
     vat_rate: Option<Value>,
 }
@@ -177,18 +181,55 @@ pub async fn create_plan(
         })?;
     let mut items = Vec::with_capacity(req.items.len());
     for (i, it) in req.items.into_iter().enumerate() {
-        items.push(NewPlanItem {
-            code: it.code,
-            description: it.description,
-            quantity: decimal(&format!("items[{i}].quantity"), &it.quantity)?,
-            discount_percent: decimal(
-                &format!("items[{i}].discount_percent"),
-                &it.discount_percent,
-            )?,
-            unit_price: it.unit_price,
-            vat_rate: match &it.vat_rate {
-                Some(v) => decimal(&format!("items[{i}].vat_rate"), v)?,
-                None => rust_decimal::Decimal::ZERO,
+        let field = |name: &str| format!("items[{i}].{name}");
+        let needs = |name: &str| {
+            ApiError::new(
+                ErrorCode::Invalid,
+                format!("{}: give it, or an item_id from the catalog", field(name)),
+            )
+        };
+        let quantity = decimal(&field("quantity"), &it.quantity)?;
+        let discount_percent = decimal(&field("discount_percent"), &it.discount_percent)?;
+        items.push(match it.item_id {
+            Some(item_id) => {
+                let item = state
+                    .clinic
+                    .store()
+                    .priced_item(
+                        &caller.organisation_id,
+                        &department.id,
+                        &department.currency,
+                        &item_id,
+                        &field("item_id"),
+                    )
+                    .await?;
+                NewPlanItem {
+                    code: it.code.unwrap_or_else(|| item.code.clone()),
+                    description: it.description.unwrap_or_else(|| {
+                        item.names
+                            .get("en")
+                            .or_else(|| item.names.values().next())
+                            .cloned()
+                            .unwrap_or_default()
+                    }),
+                    quantity,
+                    discount_percent,
+                    unit_price: item.unit_price,
+                    vat_rate: item.vat_rate,
+                    item_id: Some(item.id),
+                }
+            }
+            None => NewPlanItem {
+                code: it.code.ok_or_else(|| needs("code"))?,
+                description: it.description.ok_or_else(|| needs("description"))?,
+                quantity,
+                discount_percent,
+                unit_price: it.unit_price.ok_or_else(|| needs("unit_price"))?,
+                vat_rate: match &it.vat_rate {
+                    Some(v) => decimal(&field("vat_rate"), v)?,
+                    None => rust_decimal::Decimal::ZERO,
+                },
+                item_id: None,
             },
         });
     }
@@ -217,6 +258,15 @@ pub async fn create_plan(
             },
         )
         .await?;
+    // Items given as text become catalog items at once.
+    let store = state.clinic.store();
+    if plan.items.iter().any(|i| i.item_id.is_none()) {
+        store.link_plan_items_to_catalog().await?;
+    }
+    let plan = store
+        .plan(&caller.organisation_id, &plan.id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("health plan"))?;
     Ok((StatusCode::CREATED, Json(plan)))
 }
 

@@ -106,6 +106,7 @@ async fn lines(
     state: &AppState,
     caller: &Caller,
     department: &Department,
+    patient_id: Option<&str>,
     input: Vec<LineInput>,
 ) -> Result<Vec<NewLine>, ApiError> {
     let store = state.clinic.store();
@@ -114,6 +115,13 @@ async fn lines(
     let active = store
         .active_discounts(&caller.organisation_id, today)
         .await?;
+    // What the patient's health plans include: a line of such an item takes
+    // it from the plan (the plan's discount until the included units are
+    // used, the catalog price after).
+    let offers = match patient_id {
+        Some(p) => store.plan_offers(&caller.organisation_id, p).await?,
+        None => Default::default(),
+    };
     let mut out = Vec::with_capacity(input.len());
     for (i, l) in input.into_iter().enumerate() {
         let field = |name: &str| format!("lines[{i}].{name}");
@@ -178,7 +186,9 @@ async fn lines(
                     unit_price,
                     vat_rate: item.vat_rate,
                     discount_percent,
-                    plan_item_code: l.plan_item_code,
+                    plan_item_code: l
+                        .plan_item_code
+                        .or_else(|| offers.get(&item.id).map(|o| o.plan_item_code.clone())),
                     item: Some((item.id, item.code)),
                     discounts: Vec::new(),
                 }
@@ -275,7 +285,14 @@ pub async fn create(
                 "department_id: no department with this id in your organisation",
             )
         })?;
-    let lines = lines(&state, &caller, &department, req.lines).await?;
+    let lines = lines(
+        &state,
+        &caller,
+        &department,
+        req.patient_id.as_deref(),
+        req.lines,
+    )
+    .await?;
     let invoice = state
         .clinic
         .store()
@@ -354,7 +371,14 @@ pub async fn replace_lines(
         .department(&caller.organisation_id, &invoice.department_id)
         .await?
         .ok_or_else(|| ApiError::not_found("department"))?;
-    let lines = lines(&state, &caller, &department, req.lines).await?;
+    let lines = lines(
+        &state,
+        &caller,
+        &department,
+        invoice.patient_id.as_deref(),
+        req.lines,
+    )
+    .await?;
     Ok(Json(
         state
             .clinic

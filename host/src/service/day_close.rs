@@ -157,7 +157,7 @@ impl Clinic {
         let date = match date {
             Some(d) => d
                 .parse::<Date>()
-                .map_err(|_| invalid("date", format!("'{d}' is not a date; use YYYY-MM-DD")))?,
+                .map_err(|_| invalid("date", format!("'{d}' is not a date (YYYY-MM-DD)")))?,
             None => today,
         };
         if date > today {

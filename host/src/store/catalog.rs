@@ -52,6 +52,10 @@ pub struct CatalogItem {
     pub archived: bool,
     /// The current prices.
     pub prices: Vec<ItemPrice>,
+    /// What the patient's health plan includes of it, when the search names
+    /// a patient (`?patient_id=`); such items come first.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plan: Option<PlanOffer>,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -204,6 +208,7 @@ impl Store {
             created_at: row.try_get("created_at")?,
             updated_at: row.try_get("updated_at")?,
             prices,
+            plan: None,
             id,
         })
     }
@@ -540,4 +545,155 @@ async fn set_prices(
         .await?;
     }
     Ok(())
+}
+
+/// An item the patient's health plan includes, as a consultation offers it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct PlanOffer {
+    pub subscription_id: String,
+    pub plan_item_code: String,
+    /// Included units not used yet (decimal text).
+    pub remaining: String,
+}
+
+/// A plan item's code as a catalog code: what the catalog does not take
+/// becomes '-'.
+fn as_code(code: &str) -> String {
+    let mut out: String = code
+        .trim()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '-'
+            }
+        })
+        .take(MAX_CODE)
+        .collect();
+    if out.is_empty() {
+        out = "PLAN-ITEM".into();
+    }
+    out
+}
+
+impl Store {
+    /// Links every plan item without a catalog item to one: the item with its
+    /// code, or a new service item made from the plan item's description,
+    /// normal price (in the plan's main department's currency) and VAT rate.
+    /// Run when a host opens the database; idempotent. How many it linked.
+    pub async fn link_plan_items_to_catalog(&self) -> Result<usize, StoreError> {
+        let rows = sqlx::query(
+            "SELECT i.plan_id AS plan_id, i.code AS code, i.description AS description, i.unit_price AS unit_price, \
+             i.vat_rate AS vat_rate, p.organisation_id AS organisation_id, d.currency AS currency \
+             FROM plan_items i JOIN plans p ON p.id = i.plan_id JOIN departments d ON d.id = p.main_department_id \
+             WHERE i.item_id IS NULL ORDER BY p.created_at, i.plan_id, i.code",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        for row in &rows {
+            let organisation_id: String = row.try_get("organisation_id")?;
+            let plan_id: String = row.try_get("plan_id")?;
+            let plan_code: String = row.try_get("code")?;
+            let code = as_code(&plan_code);
+            let existing = sqlx::query(
+                "SELECT id FROM catalog_items WHERE organisation_id = $1 AND code = $2",
+            )
+            .bind(&organisation_id)
+            .bind(&code)
+            .fetch_optional(self.pool())
+            .await?;
+            let item_id = match existing {
+                Some(r) => r.try_get::<String, _>("id")?,
+                None => {
+                    let vat: String = row.try_get("vat_rate")?;
+                    let description: String = row.try_get("description")?;
+                    let name: String = match description.trim() {
+                        "" => plan_code.clone(),
+                        d => d.chars().take(MAX_NAME).collect(),
+                    };
+                    let made = self
+                        .create_item(
+                            &organisation_id,
+                            NewItem {
+                                code: code.clone(),
+                                kind: ItemKind::Service,
+                                group: None,
+                                names: BTreeMap::from([("en".to_owned(), name)]),
+                                vat_rate: stored_decimal("plan_items", "vat_rate", &plan_id, &vat)?,
+                                prices: vec![NewPrice {
+                                    currency: row.try_get("currency")?,
+                                    department_id: None,
+                                    unit_price: row.try_get("unit_price")?,
+                                }],
+                            },
+                        )
+                        .await;
+                    match made {
+                        Ok(item) => item.id,
+                        // A plan item the catalog cannot take as it is stays
+                        // as it was (and is tried again at the next start).
+                        Err(e @ StoreError::Invalid { .. }) => {
+                            tracing::warn!(plan = %plan_id, code = %plan_code, "plan item not linked to the catalog: {e}");
+                            continue;
+                        }
+                        Err(e) => return Err(e),
+                    }
+                }
+            };
+            self.execute_write(
+                sqlx::query("UPDATE plan_items SET item_id = $1 WHERE plan_id = $2 AND code = $3 AND item_id IS NULL")
+                    .bind(&item_id)
+                    .bind(&plan_id)
+                    .bind(&plan_code),
+            )
+            .await?;
+        }
+        Ok(rows.len())
+    }
+
+    /// What the patient's health plans include of each catalog item, with
+    /// the units left: offered first at a consultation.
+    pub async fn plan_offers(
+        &self,
+        organisation_id: &str,
+        patient_id: &str,
+    ) -> Result<BTreeMap<String, PlanOffer>, StoreError> {
+        let covering = vetpay_domain::sql_list(
+            vetpay_domain::SubscriptionStatus::ALL
+                .iter()
+                .copied()
+                .filter(|s| s.covers_items()),
+        );
+        let rows = sqlx::query(&format!(
+            "SELECT s.id AS id, i.code AS code, i.item_id AS item_id FROM subscriptions s \
+             JOIN plan_items i ON i.plan_id = s.plan_id \
+             WHERE s.organisation_id = $1 AND s.patient_id = $2 AND s.status IN ({covering}) AND i.item_id IS NOT NULL"
+        ))
+        .bind(organisation_id)
+        .bind(patient_id)
+        .fetch_all(self.pool())
+        .await?;
+        let mut out = BTreeMap::new();
+        for row in &rows {
+            let subscription_id: String = row.try_get("id")?;
+            let code: String = row.try_get("code")?;
+            let item_id: String = row.try_get("item_id")?;
+            let remaining = self
+                .subscription(organisation_id, &subscription_id)
+                .await?
+                .and_then(|s| s.items.into_iter().find(|b| b.code == code))
+                .map(|b| b.remaining)
+                .unwrap_or_else(|| "0".into());
+            out.insert(
+                item_id,
+                PlanOffer {
+                    subscription_id,
+                    plan_item_code: code,
+                    remaining,
+                },
+            );
+        }
+        Ok(out)
+    }
 }

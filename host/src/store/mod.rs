@@ -47,7 +47,9 @@ pub use audit::{
     Actor, AuditAction, AuditEvent, AuditFilter, AuditPage, MAX_AUDIT_PAGE, NewAuditEvent,
 };
 pub use billing::{BillingRun, ClaimedPeriod, PeriodOutcome};
-pub use catalog::{CatalogItem, ItemChange, ItemKind, ItemPrice, NewItem, NewPrice, PricedItem};
+pub use catalog::{
+    CatalogItem, ItemChange, ItemKind, ItemPrice, NewItem, NewPrice, PlanOffer, PricedItem,
+};
 pub use clients::{Card, Client, NewCard, NewClient, NewPatient, Patient};
 pub use console_sessions::{ConsoleSession, NewConsoleSession};
 pub use day_closes::{CloseWrite, OpenPayment, SettledPayment};
@@ -378,6 +380,11 @@ impl Store {
                 count = sealed.sealed_clear,
                 "sealed plugin secrets that were stored in clear"
             );
+        }
+        // Plan items from before the catalog name a catalog item.
+        let linked = store.link_plan_items_to_catalog().await?;
+        if linked > 0 {
+            tracing::info!(count = linked, "linked health-plan items to catalog items");
         }
         Ok(store)
     }

@@ -33,6 +33,9 @@ pub struct PlanItem {
     /// The item's normal price in minor units, without VAT.
     pub unit_price: i64,
     pub vat_rate: String,
+    /// The catalog item: a consultation charges its catalog price once the
+    /// included units are used.
+    pub item_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -94,6 +97,7 @@ pub struct NewPlanItem {
     pub discount_percent: Decimal,
     pub unit_price: i64,
     pub vat_rate: Decimal,
+    pub item_id: Option<String>,
 }
 
 /// An included item of a subscription and how much of it is left.
@@ -189,6 +193,7 @@ fn item(row: &AnyRow) -> Result<PlanItem, StoreError> {
         discount_percent: row.try_get("discount_percent")?,
         unit_price: row.try_get("unit_price")?,
         vat_rate: row.try_get("vat_rate")?,
+        item_id: row.try_get("item_id")?,
     })
 }
 
@@ -343,7 +348,7 @@ impl Store {
         .await?;
         for it in &new.items {
             sqlx::query(
-                "INSERT INTO plan_items (plan_id, code, description, quantity, discount_percent, unit_price, vat_rate) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                "INSERT INTO plan_items (plan_id, code, description, quantity, discount_percent, unit_price, vat_rate, item_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             )
             .bind(&id)
             .bind(it.code.trim())
@@ -352,6 +357,7 @@ impl Store {
             .bind(it.discount_percent.normalize().to_string())
             .bind(it.unit_price)
             .bind(it.vat_rate.normalize().to_string())
+            .bind(&it.item_id)
             .execute(&mut *tx.tx)
             .await?;
         }
