@@ -475,3 +475,112 @@ async fn discounts_combine_as_documented_and_never_make_a_line_negative() {
         assert_eq!(listed.as_array().unwrap().len(), 6);
     }
 }
+
+async fn import(api: &ClinicApi, csv: &str) -> reqwest::Response {
+    api.http
+        .post(format!("{}/v1/catalog/import", api.url))
+        .bearer_auth(api.admin())
+        .header("content-type", "text/csv")
+        .body(csv.to_owned())
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_catalog_goes_out_and_comes_back_as_csv_all_or_nothing() {
+    for store in stores().await {
+        let backend = store.backend();
+        let api = clinic_api(store).await;
+        create_item(
+            &api,
+            json!({"code": "VAC", "kind": "medicine", "group": "vaccines", "vat_rate": 25,
+                   "names": {"en": "Vaccine, rabies", "da": "Vaccine"},
+                   "prices": [{"currency": "DKK", "unit_price": 40000}, {"currency": "USD", "unit_price": 6500}]}),
+        )
+        .await;
+        let exported = api
+            .get(api.staff(), "/v1/catalog/export")
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let mut lines = exported.lines();
+        assert_eq!(
+            lines.next(),
+            Some("code,kind,group,vat_rate,archived,name:da,name:en,price:DKK,price:USD"),
+            "{backend:?}"
+        );
+        // A comma in a name is quoted, as CSV says.
+        assert_eq!(
+            lines.next(),
+            Some("VAC,medicine,vaccines,25,false,Vaccine,\"Vaccine, rabies\",400.00,65.00")
+        );
+
+        // Back in with a new DKK price and a new item.
+        let edited = "code,kind,group,vat_rate,archived,name:da,name:en,price:DKK,price:USD\n\
+                      VAC,medicine,vaccines,25,false,Vaccine,\"Vaccine, rabies\",420.00,65.00\n\
+                      EXAM,service,,25,,Undersøgelse,Examination,500.00,\n";
+        let r = import(&api, edited).await;
+        assert_eq!(r.status(), 200, "{backend:?}");
+        let report: Value = r.json().await.unwrap();
+        assert_eq!(report, json!({"added": ["EXAM"], "changed": ["VAC"]}));
+        let vac: Value = api.read("/v1/catalog/items?q=VAC").await;
+        let history: Value = api
+            .read(&format!(
+                "/v1/catalog/items/{}",
+                vac[0]["id"].as_str().unwrap()
+            ))
+            .await;
+        let dkk: Vec<i64> = history["price_history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["currency"] == "DKK")
+            .map(|p| p["unit_price"].as_i64().unwrap())
+            .collect();
+        assert_eq!(
+            dkk,
+            [42000, 40000],
+            "{backend:?}: the old price stays in the history"
+        );
+
+        // One bad line: nothing of the file is written, and the line is named.
+        let bad = "code,kind,vat_rate,name:en,price:DKK\n\
+                   VAC,medicine,25,Vaccine,999.00\n\
+                   NEW,toy,25,New,1.00\n";
+        let (status, _, message) = api_error(import(&api, bad).await).await;
+        assert_eq!(status, 422);
+        assert!(
+            message.contains("line 3") && message.contains("kind"),
+            "{message}"
+        );
+        let too_precise = "code,kind,vat_rate,name:en,price:DKK\nNEW,goods,25,New,1.005\n";
+        let (status, _, message) = api_error(import(&api, too_precise).await).await;
+        assert_eq!(status, 422);
+        assert!(message.contains("more decimals"), "{message}");
+        let vac: Value = api.read("/v1/catalog/items?q=VAC").await;
+        assert_eq!(
+            vac[0]["prices"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|p| p["currency"] == "DKK")
+                .unwrap()["unit_price"],
+            42000
+        );
+        let all: Value = api.read("/v1/catalog/items").await;
+        assert_eq!(all.as_array().unwrap().len(), 2, "{backend:?}");
+        let r = api
+            .http
+            .post(format!("{}/v1/catalog/import", api.url))
+            .bearer_auth(api.staff())
+            .body("code,kind,vat_rate\n")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 403, "staff do not import");
+    }
+}

@@ -1370,3 +1370,28 @@ async fn admins_keep_the_catalog_and_the_counter_closes_the_day() {
         b.close().await;
     }
 }
+
+#[tokio::test]
+async fn cookies_are_secure_when_the_console_is_reached_over_https() {
+    let api = clinic().await;
+    let http = reqwest::Client::new();
+    let plain = http
+        .get(format!("{}/sign-in", api.url))
+        .send()
+        .await
+        .unwrap();
+    let (_, header) = set_cookie(&plain, "vetpay_csrf");
+    assert!(!header.contains("Secure"), "{header}");
+    // Behind a TLS-terminating proxy.
+    let proxied = http
+        .get(format!("{}/sign-in", api.url))
+        .header("x-forwarded-proto", "https")
+        .send()
+        .await
+        .unwrap();
+    let (_, header) = set_cookie(&proxied, "vetpay_csrf");
+    assert!(
+        header.contains("Secure") && header.contains("HttpOnly"),
+        "{header}"
+    );
+}

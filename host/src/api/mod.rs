@@ -8,6 +8,7 @@ mod audit;
 mod auth;
 mod body;
 mod catalog;
+mod catalog_csv;
 mod clients;
 mod day_close;
 mod departments;
@@ -114,6 +115,8 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(catalog::get, catalog::change))
         .routes(routes!(catalog::discounts, catalog::create_discount))
         .routes(routes!(catalog::change_discount))
+        .routes(routes!(catalog_csv::export))
+        .routes(routes!(catalog_csv::import))
         .routes(routes!(invoices::list, invoices::create))
         .routes(routes!(invoices::get))
         .routes(routes!(invoices::replace_lines))

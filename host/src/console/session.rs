@@ -147,13 +147,30 @@ impl Sessions {
     }
 }
 
-/// A cookie of the console: HttpOnly, SameSite=Strict, the whole site.
-pub fn cookie(name: &'static str, value: String) -> Cookie<'static> {
+/// A cookie of the console: HttpOnly, SameSite=Strict, the whole site, and
+/// Secure when the page came over HTTPS.
+pub fn cookie(name: &'static str, value: String, secure: bool) -> Cookie<'static> {
     Cookie::build((name, value))
         .http_only(true)
         .same_site(SameSite::Strict)
+        .secure(secure)
         .path("/")
         .build()
+}
+
+/// Whether the browser reached the console over HTTPS, as the TLS-terminating
+/// proxy in front of vetpay says (`X-Forwarded-Proto` or `Forwarded`). The
+/// header only ever makes a cookie stricter, so trusting it costs nothing.
+fn over_https(headers: &axum::http::HeaderMap) -> bool {
+    let value = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_ascii_lowercase)
+    };
+    value("x-forwarded-proto").is_some_and(|p| p.split(',').next().map(str::trim) == Some("https"))
+        || value("forwarded")
+            .is_some_and(|f| f.split([';', ',']).any(|part| part.trim() == "proto=https"))
 }
 
 /// Whoever asks for a page: their language, and their session if signed in.
@@ -161,6 +178,8 @@ pub struct Visitor {
     pub lang: Lang,
     pub session: Option<(String, Session)>,
     pub jar: CookieJar,
+    /// The page came over HTTPS: its cookies are Secure.
+    pub secure: bool,
 }
 
 impl FromRequestParts<ConsoleState> for Visitor {
@@ -191,7 +210,12 @@ impl FromRequestParts<ConsoleState> for Visitor {
                 .map(|s| (c.value().to_owned(), s)),
             None => None,
         };
-        Ok(Visitor { lang, session, jar })
+        Ok(Visitor {
+            lang,
+            session,
+            jar,
+            secure: over_https(&parts.headers),
+        })
     }
 }
 
@@ -299,4 +323,28 @@ fn field(encoded: &[u8]) -> Option<String> {
     url::form_urlencoded::parse(encoded)
         .find(|(k, _)| k == CSRF_FIELD)
         .map(|(_, v)| v.into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cookies_are_secure_only_behind_https() {
+        let mut headers = axum::http::HeaderMap::new();
+        assert!(!over_https(&headers));
+        headers.insert("x-forwarded-proto", "https".parse().unwrap());
+        assert!(over_https(&headers));
+        headers.insert("x-forwarded-proto", "http".parse().unwrap());
+        assert!(!over_https(&headers));
+        headers.remove("x-forwarded-proto");
+        headers.insert(
+            "forwarded",
+            "for=10.0.0.1;proto=https;by=proxy".parse().unwrap(),
+        );
+        assert!(over_https(&headers));
+        let c = cookie(SESSION_COOKIE, "x".into(), true);
+        assert_eq!(c.secure(), Some(true));
+        assert_eq!(c.http_only(), Some(true));
+    }
 }

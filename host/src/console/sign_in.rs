@@ -47,7 +47,9 @@ fn render(
         frame(&visitor, token.clone()),
         json!({ "title": lang.t("sign-in-title"), "error": error }),
     );
-    let jar = visitor.jar.add(session::cookie(PRESESSION_COOKIE, token));
+    let jar = visitor
+        .jar
+        .add(session::cookie(PRESESSION_COOKIE, token, visitor.secure));
     match page {
         Ok(page) => (jar, page).into_response(),
         Err(e) => e.into_response(),
@@ -94,8 +96,12 @@ pub async fn submit(
     };
     let jar = visitor
         .jar
-        .remove(session::cookie(PRESESSION_COOKIE, String::new()))
-        .add(session::cookie(SESSION_COOKIE, id));
+        .remove(session::cookie(
+            PRESESSION_COOKIE,
+            String::new(),
+            visitor.secure,
+        ))
+        .add(session::cookie(SESSION_COOKIE, id, visitor.secure));
     (jar, Redirect::to("/invoices")).into_response()
 }
 
@@ -103,9 +109,11 @@ pub async fn sign_out(State(state): State<ConsoleState>, visitor: Visitor) -> Re
     if let Some((id, _)) = &visitor.session {
         state.sessions.end(id).await;
     }
-    let jar = visitor
-        .jar
-        .remove(session::cookie(SESSION_COOKIE, String::new()));
+    let jar = visitor.jar.remove(session::cookie(
+        SESSION_COOKIE,
+        String::new(),
+        visitor.secure,
+    ));
     (jar, Redirect::to("/sign-in")).into_response()
 }
 
@@ -128,8 +136,10 @@ pub async fn switch_language(
         .back
         .filter(|b| b.starts_with('/') && !b.starts_with("//") && !b.contains('\\'))
         .unwrap_or_else(|| "/invoices".into());
-    let jar = visitor
-        .jar
-        .add(session::cookie(LANG_COOKIE, lang.code().to_owned()));
+    let jar = visitor.jar.add(session::cookie(
+        LANG_COOKIE,
+        lang.code().to_owned(),
+        visitor.secure,
+    ));
     (jar, Redirect::to(&back)).into_response()
 }

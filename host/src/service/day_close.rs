@@ -415,25 +415,36 @@ fn build(
 impl DayCloseReport {
     /// One line per payment taken in, with a header.
     pub fn csv(&self) -> String {
-        let mut out = String::from(
-            "date,payment_id,kind,method,amount,currency,terminal_id,plugin_id,finished_at,belongs_to\n",
-        );
+        let mut out = csv::Writer::from_writer(Vec::new());
+        let header = [
+            "date",
+            "payment_id",
+            "kind",
+            "method",
+            "amount",
+            "currency",
+            "terminal_id",
+            "plugin_id",
+            "finished_at",
+            "belongs_to",
+        ];
+        // Writing to memory cannot fail.
+        let _ = out.write_record(header);
         for p in &self.payments {
-            out.push_str(&format!(
-                "{},{},{},{},{},{},{},{},{},{}\n",
-                self.date,
-                p.id,
+            let _ = out.write_record([
+                self.date.as_str(),
+                &p.id,
                 p.kind.as_str(),
                 p.method.as_str(),
-                p.amount,
-                p.currency,
+                &p.amount.to_string(),
+                &p.currency,
                 p.terminal_id.as_deref().unwrap_or(""),
                 p.plugin_id.as_deref().unwrap_or(""),
-                p.finished_at,
+                &p.finished_at.to_string(),
                 p.belongs_to.as_deref().unwrap_or(""),
-            ));
+            ]);
         }
-        out
+        String::from_utf8(out.into_inner().unwrap_or_default()).unwrap_or_default()
     }
 
     /// A plain receipt to print.

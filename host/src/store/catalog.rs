@@ -266,46 +266,35 @@ impl Store {
         organisation_id: &str,
         new: NewItem,
     ) -> Result<CatalogItem, StoreError> {
+        self.check_new(organisation_id, &new).await?;
+        let mut tx = self.write().await?;
+        let id = insert_item(&mut tx.tx, organisation_id, &new, now_ms()).await?;
+        tx.commit().await?;
+        self.require_item(organisation_id, &id).await
+    }
+
+    async fn check_new(&self, organisation_id: &str, new: &NewItem) -> Result<(), StoreError> {
         check_code(&new.code)?;
         check_names(&new.names)?;
         check_group(new.group.as_deref().unwrap_or(""))?;
         check_vat(new.vat_rate)?;
-        self.check_departments(organisation_id, &new.prices).await?;
-        let id = new_id();
-        let now = now_ms();
-        let mut tx = self.write().await?;
-        let taken =
-            sqlx::query("SELECT id FROM catalog_items WHERE organisation_id = $1 AND code = $2")
-                .bind(organisation_id)
-                .bind(&new.code)
-                .fetch_optional(&mut *tx.tx)
-                .await?;
-        if taken.is_some() {
-            return Err(invalid(
-                "code",
-                format!(
-                    "{} is the code of another item; choose another, or change that item",
-                    new.code
-                ),
-            ));
+        self.check_departments(organisation_id, &new.prices).await
+    }
+
+    async fn check_change(
+        &self,
+        organisation_id: &str,
+        change: &ItemChange,
+    ) -> Result<(), StoreError> {
+        if let Some(names) = &change.names {
+            check_names(names)?;
         }
-        sqlx::query(
-            "INSERT INTO catalog_items (id, organisation_id, code, kind, names, vat_rate, item_group, archived_at, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8, $8)",
-        )
-        .bind(&id)
-        .bind(organisation_id)
-        .bind(&new.code)
-        .bind(new.kind.as_str())
-        .bind(serde_json::to_string(&new.names).unwrap_or_default())
-        .bind(new.vat_rate.normalize().to_string())
-        .bind(group_of(new.group.as_deref()))
-        .bind(now)
-        .execute(&mut *tx.tx)
-        .await?;
-        set_prices(&mut tx.tx, &id, &new.prices, now).await?;
-        tx.commit().await?;
-        self.require_item(organisation_id, &id).await
+        if let Some(rate) = change.vat_rate {
+            check_vat(rate)?;
+        }
+        check_group(change.group.as_deref().unwrap_or(""))?;
+        self.check_departments(organisation_id, &change.prices)
+            .await
     }
 
     /// Changes an item; a new price replaces the current one of its currency
@@ -316,47 +305,77 @@ impl Store {
         id: &str,
         change: ItemChange,
     ) -> Result<Option<CatalogItem>, StoreError> {
-        if let Some(names) = &change.names {
-            check_names(names)?;
-        }
-        if let Some(rate) = change.vat_rate {
-            check_vat(rate)?;
-        }
-        check_group(change.group.as_deref().unwrap_or(""))?;
-        self.check_departments(organisation_id, &change.prices)
-            .await?;
-        let now = now_ms();
+        self.check_change(organisation_id, &change).await?;
         let mut tx = self.write().await?;
-        let found =
-            sqlx::query("SELECT id FROM catalog_items WHERE id = $1 AND organisation_id = $2")
-                .bind(id)
-                .bind(organisation_id)
-                .fetch_optional(&mut *tx.tx)
-                .await?;
-        if found.is_none() {
+        if !update_item(&mut tx.tx, organisation_id, id, &change, now_ms()).await? {
             return Ok(None);
         }
-        let archived_at = change.archived.map(|a| a.then_some(now));
-        sqlx::query(
-            "UPDATE catalog_items SET \
-             kind = COALESCE($1, kind), names = COALESCE($2, names), vat_rate = COALESCE($3, vat_rate), \
-             archived_at = CASE WHEN $4 THEN $5 ELSE archived_at END, updated_at = $6, \
-             item_group = CASE WHEN $7 THEN $8 ELSE item_group END WHERE id = $9",
-        )
-        .bind(change.kind.map(|k| k.as_str()))
-        .bind(change.names.map(|n| serde_json::to_string(&n).unwrap_or_default()))
-        .bind(change.vat_rate.map(|r| r.normalize().to_string()))
-        .bind(archived_at.is_some())
-        .bind(archived_at.flatten())
-        .bind(now)
-        .bind(change.group.is_some())
-        .bind(group_of(change.group.as_deref()))
-        .bind(id)
-        .execute(&mut *tx.tx)
-        .await?;
-        set_prices(&mut tx.tx, id, &change.prices, now).await?;
         tx.commit().await?;
         self.item(organisation_id, id).await
+    }
+
+    /// Adds or changes items by code, all or none: every row is checked
+    /// before the first is written, and all are written in one transaction.
+    /// The codes of the items added and of those changed.
+    pub async fn import_items(
+        &self,
+        organisation_id: &str,
+        rows: Vec<(NewItem, Option<bool>)>,
+    ) -> Result<(Vec<String>, Vec<String>), StoreError> {
+        let mut seen = std::collections::BTreeSet::new();
+        for (i, (new, _)) in rows.iter().enumerate() {
+            let at = |e: StoreError| match e {
+                StoreError::Invalid { field, message } => StoreError::Invalid {
+                    field: format!("line {}: {field}", i + 2),
+                    message,
+                },
+                other => other,
+            };
+            if !seen.insert(new.code.clone()) {
+                return Err(at(invalid("code", format!("{} is on two lines", new.code))));
+            }
+            self.check_new(organisation_id, new).await.map_err(at)?;
+        }
+        let now = now_ms();
+        let (mut added, mut changed) = (Vec::new(), Vec::new());
+        let mut tx = self.write().await?;
+        for (new, archived) in rows {
+            let existing = sqlx::query(
+                "SELECT id FROM catalog_items WHERE organisation_id = $1 AND code = $2",
+            )
+            .bind(organisation_id)
+            .bind(&new.code)
+            .fetch_optional(&mut *tx.tx)
+            .await?;
+            match existing {
+                Some(row) => {
+                    let id: String = row.try_get("id")?;
+                    let change = ItemChange {
+                        kind: Some(new.kind),
+                        group: Some(new.group.clone().unwrap_or_default()),
+                        names: Some(new.names),
+                        vat_rate: Some(new.vat_rate),
+                        prices: new.prices,
+                        archived,
+                    };
+                    update_item(&mut tx.tx, organisation_id, &id, &change, now).await?;
+                    changed.push(new.code);
+                }
+                None => {
+                    let id = insert_item(&mut tx.tx, organisation_id, &new, now).await?;
+                    if archived == Some(true) {
+                        let change = ItemChange {
+                            archived: Some(true),
+                            ..ItemChange::default()
+                        };
+                        update_item(&mut tx.tx, organisation_id, &id, &change, now).await?;
+                    }
+                    added.push(new.code);
+                }
+            }
+        }
+        tx.commit().await?;
+        Ok((added, changed))
     }
 
     pub async fn item(
@@ -499,6 +518,85 @@ impl Store {
             names: item.names,
         })
     }
+}
+
+/// Writes a new item (checked by the caller); its id.
+async fn insert_item(
+    conn: &mut sqlx::AnyConnection,
+    organisation_id: &str,
+    new: &NewItem,
+    now: i64,
+) -> Result<String, StoreError> {
+    let taken =
+        sqlx::query("SELECT id FROM catalog_items WHERE organisation_id = $1 AND code = $2")
+            .bind(organisation_id)
+            .bind(&new.code)
+            .fetch_optional(&mut *conn)
+            .await?;
+    if taken.is_some() {
+        return Err(invalid(
+            "code",
+            format!(
+                "{} is the code of another item; choose another, or change that item",
+                new.code
+            ),
+        ));
+    }
+    let id = new_id();
+    sqlx::query(
+        "INSERT INTO catalog_items (id, organisation_id, code, kind, names, vat_rate, item_group, archived_at, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8, $8)",
+    )
+    .bind(&id)
+    .bind(organisation_id)
+    .bind(&new.code)
+    .bind(new.kind.as_str())
+    .bind(serde_json::to_string(&new.names).unwrap_or_default())
+    .bind(new.vat_rate.normalize().to_string())
+    .bind(group_of(new.group.as_deref()))
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    set_prices(conn, &id, &new.prices, now).await?;
+    Ok(id)
+}
+
+/// Writes a change (checked by the caller); false for an unknown item.
+async fn update_item(
+    conn: &mut sqlx::AnyConnection,
+    organisation_id: &str,
+    id: &str,
+    change: &ItemChange,
+    now: i64,
+) -> Result<bool, StoreError> {
+    let found = sqlx::query("SELECT id FROM catalog_items WHERE id = $1 AND organisation_id = $2")
+        .bind(id)
+        .bind(organisation_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    if found.is_none() {
+        return Ok(false);
+    }
+    let archived_at = change.archived.map(|a| a.then_some(now));
+    sqlx::query(
+        "UPDATE catalog_items SET \
+         kind = COALESCE($1, kind), names = COALESCE($2, names), vat_rate = COALESCE($3, vat_rate), \
+         archived_at = CASE WHEN $4 THEN $5 ELSE archived_at END, updated_at = $6, \
+         item_group = CASE WHEN $7 THEN $8 ELSE item_group END WHERE id = $9",
+    )
+    .bind(change.kind.map(|k| k.as_str()))
+    .bind(change.names.as_ref().map(|n| serde_json::to_string(n).unwrap_or_default()))
+    .bind(change.vat_rate.map(|r| r.normalize().to_string()))
+    .bind(archived_at.is_some())
+    .bind(archived_at.flatten())
+    .bind(now)
+    .bind(change.group.is_some())
+    .bind(group_of(change.group.as_deref()))
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
+    set_prices(conn, id, &change.prices, now).await?;
+    Ok(true)
 }
 
 /// Replaces the current price of each (currency, level) given.
