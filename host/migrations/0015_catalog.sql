@@ -12,6 +12,8 @@ CREATE TABLE catalog_items (
     names TEXT NOT NULL,
     -- Percent, as text.
     vat_rate TEXT NOT NULL,
+    -- The code and every name, lower case: what a search looks in.
+    search_text TEXT NOT NULL,
     archived_at BIGINT,
     created_at BIGINT NOT NULL,
     updated_at BIGINT NOT NULL

@@ -650,26 +650,10 @@ struct CloseArgs {
     network: Network,
 }
 
-/// The organisation given, or the database's only one.
-async fn organisation_of(
-    store: &vetpay::store::Store,
-    given: Option<String>,
-) -> Result<String, String> {
-    if let Some(o) = given {
-        return Ok(o);
-    }
-    let all = store.organisation_ids().await.map_err(|e| e.to_string())?;
-    match all.as_slice() {
-        [one] => Ok(one.clone()),
-        [] => Err("the database holds no organisation".into()),
-        _ => Err("the database holds several organisations: say which with --organisation".into()),
-    }
-}
-
 fn close_day(args: CloseArgs) -> Result<(), String> {
     multi_thread()?.block_on(async {
         let store = args.database.open().await?;
-        let organisation = organisation_of(&store, args.organisation).await?;
+        let organisation = organisation_or_only(&store, args.organisation).await?;
         let runtime = runtime_config(args.code_cache, args.network.policy()?);
         let clinic = vetpay::server::clinic(store, runtime, Default::default())
             .map_err(|e| e.to_string())?;
@@ -710,7 +694,7 @@ fn billing_run(args: BillingArgs) -> Result<(), String> {
     use vetpay::service::{BillingConfig, ClinicConfig};
     multi_thread()?.block_on(async {
         let store = args.database.open().await?;
-        let organisation = organisation_of(&store, args.organisation).await?;
+        let organisation = organisation_or_only(&store, args.organisation).await?;
         let period = match &args.period {
             Some(p) => vetpay::store::Period::parse(p)
                 .map_err(|e| vetpay::store::StoreError::from(e).to_string())?,

@@ -152,6 +152,16 @@ async fn an_invoice_made_from_catalog_items_keeps_its_prices_after_a_price_chang
         }
         let none: Value = api.read("/v1/catalog/items?q=insulin").await;
         assert_eq!(none.as_array().unwrap().len(), 0);
+        // Names are searched, never their language tags.
+        let tags: Value = api.read("/v1/catalog/items?q=en").await;
+        assert_eq!(tags.as_array().unwrap().len(), 0, "{backend:?}: {tags}");
+        // Renamed, found by the new name only.
+        let r = change(&api, &id, json!({"names": {"en": "Lyssa shot"}})).await;
+        assert_eq!(r.status(), 200);
+        let found: Value = api.read("/v1/catalog/items?q=lyssa").await;
+        assert_eq!(found.as_array().unwrap().len(), 1);
+        let gone: Value = api.read("/v1/catalog/items?q=rabiesvacc").await;
+        assert_eq!(gone.as_array().unwrap().len(), 0);
     }
 }
 

@@ -178,6 +178,17 @@ fn check_group(group: &str) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// What a search looks in: the code and every name (never the language
+/// tags), lower case.
+fn search_text(code: &str, names: &BTreeMap<String, String>) -> String {
+    let mut text = code.to_lowercase();
+    for name in names.values() {
+        text.push('\n');
+        text.push_str(&name.to_lowercase());
+    }
+    text
+}
+
 /// A group as stored: trimmed, and none for an empty one.
 fn group_of(group: Option<&str>) -> Option<String> {
     group
@@ -447,7 +458,7 @@ impl Store {
         );
         let rows = sqlx::query(&format!(
             "SELECT {ITEM_COLUMNS} FROM catalog_items WHERE organisation_id = $1{archived} \
-             AND (LOWER(code) LIKE $2 ESCAPE '\\' OR LOWER(names) LIKE $2 ESCAPE '\\') \
+             AND search_text LIKE $2 ESCAPE '\\' \
              ORDER BY code LIMIT $3"
         ))
         .bind(organisation_id)
@@ -544,8 +555,8 @@ async fn insert_item(
     }
     let id = new_id();
     sqlx::query(
-        "INSERT INTO catalog_items (id, organisation_id, code, kind, names, vat_rate, item_group, archived_at, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8, $8)",
+        "INSERT INTO catalog_items (id, organisation_id, code, kind, names, vat_rate, item_group, archived_at, created_at, updated_at, search_text) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8, $8, $9)",
     )
     .bind(&id)
     .bind(organisation_id)
@@ -555,6 +566,7 @@ async fn insert_item(
     .bind(new.vat_rate.normalize().to_string())
     .bind(group_of(new.group.as_deref()))
     .bind(now)
+    .bind(search_text(&new.code, &new.names))
     .execute(&mut *conn)
     .await?;
     set_prices(conn, &id, &new.prices, now).await?;
@@ -569,20 +581,23 @@ async fn update_item(
     change: &ItemChange,
     now: i64,
 ) -> Result<bool, StoreError> {
-    let found = sqlx::query("SELECT id FROM catalog_items WHERE id = $1 AND organisation_id = $2")
-        .bind(id)
-        .bind(organisation_id)
-        .fetch_optional(&mut *conn)
-        .await?;
-    if found.is_none() {
+    let found =
+        sqlx::query("SELECT code FROM catalog_items WHERE id = $1 AND organisation_id = $2")
+            .bind(id)
+            .bind(organisation_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    let Some(found) = found else {
         return Ok(false);
-    }
+    };
+    let code: String = found.try_get("code")?;
     let archived_at = change.archived.map(|a| a.then_some(now));
     sqlx::query(
         "UPDATE catalog_items SET \
          kind = COALESCE($1, kind), names = COALESCE($2, names), vat_rate = COALESCE($3, vat_rate), \
          archived_at = CASE WHEN $4 THEN $5 ELSE archived_at END, updated_at = $6, \
-         item_group = CASE WHEN $7 THEN $8 ELSE item_group END WHERE id = $9",
+         item_group = CASE WHEN $7 THEN $8 ELSE item_group END, search_text = COALESCE($9, search_text) \
+         WHERE id = $10",
     )
     .bind(change.kind.map(|k| k.as_str()))
     .bind(change.names.as_ref().map(|n| serde_json::to_string(n).unwrap_or_default()))
@@ -592,6 +607,7 @@ async fn update_item(
     .bind(now)
     .bind(change.group.is_some())
     .bind(group_of(change.group.as_deref()))
+    .bind(change.names.as_ref().map(|n| search_text(&code, n)))
     .bind(id)
     .execute(&mut *conn)
     .await?;
