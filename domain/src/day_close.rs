@@ -51,7 +51,9 @@ pub struct Takings {
     pub terminals: BTreeMap<String, TerminalSums>,
     /// Card money per plugin (terminals and saved cards).
     pub plugins: BTreeMap<String, Sums>,
-    /// Everything taken in, refunds deducted.
+    /// Everything taken in, refunds deducted. Payments from client credit
+    /// are in `payments` (method `client_credit`) but not here: the money
+    /// came in with the deposit, on its own day.
     pub net: i64,
 }
 
@@ -87,6 +89,9 @@ pub fn takings(payments: &[ClosedPayment]) -> Result<Vec<Takings>, CloseError> {
             PaymentKind::Refund => &mut t.refunds,
         };
         group.entry(method).or_default().add(p.amount)?;
+        if p.method == Method::ClientCredit {
+            continue;
+        }
         t.net = t.net.checked_add(p.amount).ok_or(CloseError::Overflow)?;
         if let Some(terminal) = &p.terminal_id {
             let sums = t.terminals.entry(terminal.clone()).or_default();
@@ -219,6 +224,23 @@ mod tests {
         );
         assert_eq!(t.plugins["nets"].total, 12_000);
         assert_eq!(t.net, 14_500);
+    }
+
+    #[test]
+    fn a_payment_from_client_credit_is_shown_but_takes_nothing_in() {
+        let day = [
+            paid("a", PaymentKind::Payment, Method::ClientCredit, 5_000, None),
+            paid("b", PaymentKind::Payment, Method::Cash, 1_000, None),
+        ];
+        let t = &takings(&day).unwrap()[0];
+        assert_eq!(
+            t.payments["client_credit"],
+            Sums {
+                count: 1,
+                total: 5_000
+            }
+        );
+        assert_eq!(t.net, 1_000);
     }
 
     #[test]

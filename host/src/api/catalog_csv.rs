@@ -217,7 +217,7 @@ pub async fn import(
     let (added, changed) = state
         .clinic
         .store()
-        .import_items(&caller.organisation_id, rows)
+        .import_items(&caller.organisation_id, rows, group.is_some())
         .await?;
     Ok(axum::Json(ImportReport { added, changed }))
 }

@@ -34,7 +34,9 @@ pub struct LineInput {
     /// Percent, such as 25.
     #[schema(value_type = Option<String>)]
     vat_rate: Option<Value>,
-    /// Percent off the line, such as 10.
+    /// Percent off the line as typed at the counter, such as 10; the discounts
+    /// in force apply on top (send a stored line back with its combined
+    /// percentage and they apply twice).
     #[schema(value_type = Option<String>)]
     #[serde(default)]
     discount_percent: Option<Value>,

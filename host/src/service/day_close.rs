@@ -20,7 +20,7 @@ use vetpay_domain::{Method, PaymentKind};
 use super::{Clinic, ServiceError, invalid};
 use crate::plugin::Capability;
 use crate::plugin::types::TransactionKind;
-use crate::store::{CloseWrite, Department, OpenPayment, SettledPayment};
+use crate::store::{CloseClaim, Department, OpenPayment, SettledPayment};
 
 /// A payment the close took in.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
@@ -62,10 +62,24 @@ pub struct TerminalCheck {
     pub error: Option<String>,
     /// The provider's totals; null when it reports none.
     pub provider_totals: Option<Vec<ProviderTotals>>,
+    /// Whether the provider's totals were compared with the books: not when
+    /// End of Day failed or the provider reports no totals. A close with a
+    /// terminal not compared is not balanced.
+    pub compared: bool,
     /// What vetpay booked on the terminal in this close, per currency.
     pub booked: BTreeMap<String, TerminalSums>,
     pub differences: Vec<TotalsDifference>,
+    /// Transactions vetpay never booked.
     pub unbooked: Vec<UnbookedTransaction>,
+    /// Transactions vetpay booked, but not in this close: the payment is
+    /// still open, or settled after the close's cut (it goes into the next).
+    #[serde(default)]
+    pub booked_elsewhere: Vec<UnbookedTransaction>,
+    /// Order ids and provider references of the department's payments among
+    /// those listed; only while the close is built.
+    #[serde(skip)]
+    #[schema(ignore)]
+    pub known: std::collections::BTreeSet<String>,
 }
 
 /// The close of one department's day.
@@ -195,54 +209,78 @@ impl Clinic {
             .map_err(|e| invalid("date", e.to_string()))?;
         let end = start_of(next_day, &tz)?;
         let day_start = start_of(date, &tz)?;
+        // The claim first: End of Day runs once per close, whoever else
+        // presses the button or closes the day on another host meanwhile.
+        let id = match self
+            .store()
+            .claim_day_close(organisation_id, department_id, &key, now.as_millisecond())
+            .await?
+        {
+            CloseClaim::Claimed(id) => id,
+            CloseClaim::AlreadyClosed(text) => {
+                return Ok(Closed {
+                    report: parse_report(&text)?,
+                    created: false,
+                });
+            }
+        };
+        let closed = self
+            .close_claimed(&id, &department, date == today, &key, &tz, day_start, end)
+            .await;
+        if closed.is_err() {
+            // The close failed before its report was written: let the day go.
+            let _ = self.store().release_day_close(&id).await;
+        }
+        closed
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn close_claimed(
+        &self,
+        id: &str,
+        department: &Department,
+        today: bool,
+        key: &str,
+        tz: &TimeZone,
+        day_start: i64,
+        end: i64,
+    ) -> Result<Closed, ServiceError> {
+        let organisation_id = &department.organisation_id;
         // Everything settled before this moment is in; what settles later goes
         // into the next close. End of Day runs after it, so a provider's batch
         // holds at least what vetpay books here.
-        let cut = end.min(now.as_millisecond());
-        let checks = if date == today {
-            self.end_of_day(organisation_id, &department).await?
+        let cut = end.min(jiff::Timestamp::now().as_millisecond());
+        let mut checks = if today {
+            self.end_of_day(organisation_id, department).await?
         } else {
             Vec::new()
         };
-        let (settled, open) = self.store().payments_to_close(department_id, cut).await?;
+        let (settled, open) = self.store().payments_to_close(&department.id, cut).await?;
         let closed_at = jiff::Timestamp::now().as_millisecond();
-        let report = build(
-            &department,
-            &key,
-            &tz,
-            day_start,
-            cut,
-            closed_at,
-            settled,
-            open,
-            checks,
-        )?;
-        let ids: Vec<String> = report.payments.iter().map(|p| p.id.clone()).collect();
-        let written = self
-            .store()
-            .write_day_close(
-                organisation_id,
-                department_id,
-                &key,
-                closed_at,
-                &ids,
-                |id| {
-                    let mut report = report.clone();
-                    report.id = id.to_owned();
-                    serde_json::to_string(&report).unwrap_or_default()
-                },
-            )
-            .await?;
-        match written {
-            CloseWrite::Written(id) => Ok(Closed {
-                report: DayCloseReport { id, ..report },
-                created: true,
-            }),
-            CloseWrite::AlreadyClosed(text) => Ok(Closed {
-                report: parse_report(&text)?,
-                created: false,
-            }),
+        // A listed transaction that is not this close's may be a payment
+        // vetpay booked elsewhere (still open, or settled after the cut).
+        let listed: Vec<(Option<String>, Option<String>)> = checks
+            .iter()
+            .flat_map(|c| c.unbooked.iter())
+            .map(|t| (t.order_id.clone(), t.provider_reference.clone()))
+            .collect();
+        let known = self.store().payments_known(&department.id, &listed).await?;
+        for check in &mut checks {
+            check.known = known.clone();
         }
+        let mut report = build(
+            department, key, tz, day_start, cut, closed_at, settled, open, checks,
+        )?;
+        report.id = id.to_owned();
+        let ids: Vec<String> = report.payments.iter().map(|p| p.id.clone()).collect();
+        let text = serde_json::to_string(&report).map_err(|e| invalid("date", e.to_string()))?;
+        self.store()
+            .write_day_close(id, closed_at, &ids, &text)
+            .await?;
+        Ok(Closed {
+            report,
+            created: true,
+        })
     }
 
     /// End of Day on every terminal of the department whose plugin runs it.
@@ -310,7 +348,10 @@ fn check(
                 .collect()
         }),
         booked: BTreeMap::new(),
+        compared: false,
         differences: Vec::new(),
+        booked_elsewhere: Vec::new(),
+        known: Default::default(),
         // Filled in against the books by `build`; kept here until then.
         unbooked: transactions
             .unwrap_or_default()
@@ -381,21 +422,42 @@ fn build(
             .collect();
         if let Some(totals) = &check.provider_totals {
             check.differences = compare(totals, &check.booked);
+            check.compared = true;
         }
-        // A listed transaction is booked when a payment of this close has its
-        // order id (vetpay sends the payment's id) or its provider reference.
-        let known = |t: &UnbookedTransaction| {
+        // A listed transaction is this close's when one of its payments has
+        // its order id (vetpay sends the payment's id); else the department's
+        // payments are asked by order id and provider reference.
+        let in_close = |t: &UnbookedTransaction| {
             payments
                 .iter()
                 .any(|p| t.order_id.as_deref() == Some(p.id.as_str()))
         };
-        check.unbooked.retain(|t| !known(t));
+        let booked = |t: &UnbookedTransaction| {
+            t.order_id.as_ref().is_some_and(|o| check.known.contains(o))
+                || t.provider_reference
+                    .as_ref()
+                    .is_some_and(|r| check.known.contains(r))
+        };
+        let listed = std::mem::take(&mut check.unbooked);
+        for t in listed {
+            if in_close(&t) {
+                continue;
+            }
+            if booked(&t) {
+                check.booked_elsewhere.push(t);
+            } else {
+                check.unbooked.push(t);
+            }
+        }
     }
     let balanced = open.is_empty()
         && payments.iter().all(|p| p.belongs_to.is_none())
-        && checks
-            .iter()
-            .all(|c| c.error.is_none() && c.differences.is_empty() && c.unbooked.is_empty());
+        && checks.iter().all(|c| {
+            c.compared
+                && c.differences.is_empty()
+                && c.unbooked.is_empty()
+                && c.booked_elsewhere.is_empty()
+        });
     Ok(DayCloseReport {
         id: String::new(),
         department_id: department.id.clone(),
@@ -492,10 +554,12 @@ impl DayCloseReport {
             ));
         }
         for c in &self.terminals {
-            let state = match (&c.error, c.differences.is_empty() && c.unbooked.is_empty()) {
-                (Some(e), _) => format!("End of Day failed: {e}"),
-                (None, true) => "End of Day agrees".to_owned(),
-                (None, false) => format!(
+            let agrees = c.differences.is_empty() && c.unbooked.is_empty();
+            let state = match (&c.error, c.compared, agrees) {
+                (Some(e), _, _) => format!("End of Day failed: {e}"),
+                (None, false, _) => "End of Day gave no totals: not compared".to_owned(),
+                (None, true, true) => "End of Day agrees".to_owned(),
+                (None, true, false) => format!(
                     "End of Day differs: {} total(s), {} unbooked transaction(s)",
                     c.differences.len(),
                     c.unbooked.len()

@@ -332,6 +332,7 @@ impl Store {
         &self,
         organisation_id: &str,
         rows: Vec<(NewItem, Option<bool>)>,
+        groups_given: bool,
     ) -> Result<(Vec<String>, Vec<String>), StoreError> {
         let mut seen = std::collections::BTreeSet::new();
         for (i, (new, _)) in rows.iter().enumerate() {
@@ -363,7 +364,8 @@ impl Store {
                     let id: String = row.try_get("id")?;
                     let change = ItemChange {
                         kind: Some(new.kind),
-                        group: Some(new.group.clone().unwrap_or_default()),
+                        // Without a group column the groups stay as they are.
+                        group: groups_given.then(|| new.group.clone().unwrap_or_default()),
                         names: Some(new.names),
                         vat_rate: Some(new.vat_rate),
                         prices: new.prices,
@@ -705,11 +707,49 @@ impl Store {
         )
         .fetch_all(self.pool())
         .await?;
+        let mut linked = 0;
         for row in &rows {
-            let organisation_id: String = row.try_get("organisation_id")?;
             let plan_id: String = row.try_get("plan_id")?;
             let plan_code: String = row.try_get("code")?;
-            let code = as_code(&plan_code);
+            // One plan item that cannot be linked never stops a host from
+            // starting (nor a plan from being made): it stays as it was,
+            // is logged, and is tried again next time.
+            match self.link_plan_item(row, &plan_id, &plan_code).await {
+                Ok(()) => linked += 1,
+                Err(e) => {
+                    tracing::warn!(plan = %plan_id, code = %plan_code, "plan item not linked to the catalog: {e}")
+                }
+            }
+        }
+        Ok(linked)
+    }
+
+    /// Links one plan item: to the catalog item of exactly its code when that
+    /// item has the same price in the plan's currency and the same rate, else
+    /// to a new item (its code suffixed when the code is taken).
+    async fn link_plan_item(
+        &self,
+        row: &AnyRow,
+        plan_id: &str,
+        plan_code: &str,
+    ) -> Result<(), StoreError> {
+        let organisation_id: String = row.try_get("organisation_id")?;
+        let currency: String = row.try_get("currency")?;
+        let unit_price: i64 = row.try_get("unit_price")?;
+        let vat: String = row.try_get("vat_rate")?;
+        let vat_rate = stored_decimal("plan_items", "vat_rate", plan_id, &vat)?;
+        let description: String = row.try_get("description")?;
+        let base = as_code(plan_code);
+        let mut item_id = None;
+        for n in 0..100 {
+            let code = match n {
+                0 => base.clone(),
+                n => {
+                    let suffix = format!("-{}", n + 1);
+                    let keep = MAX_CODE - suffix.len();
+                    format!("{}{suffix}", base.chars().take(keep).collect::<String>())
+                }
+            };
             let existing = sqlx::query(
                 "SELECT id FROM catalog_items WHERE organisation_id = $1 AND code = $2",
             )
@@ -717,53 +757,60 @@ impl Store {
             .bind(&code)
             .fetch_optional(self.pool())
             .await?;
-            let item_id = match existing {
-                Some(r) => r.try_get::<String, _>("id")?,
-                None => {
-                    let vat: String = row.try_get("vat_rate")?;
-                    let description: String = row.try_get("description")?;
-                    let name: String = match description.trim() {
-                        "" => plan_code.clone(),
-                        d => d.chars().take(MAX_NAME).collect(),
-                    };
-                    let made = self
-                        .create_item(
-                            &organisation_id,
-                            NewItem {
-                                code: code.clone(),
-                                kind: ItemKind::Service,
-                                group: None,
-                                names: BTreeMap::from([("en".to_owned(), name)]),
-                                vat_rate: stored_decimal("plan_items", "vat_rate", &plan_id, &vat)?,
-                                prices: vec![NewPrice {
-                                    currency: row.try_get("currency")?,
-                                    department_id: None,
-                                    unit_price: row.try_get("unit_price")?,
-                                }],
-                            },
-                        )
-                        .await;
-                    match made {
-                        Ok(item) => item.id,
-                        // A plan item the catalog cannot take as it is stays
-                        // as it was (and is tried again at the next start).
-                        Err(e @ StoreError::Invalid { .. }) => {
-                            tracing::warn!(plan = %plan_id, code = %plan_code, "plan item not linked to the catalog: {e}");
-                            continue;
-                        }
-                        Err(e) => return Err(e),
-                    }
+            if let Some(found) = existing {
+                let id: String = found.try_get("id")?;
+                let Some(item) = self.item(&organisation_id, &id).await? else {
+                    continue;
+                };
+                let same = code == plan_code
+                    && stored_decimal("catalog_items", "vat_rate", &id, &item.vat_rate)?
+                        == vat_rate
+                    && item.prices.iter().any(|p| {
+                        p.currency == currency
+                            && p.department_id.is_none()
+                            && p.unit_price == unit_price
+                    });
+                if same {
+                    item_id = Some(id);
+                    break;
                 }
+                continue;
+            }
+            let name: String = match description.trim() {
+                "" => plan_code.to_owned(),
+                d => d.chars().take(MAX_NAME).collect(),
             };
-            self.execute_write(
-                sqlx::query("UPDATE plan_items SET item_id = $1 WHERE plan_id = $2 AND code = $3 AND item_id IS NULL")
-                    .bind(&item_id)
-                    .bind(&plan_id)
-                    .bind(&plan_code),
-            )
-            .await?;
+            let made = self
+                .create_item(
+                    &organisation_id,
+                    NewItem {
+                        code,
+                        kind: ItemKind::Service,
+                        group: None,
+                        names: BTreeMap::from([("en".to_owned(), name)]),
+                        vat_rate,
+                        prices: vec![NewPrice {
+                            currency: currency.clone(),
+                            department_id: None,
+                            unit_price,
+                        }],
+                    },
+                )
+                .await?;
+            item_id = Some(made.id);
+            break;
         }
-        Ok(rows.len())
+        let Some(item_id) = item_id else {
+            return Err(invalid("code", "no free catalog code for this plan item"));
+        };
+        self.execute_write(
+            sqlx::query("UPDATE plan_items SET item_id = $1 WHERE plan_id = $2 AND code = $3 AND item_id IS NULL")
+                .bind(&item_id)
+                .bind(plan_id)
+                .bind(plan_code),
+        )
+        .await?;
+        Ok(())
     }
 
     /// What the patient's health plans include of each catalog item, with

@@ -36,14 +36,18 @@ pub struct OpenPayment {
     pub created_at: i64,
 }
 
-/// Why a close was not written.
+/// Who closes a day.
 #[derive(Debug)]
-pub enum CloseWrite {
-    /// Written: the close's id.
-    Written(String),
+pub enum CloseClaim {
+    /// This request: the close's id, to write its report under.
+    Claimed(String),
     /// The day was closed already (by another request or host): its report.
     AlreadyClosed(String),
 }
+
+/// A claim no report followed this long after (its request died) may be
+/// taken over.
+const STALE_CLAIM_MS: i64 = 10 * 60 * 1000;
 
 fn settled(row: &AnyRow) -> Result<SettledPayment, StoreError> {
     Ok(SettledPayment {
@@ -67,7 +71,7 @@ impl Store {
         date: &str,
     ) -> Result<Option<String>, StoreError> {
         let row = sqlx::query(
-            "SELECT report FROM day_closes WHERE organisation_id = $1 AND department_id = $2 AND business_date = $3",
+            "SELECT report FROM day_closes WHERE organisation_id = $1 AND department_id = $2 AND business_date = $3 AND report <> ''",
         )
         .bind(organisation_id)
         .bind(department_id)
@@ -83,7 +87,7 @@ impl Store {
         department_id: &str,
     ) -> Result<Option<String>, StoreError> {
         let row = sqlx::query(
-            "SELECT business_date FROM day_closes WHERE department_id = $1 ORDER BY business_date DESC LIMIT 1",
+            "SELECT business_date FROM day_closes WHERE department_id = $1 AND report <> '' ORDER BY business_date DESC LIMIT 1",
         )
         .bind(department_id)
         .fetch_optional(self.pool())
@@ -135,56 +139,106 @@ impl Store {
         Ok((settled, open))
     }
 
-    /// Writes a close with the payments it takes in, in one transaction. A
-    /// close of the same day written first (here or on another host) wins:
-    /// its report is answered instead. A payment another close took in
-    /// meanwhile makes this one fail as a conflict, to be run again.
-    pub async fn write_day_close(
+    /// Claims the close of a day before its End of Day runs, so that two
+    /// requests (or hosts) never both run it: a row with an empty report is
+    /// the claim. The unique index decides who wins; a claim whose request
+    /// died is taken over after a while.
+    pub async fn claim_day_close(
         &self,
         organisation_id: &str,
         department_id: &str,
         date: &str,
+        now: i64,
+    ) -> Result<CloseClaim, StoreError> {
+        let id = new_id();
+        let inserted = self
+            .execute_write(
+                sqlx::query(
+                    "INSERT INTO day_closes (id, organisation_id, department_id, business_date, closed_at, report) \
+                     VALUES ($1, $2, $3, $4, $5, '')",
+                )
+                .bind(&id)
+                .bind(organisation_id)
+                .bind(department_id)
+                .bind(date)
+                .bind(now),
+            )
+            .await;
+        if inserted.is_ok() {
+            return Ok(CloseClaim::Claimed(id));
+        }
+        let row = sqlx::query(
+            "SELECT id, report, closed_at FROM day_closes WHERE department_id = $1 AND business_date = $2",
+        )
+        .bind(department_id)
+        .bind(date)
+        .fetch_optional(self.pool())
+        .await?;
+        let Some(row) = row else {
+            // Not a duplicate: the insert failed for its own reason.
+            return Err(inserted
+                .err()
+                .unwrap_or_else(|| invalid("date", "cannot close")));
+        };
+        let report: String = row.try_get("report")?;
+        if !report.is_empty() {
+            return Ok(CloseClaim::AlreadyClosed(report));
+        }
+        let claimed_at: i64 = row.try_get("closed_at")?;
+        let stale = now - claimed_at > STALE_CLAIM_MS;
+        let existing: String = row.try_get("id")?;
+        if stale {
+            let taken = self
+                .execute_write(
+                    sqlx::query(
+                        "UPDATE day_closes SET closed_at = $1 WHERE id = $2 AND report = '' AND closed_at = $3",
+                    )
+                    .bind(now)
+                    .bind(&existing)
+                    .bind(claimed_at),
+                )
+                .await?
+                .rows_affected();
+            if taken == 1 {
+                return Ok(CloseClaim::Claimed(existing));
+            }
+        }
+        Err(StoreError::Conflict(super::Conflict::DayBeingClosed {
+            date: date.to_owned(),
+        }))
+    }
+
+    /// Writes the report of a claimed close with the payments it takes in,
+    /// in one transaction. A payment another close took in meanwhile makes
+    /// it fail (and the claim stays, to be taken over by a later close).
+    pub async fn write_day_close(
+        &self,
+        id: &str,
         closed_at: i64,
         payment_ids: &[String],
-        report: impl FnOnce(&str) -> String,
-    ) -> Result<CloseWrite, StoreError> {
+        report: &str,
+    ) -> Result<(), StoreError> {
         let mut tx = self.write().await?;
-        let existing = sqlx::query(
-            "SELECT report FROM day_closes WHERE department_id = $1 AND business_date = $2",
+        let done = sqlx::query(
+            "UPDATE day_closes SET report = $1, closed_at = $2 WHERE id = $3 AND report = ''",
         )
-        .bind(department_id)
-        .bind(date)
-        .fetch_optional(&mut *tx.tx)
-        .await?;
-        if let Some(row) = existing {
-            return Ok(CloseWrite::AlreadyClosed(row.try_get("report")?));
-        }
-        let id = new_id();
-        let written = sqlx::query(
-            "INSERT INTO day_closes (id, organisation_id, department_id, business_date, closed_at, report) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(&id)
-        .bind(organisation_id)
-        .bind(department_id)
-        .bind(date)
+        .bind(report)
         .bind(closed_at)
-        .bind(report(&id))
+        .bind(id)
         .execute(&mut *tx.tx)
-        .await;
-        if let Err(e) = written {
-            drop(tx);
-            // Another host closed the day between the read and the insert.
-            return match self.day_close(organisation_id, department_id, date).await? {
-                Some(report) => Ok(CloseWrite::AlreadyClosed(report)),
-                None => Err(e.into()),
-            };
+        .await?
+        .rows_affected();
+        if done != 1 {
+            return Err(invalid(
+                "date",
+                "the close's claim was taken over; close again",
+            ));
         }
         for payment in payment_ids {
             let taken = sqlx::query(
                 "INSERT INTO day_close_payments (close_id, payment_id) VALUES ($1, $2)",
             )
-            .bind(&id)
+            .bind(id)
             .bind(payment)
             .execute(&mut *tx.tx)
             .await;
@@ -196,6 +250,41 @@ impl Store {
             }
         }
         tx.commit().await?;
-        Ok(CloseWrite::Written(id))
+        Ok(())
+    }
+
+    /// Which of these (order id, provider reference) pairs name a payment of
+    /// the department: the order ids and references found.
+    pub async fn payments_known(
+        &self,
+        department_id: &str,
+        listed: &[(Option<String>, Option<String>)],
+    ) -> Result<std::collections::BTreeSet<String>, StoreError> {
+        let mut found = std::collections::BTreeSet::new();
+        for (order, reference) in listed {
+            let row = sqlx::query(
+                "SELECT id, provider_reference FROM payments WHERE department_id = $1 \
+                 AND (id = $2 OR (provider_reference IS NOT NULL AND $3 <> '' AND provider_reference = $3)) LIMIT 1",
+            )
+            .bind(department_id)
+            .bind(order.as_deref().unwrap_or(""))
+            .bind(reference.as_deref().unwrap_or(""))
+            .fetch_optional(self.pool())
+            .await?;
+            if row.is_some() {
+                found.extend(order.iter().cloned());
+                found.extend(reference.iter().cloned());
+            }
+        }
+        Ok(found)
+    }
+
+    /// Lets go of a claim whose close failed before its report was written.
+    pub async fn release_day_close(&self, id: &str) -> Result<(), StoreError> {
+        self.execute_write(
+            sqlx::query("DELETE FROM day_closes WHERE id = $1 AND report = ''").bind(id),
+        )
+        .await?;
+        Ok(())
     }
 }

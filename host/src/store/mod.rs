@@ -52,7 +52,7 @@ pub use catalog::{
 };
 pub use clients::{Card, Client, NewCard, NewClient, NewPatient, Patient};
 pub use console_sessions::{ConsoleSession, NewConsoleSession};
-pub use day_closes::{CloseWrite, OpenPayment, SettledPayment};
+pub use day_closes::{CloseClaim, OpenPayment, SettledPayment};
 pub use discounts::{NewDiscount, StoredDiscount};
 pub use idempotency::{Idempotency, StoredAnswer};
 pub use invoices::{Invoice, InvoiceLine, NewInvoice, NewLine};
@@ -115,6 +115,11 @@ pub enum StoreError {
 /// domain's words; the API adds how to fix it (routes are its business).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Conflict {
+    /// Another request (here or on another host) is closing the day now.
+    #[error(
+        "{date} is being closed by another request; its report is there in a moment (GET /v1/departments/{{id}}/closes/{date})"
+    )]
+    DayBeingClosed { date: String },
     /// Another attempt is running (or unknown) on the terminal; `None` when
     /// the database's unique index caught a concurrent start.
     #[error("terminal busy: {}", match (.payment_id, .status) {

@@ -344,6 +344,7 @@ close-refunds = Refusioner
 close-net = Netto
 close-eod-agrees = Dagsafslutningen stemmer med bogføringen
 close-eod-differs = Dagsafslutningen afviger fra bogføringen
+close-eod-not-compared = Dagsafslutningen gav ingen totaler: ikke sammenlignet med bogføringen
 close-eod-failed = Dagsafslutningen mislykkedes
 close-open = { $count } betaling(er) er stadig åbne: afklar dem, så kommer de med i en senere afslutning.
 close-csv = Hent som CSV

@@ -346,6 +346,7 @@ close-refunds = Refunds
 close-net = Net
 close-eod-agrees = End of Day agrees with the books
 close-eod-differs = End of Day differs from the books
+close-eod-not-compared = End of Day gave no totals: not compared with the books
 close-eod-failed = End of Day failed
 close-open = { $count } payment(s) still open: resolve them, and they go into a later close.
 close-csv = Download as CSV
