@@ -293,7 +293,7 @@ pub async fn csrf_guard(
         .map(str::to_owned);
     let from_query = request.uri().query().and_then(|q| field(q.as_bytes()));
     if let Some(given) = from_header.or(from_query) {
-        return if given == expected {
+        return if same_token(&given, &expected) {
             next.run(request).await
         } else {
             ConsoleError::Csrf.into_response()
@@ -311,11 +311,18 @@ pub async fn csrf_guard(
     let Ok(bytes) = axum::body::to_bytes(body, MAX_FORM).await else {
         return ConsoleError::BadInput("the form is too large".into()).into_response();
     };
-    if field(&bytes).as_deref() != Some(expected.as_str()) {
+    if !field(&bytes).is_some_and(|given| same_token(&given, &expected)) {
         return ConsoleError::Csrf.into_response();
     }
     next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
         .await
+}
+
+/// Compares tokens in constant time, so that timing tells nothing of the
+/// session's token.
+fn same_token(given: &str, expected: &str) -> bool {
+    use subtle::ConstantTimeEq;
+    given.as_bytes().ct_eq(expected.as_bytes()).into()
 }
 
 /// The CSRF field of a urlencoded form or query.
