@@ -18,7 +18,7 @@ use serde::Serialize;
 use super::error::ErrorCode;
 use super::{ApiError, AppState, Caller};
 use crate::store::{ItemKind, NewItem, NewPrice};
-use vetpay_domain::Currency;
+use vetpay_domain::{Currency, Money};
 
 /// What an import did.
 #[derive(Serialize, utoipa::ToSchema)]
@@ -35,27 +35,17 @@ fn invalid(message: String) -> ApiError {
 
 /// Minor units as the CSV writes them: major units with the currency's digits.
 fn major(minor: i64, currency: &str) -> String {
-    let exponent = Currency::parse(currency).map(|c| c.exponent()).unwrap_or(2);
-    Decimal::new(minor, exponent).to_string()
+    // Stored prices have a known currency (it was checked when they were set).
+    Money::of(minor, currency)
+        .map(Money::to_decimal_string)
+        .unwrap_or_else(|_| minor.to_string())
 }
 
 fn minor(text: &str, currency: &str, line: usize, column: &str) -> Result<i64, ApiError> {
-    let c = Currency::parse(currency).map_err(|e| invalid(format!("{column}: {e}")))?;
-    let value: Decimal = text.trim().parse().map_err(|_| {
-        invalid(format!(
-            "line {line}: {column}: '{text}' is not an amount such as 380.00"
-        ))
-    })?;
-    let scaled = value
-        .checked_mul(Decimal::from(10i64.pow(c.exponent())))
-        .filter(|v| v.fract().is_zero())
-        .ok_or_else(|| {
-            invalid(format!(
-                "line {line}: {column}: '{text}' has more decimals than {currency} has"
-            ))
-        })?;
-    i64::try_from(scaled)
-        .map_err(|_| invalid(format!("line {line}: {column}: '{text}' is too large")))
+    Currency::parse(currency)
+        .and_then(|c| Money::from_decimal_str(text, c))
+        .map(|m| m.minor_units)
+        .map_err(|e| invalid(format!("line {line}: {column}: {e}")))
 }
 
 #[utoipa::path(

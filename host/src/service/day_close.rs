@@ -511,22 +511,9 @@ impl DayCloseReport {
 
     /// A plain receipt to print.
     pub fn text(&self) -> String {
-        let money = |minor: i64, currency: &str| {
-            let digits = vetpay_domain::Currency::parse(currency)
-                .map(|c| c.exponent())
-                .unwrap_or(2);
-            let sign = if minor < 0 { "-" } else { "" };
-            let abs = minor.unsigned_abs();
-            if digits == 0 {
-                return format!("{sign}{abs} {currency}");
-            }
-            let unit = 10u64.pow(digits);
-            format!(
-                "{sign}{}.{:0width$} {currency}",
-                abs / unit,
-                abs % unit,
-                width = digits as usize
-            )
+        let money = |minor: i64, currency: &str| match vetpay_domain::Money::of(minor, currency) {
+            Ok(m) => format!("{} {currency}", m.to_decimal_string()),
+            Err(_) => format!("{minor} {currency}"),
         };
         let mut out = format!(
             "DAY CLOSE\n{}\n{} ({})\n",
