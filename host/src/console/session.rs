@@ -73,11 +73,7 @@ pub fn random_token() -> String {
 
 /// Before this moment a session's last use is too long ago.
 fn idle_before() -> i64 {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0);
-    now - IDLE.as_millis() as i64
+    crate::store::now_ms() - IDLE.as_millis() as i64
 }
 
 impl Sessions {

@@ -75,11 +75,6 @@ pub struct TerminalCheck {
     /// still open, or settled after the close's cut (it goes into the next).
     #[serde(default)]
     pub booked_elsewhere: Vec<UnbookedTransaction>,
-    /// Order ids and provider references of the department's payments among
-    /// those listed; only while the close is built.
-    #[serde(skip)]
-    #[schema(ignore)]
-    pub known: std::collections::BTreeSet<String>,
 }
 
 /// The close of one department's day.
@@ -250,7 +245,7 @@ impl Clinic {
         // into the next close. End of Day runs after it, so a provider's batch
         // holds at least what vetpay books here.
         let cut = end.min(jiff::Timestamp::now().as_millisecond());
-        let mut checks = if today {
+        let checks = if today {
             self.end_of_day(organisation_id, department).await?
         } else {
             Vec::new()
@@ -265,11 +260,8 @@ impl Clinic {
             .map(|t| (t.order_id.clone(), t.provider_reference.clone()))
             .collect();
         let known = self.store().payments_known(&department.id, &listed).await?;
-        for check in &mut checks {
-            check.known = known.clone();
-        }
         let mut report = build(
-            department, key, tz, day_start, cut, closed_at, settled, open, checks,
+            department, key, tz, day_start, cut, closed_at, settled, open, checks, &known,
         )?;
         report.id = id.to_owned();
         let ids: Vec<String> = report.payments.iter().map(|p| p.id.clone()).collect();
@@ -351,7 +343,6 @@ fn check(
         compared: false,
         differences: Vec::new(),
         booked_elsewhere: Vec::new(),
-        known: Default::default(),
         // Filled in against the books by `build`; kept here until then.
         unbooked: transactions
             .unwrap_or_default()
@@ -383,6 +374,9 @@ fn build(
     settled: Vec<SettledPayment>,
     open: Vec<OpenPayment>,
     mut checks: Vec<TerminalCheck>,
+    // Order ids and provider references of the department's payments among
+    // the transactions the terminals listed.
+    known: &std::collections::BTreeSet<String>,
 ) -> Result<DayCloseReport, ServiceError> {
     let closed: Vec<ClosedPayment> = settled
         .iter()
@@ -433,10 +427,10 @@ fn build(
                 .any(|p| t.order_id.as_deref() == Some(p.id.as_str()))
         };
         let booked = |t: &UnbookedTransaction| {
-            t.order_id.as_ref().is_some_and(|o| check.known.contains(o))
+            t.order_id.as_ref().is_some_and(|o| known.contains(o))
                 || t.provider_reference
                     .as_ref()
-                    .is_some_and(|r| check.known.contains(r))
+                    .is_some_and(|r| known.contains(r))
         };
         let listed = std::mem::take(&mut check.unbooked);
         for t in listed {
