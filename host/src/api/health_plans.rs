@@ -261,7 +261,7 @@ pub async fn create_plan(
     // Items given as text become catalog items at once.
     let store = state.clinic.store();
     if plan.items.iter().any(|i| i.item_id.is_none()) {
-        store.link_plan_items_to_catalog().await?;
+        store.link_plan_items_to_catalog(Some(&plan.id)).await?;
     }
     let plan = store
         .plan(&caller.organisation_id, &plan.id)

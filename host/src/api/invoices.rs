@@ -120,9 +120,18 @@ async fn lines(
     // What the patient's health plans include: a line of such an item takes
     // it from the plan (the plan's discount until the included units are
     // used, the catalog price after).
-    let offers = match patient_id {
-        Some(p) => store.plan_offers(&caller.organisation_id, p).await?,
-        None => Default::default(),
+    // Asked only when a line names an item without a plan code: the units
+    // left are the store's business when it prices the line.
+    let wants_plan = input
+        .iter()
+        .any(|l| l.item_id.is_some() && l.plan_item_code.is_none());
+    let plan_items = match patient_id {
+        Some(p) if wants_plan => {
+            store
+                .plan_items_of_patient(&caller.organisation_id, p)
+                .await?
+        }
+        _ => Default::default(),
     };
     let mut out = Vec::with_capacity(input.len());
     for (i, l) in input.into_iter().enumerate() {
@@ -190,7 +199,7 @@ async fn lines(
                     discount_percent,
                     plan_item_code: l
                         .plan_item_code
-                        .or_else(|| offers.get(&item.id).map(|o| o.plan_item_code.clone())),
+                        .or_else(|| plan_items.get(&item.id).map(|(_, code)| code.clone())),
                     item: Some((item.id, item.code)),
                     discounts: Vec::new(),
                 }

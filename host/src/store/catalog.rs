@@ -697,14 +697,20 @@ impl Store {
     /// Links every plan item without a catalog item to one: the item with its
     /// code, or a new service item made from the plan item's description,
     /// normal price (in the plan's main department's currency) and VAT rate.
-    /// Run when a host opens the database; idempotent. How many it linked.
-    pub async fn link_plan_items_to_catalog(&self) -> Result<usize, StoreError> {
+    /// Run over every plan when a host opens the database, and over one plan
+    /// when it is made; idempotent. How many it linked.
+    pub async fn link_plan_items_to_catalog(
+        &self,
+        plan_id: Option<&str>,
+    ) -> Result<usize, StoreError> {
+        // '' for every plan: the start-up sweep.
         let rows = sqlx::query(
             "SELECT i.plan_id AS plan_id, i.code AS code, i.description AS description, i.unit_price AS unit_price, \
              i.vat_rate AS vat_rate, p.organisation_id AS organisation_id, d.currency AS currency \
              FROM plan_items i JOIN plans p ON p.id = i.plan_id JOIN departments d ON d.id = p.main_department_id \
-             WHERE i.item_id IS NULL ORDER BY p.created_at, i.plan_id, i.code",
+             WHERE i.item_id IS NULL AND ($1 = '' OR i.plan_id = $1) ORDER BY p.created_at, i.plan_id, i.code",
         )
+        .bind(plan_id.unwrap_or(""))
         .fetch_all(self.pool())
         .await?;
         let mut linked = 0;
@@ -813,13 +819,14 @@ impl Store {
         Ok(())
     }
 
-    /// What the patient's health plans include of each catalog item, with
-    /// the units left: offered first at a consultation.
-    pub async fn plan_offers(
+    /// Which catalog items the patient's health plans include: item id →
+    /// (subscription, plan item code). One query; what a consultation line
+    /// needs to take an item from the plan.
+    pub async fn plan_items_of_patient(
         &self,
         organisation_id: &str,
         patient_id: &str,
-    ) -> Result<BTreeMap<String, PlanOffer>, StoreError> {
+    ) -> Result<BTreeMap<String, (String, String)>, StoreError> {
         let covering = vetpay_domain::sql_list(
             vetpay_domain::SubscriptionStatus::ALL
                 .iter()
@@ -835,11 +842,28 @@ impl Store {
         .bind(patient_id)
         .fetch_all(self.pool())
         .await?;
+        rows.iter()
+            .map(|row| {
+                Ok((
+                    row.try_get("item_id")?,
+                    (row.try_get("id")?, row.try_get("code")?),
+                ))
+            })
+            .collect()
+    }
+
+    /// What the patient's health plans include of each catalog item, with
+    /// the units left: offered first at a consultation.
+    pub async fn plan_offers(
+        &self,
+        organisation_id: &str,
+        patient_id: &str,
+    ) -> Result<BTreeMap<String, PlanOffer>, StoreError> {
         let mut out = BTreeMap::new();
-        for row in &rows {
-            let subscription_id: String = row.try_get("id")?;
-            let code: String = row.try_get("code")?;
-            let item_id: String = row.try_get("item_id")?;
+        for (item_id, (subscription_id, code)) in self
+            .plan_items_of_patient(organisation_id, patient_id)
+            .await?
+        {
             let remaining = self
                 .subscription(organisation_id, &subscription_id)
                 .await?

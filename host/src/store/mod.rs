@@ -387,7 +387,7 @@ impl Store {
             );
         }
         // Plan items from before the catalog name a catalog item.
-        let linked = store.link_plan_items_to_catalog().await?;
+        let linked = store.link_plan_items_to_catalog(None).await?;
         if linked > 0 {
             tracing::info!(count = linked, "linked health-plan items to catalog items");
         }
