@@ -468,13 +468,31 @@ impl Store {
         .bind(limit)
         .fetch_all(self.pool())
         .await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let id: String = row.try_get("id")?;
-            let prices = self.item_prices(&id, false).await?;
-            out.push(self.item_of(row, prices)?);
+        // Every current price of the organisation's items in one read, not
+        // one read per item (an export lists them all).
+        let price_rows = sqlx::query(
+            "SELECT p.item_id AS item_id, p.currency AS currency, p.department_id AS department_id, \
+             p.unit_price AS unit_price, p.valid_from AS valid_from, p.valid_to AS valid_to \
+             FROM catalog_prices p JOIN catalog_items i ON i.id = p.item_id \
+             WHERE i.organisation_id = $1 AND p.valid_to IS NULL \
+             ORDER BY p.currency, p.department_id, p.valid_from DESC",
+        )
+        .bind(organisation_id)
+        .fetch_all(self.pool())
+        .await?;
+        let mut prices: BTreeMap<String, Vec<ItemPrice>> = BTreeMap::new();
+        for row in &price_rows {
+            prices
+                .entry(row.try_get("item_id")?)
+                .or_default()
+                .push(price_of(row)?);
         }
-        Ok(out)
+        rows.iter()
+            .map(|row| {
+                let id: String = row.try_get("id")?;
+                self.item_of(row, prices.remove(&id).unwrap_or_default())
+            })
+            .collect()
     }
 
     /// What a line of `department` takes from the item: its names, rate and
