@@ -458,48 +458,41 @@ fn the_terminal_list_flags_the_unsupported_model() {
     assert_eq!(supported, [("T-1", true), ("T-2", false)]);
 }
 
+/// End of Day on a fresh fake host whose terminal answers with this
+/// `reconciliation` object (a header with session 007 is added).
+fn end_of_day(mut reconciliation: Value) -> Reconciliation {
+    reconciliation["header"] = json!({ "timestamp": "20261205170000", "sessionNumber": "007" });
+    let fake = host();
+    fake.reply(
+        http::Method::Post,
+        url(&format!("terminal/{TERMINAL}/administration")),
+        Reply::json(
+            200,
+            &json!({ "result": { "reconciliation": reconciliation } }),
+        ),
+    );
+    Nets::reconcile(&ctx(), TERMINAL.into()).unwrap()
+}
+
 #[test]
 fn end_of_day_reads_batch_totals_only_when_the_terminal_sends_them_as_fields() {
-    let administration = url(&format!("terminal/{TERMINAL}/administration"));
-    let header = json!({ "timestamp": "20261205170000", "sessionNumber": "007" });
     // The documented answer: print text only, which is never parsed.
-    let fake = host();
-    fake.reply(
-        http::Method::Post,
-        &administration,
-        Reply::json(
-            200,
-            &json!({ "result": { "reconciliation": {
-                "header": header,
-                "printText": { "Text": "END OF DAY\nPURCHASES 2 15000\nTOTAL OK" },
-            } } }),
-        ),
-    );
-    let plain = Nets::reconcile(&ctx(), TERMINAL.into()).unwrap();
+    let plain = end_of_day(json!({
+        "printText": { "Text": "END OF DAY\nPURCHASES 2 15000\nTOTAL OK" },
+    }));
     assert_eq!(plain.reference.as_deref(), Some("007"));
     assert!(plain.totals.is_none() && plain.transactions.is_none());
-    drop(fake);
 
-    let fake = host();
-    fake.reply(
-        http::Method::Post,
-        &administration,
-        Reply::json(
-            200,
-            &json!({ "result": { "reconciliation": {
-                "header": header,
-                "printText": { "Text": "END OF DAY" },
-                "totals": [{ "currency": "DKK", "purchaseCount": 2, "purchaseAmount": 15000,
-                             "refundCount": 1, "refundAmount": 3000 }],
-                "transactions": [
-                    { "orderId": "p-1", "transactionType": "purchase", "amount": 10000 },
-                    { "orderId": "p-2", "transactionType": "deposit", "amount": 5000 },
-                    { "orderId": "p-3", "transactionType": "returnOfGoods", "amount": 3000 },
-                ],
-            } } }),
-        ),
-    );
-    let batch = Nets::reconcile(&ctx(), TERMINAL.into()).unwrap();
+    let batch = end_of_day(json!({
+        "printText": { "Text": "END OF DAY" },
+        "totals": [{ "currency": "DKK", "purchaseCount": 2, "purchaseAmount": 15000,
+                     "refundCount": 1, "refundAmount": 3000 }],
+        "transactions": [
+            { "orderId": "p-1", "transactionType": "purchase", "amount": 10000 },
+            { "orderId": "p-2", "transactionType": "deposit", "amount": 5000 },
+            { "orderId": "p-3", "transactionType": "returnOfGoods", "amount": 3000 },
+        ],
+    }));
     let totals = batch.totals.unwrap();
     assert_eq!(totals.len(), 1);
     assert_eq!(
@@ -516,26 +509,11 @@ fn end_of_day_reads_batch_totals_only_when_the_terminal_sends_them_as_fields() {
             TransactionKind::Refund
         ]
     );
-    drop(fake);
 
     // A batch entry that is not whole is not guessed at.
-    let fake = host();
-    fake.reply(
-        http::Method::Post,
-        &administration,
-        Reply::json(
-            200,
-            &json!({ "result": { "reconciliation": {
-                "header": header,
-                "printText": { "Text": "END OF DAY" },
-                "totals": [{ "currency": "DKK", "purchaseCount": "two" }],
-            } } }),
-        ),
-    );
-    assert!(
-        Nets::reconcile(&ctx(), TERMINAL.into())
-            .unwrap()
-            .totals
-            .is_none()
-    );
+    let partial = end_of_day(json!({
+        "printText": { "Text": "END OF DAY" },
+        "totals": [{ "currency": "DKK", "purchaseCount": "two" }],
+    }));
+    assert!(partial.totals.is_none());
 }
