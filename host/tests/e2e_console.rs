@@ -99,7 +99,8 @@ async fn nets_payment_closes_by_itself_and_a_refund_is_negative() {
         api.demo.nets.script(
             &t1.provider_terminal_id,
             NetsBehaviour::Approve,
-            Duration::from_millis(1500),
+            // Long enough for the dialog's checks and axe on a loaded machine.
+            Duration::from_millis(3000),
         );
         let b = signed_in(&api, api.staff(), lang, "nets-payment").await;
         b.axe("invoices").await;

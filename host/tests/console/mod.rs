@@ -233,27 +233,29 @@ impl Browser {
     }
 
     /// axe-core over the page as it is: no serious or critical violation.
+    /// axe is put in and run by one script: a page that navigates between
+    /// two scripts (the dialog reloads when the payment ends) would lose it.
+    /// A run the navigation breaks is run again on the page that came.
     pub async fn axe(&self, label: &str) {
-        let loaded = self
-            .client
-            .execute("return typeof window.axe !== 'undefined'", vec![])
-            .await
-            .unwrap();
-        if loaded != json!(true) {
-            self.client.execute(AXE, vec![]).await.unwrap();
-        }
-        let result = self
-            .client
-            .execute_async(
-                r#"const done = arguments[arguments.length - 1];
-                   axe.run(document, { resultTypes: ["violations"] })
-                     .then(r => done(r.violations.map(v => ({ id: v.id, impact: v.impact, help: v.help,
-                        nodes: v.nodes.map(n => n.target.join(" ")) }))))
-                     .catch(e => done([{ id: "axe-error", impact: "critical", help: String(e), nodes: [] }]));"#,
-                vec![],
-            )
-            .await
-            .unwrap();
+        const RUN: &str = r#"const done = arguments[arguments.length - 1];
+            if (typeof window.axe === "undefined") { (0, eval)(arguments[0]); }
+            axe.run(document, { resultTypes: ["violations"] })
+              .then(r => done(r.violations.map(v => ({ id: v.id, impact: v.impact, help: v.help,
+                 nodes: v.nodes.map(n => n.target.join(" ")) }))))
+              .catch(e => done([{ id: "axe-error", impact: "critical", help: String(e), nodes: [] }]));"#;
+        let mut tries = 0;
+        let result = loop {
+            tries += 1;
+            match self.client.execute_async(RUN, vec![json!(AXE)]).await {
+                Ok(result) => break result,
+                Err(e) if tries < 3 => {
+                    eprintln!("axe on {label}: the page went away ({e}); again on the next one");
+                    self.until("the next page", "return document.readyState === 'complete'")
+                        .await;
+                }
+                Err(e) => panic!("axe on {label}: {e}"),
+            }
+        };
         let bad: Vec<&Value> = result
             .as_array()
             .unwrap()
