@@ -168,12 +168,7 @@ async fn one_terminal_is_read_and_removed_but_not_while_a_payment_runs_on_it() {
             message.contains(&format!("payment {id} is processing on this terminal")),
             "{message}"
         );
-        let r = api
-            .post(api.staff(), &format!("/v1/payments/{id}/abort"), json!({}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 202);
+        api.abort(id).await;
         assert_eq!(api.settled(id).await["status"], "cancelled");
 
         // Now it goes, and is audited; it is gone from reads and lists, and

@@ -341,12 +341,7 @@ async fn gravity_abort_and_decline() {
         let id = p["id"].as_str().unwrap();
         // The plugin leaves the transaction token in the cache for abort.
         tokio::time::sleep(Duration::from_millis(400)).await;
-        let r = api
-            .post(api.staff(), &format!("/v1/payments/{id}/abort"), json!({}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 202, "{}", r.text().await.unwrap());
+        api.abort(id).await;
         assert_eq!(api.settled(id).await["status"], "cancelled");
         let inv = api.read(&format!("/v1/invoices/{}", invoice.id)).await;
         assert_eq!(inv["paid"], 0);

@@ -118,6 +118,53 @@ async fn nets_payment_of_the_due_sum_closes_the_dialog_with_events() {
 }
 
 #[tokio::test]
+async fn an_abort_that_overtakes_its_transaction_still_cancels_it() {
+    for store in stores().await {
+        let api = clinic_api(store).await;
+        let invoice = &api.demo.dk_invoice;
+        let terminal = &api.demo.nets_terminals[0];
+        // The transaction request takes 1.5 s to reach the terminal, and the
+        // card holder never acts: only a cancelAction that finds it ends it.
+        api.demo.nets.set_latency(Duration::from_millis(1500));
+        api.demo.nets.script(
+            &terminal.provider_terminal_id,
+            Behaviour::Never,
+            Duration::ZERO,
+        );
+        let p = api
+            .pay(
+                &invoice.id,
+                json!({"method": "card", "amount": 1000, "terminal_id": terminal.id}),
+            )
+            .await;
+        let id = p["id"].as_str().unwrap();
+        // The row shows the stage once it lasted 250 ms: the request left by
+        // then, past the plugin's own check of the abort flag, and is on its way.
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let p = api.read(&format!("/v1/payments/{id}")).await;
+            if p["stage"] == "waiting-for-card" {
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "no stage: {p}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let asked = std::time::Instant::now();
+        api.abort(id).await;
+        let p = api.settled(id).await;
+        assert_eq!(p["status"], "cancelled", "{p}");
+        // Delivered again after 0.5, 1.5, 3.5 s: one of those finds it.
+        assert!(
+            asked.elapsed() < Duration::from_secs(8),
+            "cancelled only after {:?}",
+            asked.elapsed()
+        );
+        assert!(api.demo.nets.ledger().iter().all(|e| !e.approved));
+        api.demo.nets.set_latency(Duration::ZERO);
+    }
+}
+
+#[tokio::test]
 async fn client_cancel_fails_and_clinic_abort_cancels() {
     for store in stores().await {
         let api = clinic_api(store).await;
@@ -158,12 +205,7 @@ async fn client_cancel_fails_and_clinic_abort_cancels() {
         assert_eq!((status.as_u16(), code.as_str()), (409, "terminal_busy"));
 
         tokio::time::sleep(Duration::from_millis(200)).await;
-        let r = api
-            .post(api.staff(), &format!("/v1/payments/{id}/abort"), json!({}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 202);
+        api.abort(id).await;
         let p = api.settled(id).await;
         assert_eq!(p["status"], "cancelled", "clinic abort → Cancelled: {p}");
         assert_eq!(p["abort_requested"], true);

@@ -474,6 +474,7 @@ impl Clinic {
             }
         } else {
             self.deliver_abort(&payment).await?;
+            self.keep_aborting(&payment);
         }
         Ok(self
             .store()

@@ -140,6 +140,15 @@ pub(super) struct Ready {
     pub provider_terminal_id: Option<String>,
 }
 
+/// The waits before an abort is delivered again while its attempt runs:
+/// again at 0.5, 1.5, 3.5 and 7.5 s.
+const ABORT_AGAIN_AFTER: [Duration; 4] = [
+    Duration::from_millis(500),
+    Duration::from_secs(1),
+    Duration::from_secs(2),
+    Duration::from_secs(4),
+];
+
 /// How long a stage must last before it is written to the payment row.
 const STAGE_SETTLE: Duration = Duration::from_millis(250);
 
@@ -262,6 +271,28 @@ impl Clinic {
         if let Err(e) = self.deliver_abort(p).await {
             tracing::warn!(payment = %p.id, error = %e, "abort not delivered to the provider");
         }
+    }
+
+    /// Delivers an abort again while its attempt still runs, after each of
+    /// [`ABORT_AGAIN_AFTER`]. The first delivery can overtake the attempt's
+    /// own request to the provider (Nets' `cancelAction` stops whatever runs
+    /// on the terminal, and nothing ran yet); a plugin's abort is idempotent.
+    pub(super) fn keep_aborting(&self, p: &Payment) {
+        let clinic = self.clone();
+        let (organisation_id, id) = (p.organisation_id.clone(), p.id.clone());
+        tokio::spawn(async move {
+            for wait in ABORT_AGAIN_AFTER {
+                tokio::time::sleep(wait).await;
+                match clinic.store().payment(&organisation_id, &id).await {
+                    Ok(Some(p)) if p.status == PaymentStatus::Processing && p.abort_requested => {
+                        tracing::info!(payment = %id, "abort delivered again: the attempt still runs");
+                        clinic.abort_on_provider(&p).await;
+                    }
+                    Ok(_) => break,
+                    Err(e) => tracing::warn!(payment = %id, error = %e, "abort not re-checked"),
+                }
+            }
+        });
     }
 
     /// Books a settlement and tells the watchers.

@@ -304,6 +304,21 @@ impl ClinicApi {
         body
     }
 
+    /// Asks to abort a running payment as its staff; the answer is 202.
+    pub async fn abort(&self, payment_id: &str) {
+        let r = self
+            .post(
+                self.staff(),
+                &format!("/v1/payments/{payment_id}/abort"),
+                serde_json::json!({}),
+            )
+            .send()
+            .await
+            .unwrap();
+        let status = r.status();
+        assert_eq!(status, 202, "abort refused: {}", r.text().await.unwrap());
+    }
+
     /// Polls a payment until it is in one of `statuses`.
     pub async fn wait_for(&self, payment_id: &str, statuses: &[&str]) -> serde_json::Value {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);

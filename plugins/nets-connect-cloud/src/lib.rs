@@ -202,6 +202,17 @@ impl Plugin for Nets {
             Stage::WaitingForCard,
             Some("follow the instructions on the terminal"),
         );
+        // An abort that came before the transaction left has no transaction
+        // to cancel on the terminal (`cancelAction` acts on the running one):
+        // it stops the payment here. The host delivers an abort again while
+        // the attempt runs, for one that slips in between this and the send.
+        if aborted(id) {
+            log::info(format!("{id} was aborted before it was sent"));
+            return Ok(Outcome::AbortedByClinic(Stopped {
+                message: "aborted by the clinic before it reached the terminal".into(),
+                provider_reference: None,
+            }));
+        }
         let sent = client.send(|| {
             http::Request::post(client.url(&format!("terminal/{terminal}/transaction")))
                 .json(&body)

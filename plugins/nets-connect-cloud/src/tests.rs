@@ -97,6 +97,17 @@ fn process_answered(host: &FakeHost, answer: Reply) -> Result<Outcome, PluginErr
     Nets::process(&ctx(), purchase())
 }
 
+/// `process` against one answer to the transaction request, with the
+/// clinic's abort arriving while the transaction runs on the terminal.
+fn process_answered_after_abort(host: &FakeHost, answer: Reply) -> Result<Outcome, PluginError> {
+    host.handle(move |sent| {
+        assert_eq!(sent.url, transaction_url());
+        cache::set(&crate::abort_key(ID), b"1", Duration::from_secs(60));
+        Ok(answer.clone())
+    });
+    Nets::process(&ctx(), purchase())
+}
+
 fn set_abort_flag(host: &FakeHost) {
     host.cache_set(&crate::abort_key(ID), b"1", Duration::from_secs(60));
 }
@@ -143,8 +154,8 @@ fn declines_are_told_by_their_issuer_code_in_any_wording() {
 #[test]
 fn a_decline_stays_a_decline_when_the_clinic_aborted_too_late() {
     let host = host();
-    set_abort_flag(&host);
-    let outcome = process_answered(&host, failure_object("Declined", args(2, Some("51"))));
+    let outcome =
+        process_answered_after_abort(&host, failure_object("Declined", args(2, Some("51"))));
     assert!(matches!(outcome, Ok(Outcome::Declined(_))), "{outcome:?}");
 }
 
@@ -171,13 +182,28 @@ fn a_clinic_abort_is_aborted_by_clinic_in_any_wording() {
         "Cancelled",
     ] {
         let host = host();
-        set_abort_flag(&host);
-        let outcome = process_answered(&host, failure_object(error, args(2, None)));
+        let outcome = process_answered_after_abort(&host, failure_object(error, args(2, None)));
         assert!(
             matches!(outcome, Ok(Outcome::AbortedByClinic(_))),
             "{error}: {outcome:?}"
         );
     }
+}
+
+#[test]
+fn an_abort_before_the_transaction_left_sends_nothing_and_is_aborted_by_clinic() {
+    let host = host();
+    set_abort_flag(&host);
+    let outcome = Nets::process(&ctx(), purchase());
+    assert!(
+        matches!(outcome, Ok(Outcome::AbortedByClinic(_))),
+        "{outcome:?}"
+    );
+    assert!(
+        host.sent_to(http::Method::Post, &transaction_url())
+            .is_empty(),
+        "no transaction was sent to the terminal"
+    );
 }
 
 #[test]
