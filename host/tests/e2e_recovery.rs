@@ -25,7 +25,18 @@ async fn orphan_in(
     owner: &str,
     lease: Duration,
 ) -> String {
-    let terminal = &demo.nets_terminals[0];
+    attempt_on(store, demo, 0, owner, lease).await
+}
+
+/// A running attempt on the demo's Nets terminal `terminal`, leased to `owner`.
+async fn attempt_on(
+    store: &vetpay::store::Store,
+    demo: &vetpay::demo::Demo,
+    terminal: usize,
+    owner: &str,
+    lease: Duration,
+) -> String {
+    let terminal = &demo.nets_terminals[terminal];
     let started = store
         .start_payment(
             &demo.organisation_id,
@@ -222,6 +233,51 @@ async fn the_first_send_is_recorded_and_refused_once_recovery_holds_the_attempt(
             .unwrap()
             .unwrap();
         assert!(row.sent_at.is_none());
+    }
+}
+
+#[tokio::test]
+async fn first_send_marks_that_wait_together_keep_each_their_own_answer() {
+    for store in stores().await {
+        // No recovery job: the attempts stay as written.
+        let clinic = support::host(store);
+        let demo = vetpay::demo::seed(&clinic, Default::default())
+            .await
+            .unwrap();
+        let store = clinic.store();
+        let lease = Duration::from_secs(600);
+        let a = attempt_on(store, &demo, 0, "host-a", lease).await;
+        let b = attempt_on(store, &demo, 1, "host-b", lease).await;
+        for round in 0..2 {
+            // Marks that arrive at the same moment share one statement where
+            // they can; each still gets the answer it would get alone.
+            let answers = futures::future::join_all([
+                store.mark_attempt_sent(&a, "host-a"),
+                store.mark_attempt_sent(&a, "host-a"),
+                store.mark_attempt_sent(&b, "host-a"),
+                store.mark_attempt_sent(&b, "host-b"),
+                store.mark_attempt_sent("no-such-attempt", "host-a"),
+            ])
+            .await
+            .into_iter()
+            .map(Result::unwrap)
+            .collect::<Vec<_>>();
+            let first = round == 0;
+            assert_eq!(
+                answers[0] as u8 + answers[1] as u8,
+                first as u8,
+                "an attempt is marked once: {answers:?}"
+            );
+            assert_eq!(&answers[2..], &[false, first, false], "round {round}");
+        }
+        for id in [&a, &b] {
+            let row = store
+                .payment(&demo.organisation_id, id)
+                .await
+                .unwrap()
+                .unwrap();
+            assert!(row.sent_at.is_some(), "{id} marked");
+        }
     }
 }
 

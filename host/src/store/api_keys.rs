@@ -10,6 +10,7 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
 use super::audit::{self, Actor, AuditAction, NewAuditEvent};
+use super::placeholders::placeholders;
 use super::tenancy::{ApiKey, NewKey, Organisation, Role, check_name, legacy_hash};
 use super::{Conflict, Store, StoreError, invalid, new_id, now_ms};
 use crate::vault::Keyring;
@@ -156,14 +157,6 @@ fn created_event(info: &ApiKey) -> NewAuditEvent {
             "expires_at": info.expires_at,
         }),
     )
-}
-
-/// `$first, $first+1, ...` for `n` values.
-fn placeholders(first: usize, n: usize) -> String {
-    (first..first + n)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 impl Store {

@@ -33,27 +33,6 @@ impl Store {
         Ok(done == 1)
     }
 
-    /// Records that the attempt's first request is about to leave. False means
-    /// the attempt is no longer this host's to run (recovery took it over or
-    /// it is settled): then nothing may be sent.
-    pub async fn mark_attempt_sent(&self, id: &str, owner: &str) -> Result<bool, StoreError> {
-        let now = now_ms();
-        let done = self
-            .execute_write(
-                sqlx::query(
-                    "UPDATE payments SET sent_at = $1 \
-                     WHERE id = $2 AND status = 'processing' AND sent_at IS NULL \
-                     AND (lease_owner IS NULL OR lease_owner = $3)",
-                )
-                .bind(now)
-                .bind(id)
-                .bind(owner),
-            )
-            .await?
-            .rows_affected();
-        Ok(done == 1)
-    }
-
     /// Settles an orphaned attempt that never sent anything: nothing can have
     /// moved, so it ends at once (`failed`, or `cancelled` for a clinic abort),
     /// freeing its terminal and invoice. `None` if a request did leave (or the

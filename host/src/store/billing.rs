@@ -17,6 +17,7 @@ use vetpay_domain::{
 
 use super::ledger::{reserve_numbers, standing};
 use super::payments::Settlement;
+use super::placeholders::placeholders;
 use super::text_enum::stored;
 use super::{Backend, Store, StoreError, invalid, new_id, now_ms, stored_currency};
 
@@ -188,11 +189,7 @@ async fn select_in(
 ) -> Result<Vec<AnyRow>, StoreError> {
     let mut out = Vec::new();
     for chunk in ids.chunks(500) {
-        let params = (1..=chunk.len())
-            .map(|n| format!("${n}"))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let statement = sql.replacen("{}", &params, 1);
+        let statement = sql.replacen("{}", &placeholders(1, chunk.len()), 1);
         let mut q = sqlx::query(&statement);
         for id in chunk {
             q = q.bind(id.clone());

@@ -17,10 +17,12 @@ mod invoices;
 mod ledger;
 mod notify;
 mod payments;
+mod placeholders;
 mod plans;
 mod plugin_config;
 mod plugins;
 mod rows;
+mod send_marks;
 mod settings;
 mod shared_cache;
 mod tenancy;
@@ -300,6 +302,8 @@ pub struct Store {
     /// SQLite allows one writer: taking turns here, rather than in SQLite's
     /// busy loop, keeps read-then-write transactions from failing under load.
     write_lock: Option<Arc<Mutex<()>>>,
+    /// First-send marks waiting to be written together.
+    send_marks: Arc<send_marks::SendMarks>,
     /// Seals plugin secrets at rest and hashes API keys.
     keyring: Keyring,
     /// The largest amount accepted per currency.
@@ -373,6 +377,7 @@ impl Store {
             writer,
             backend,
             write_lock,
+            send_marks: Arc::default(),
             keyring,
             limits: AmountLimits::default(),
             listen_url: (backend == Backend::Postgres).then(|| url.into()),
