@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 use support::{api_error, clinic_api, stores};
-use vetpay::store::{Method, NewPayment, PaymentKind, Started};
+use vetpay::store::{Method, NewPayment, PaymentKind, PaymentStatus, Settlement, Started};
 
 /// Writes a card attempt exactly as a host leaves it when it dies between
 /// writing the row and sending the plugin's first request.
@@ -278,6 +278,66 @@ async fn first_send_marks_that_wait_together_keep_each_their_own_answer() {
                 .unwrap();
             assert!(row.sent_at.is_some(), "{id} marked");
         }
+    }
+}
+
+#[tokio::test]
+async fn settlements_that_wait_together_are_each_booked_as_alone() {
+    for store in stores().await {
+        let clinic = support::host(store);
+        let demo = vetpay::demo::seed(&clinic, Default::default())
+            .await
+            .unwrap();
+        let store = clinic.store();
+        let org = &demo.organisation_id;
+        let lease = Duration::from_secs(600);
+        let a = attempt_on(store, &demo, 0, "host-a", lease).await;
+        let b = attempt_on(store, &demo, 1, "host-a", lease).await;
+        let paid_before = store
+            .invoice(org, &demo.dk_invoice.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .paid;
+        let ends = |status| Settlement {
+            status: Some(status),
+            provider_reference: Some("REF".into()),
+            ..Settlement::default()
+        };
+        // On SQLite these share one transaction where they arrive together.
+        let booked = futures::future::join_all([
+            store.finish_payment(&a, ends(PaymentStatus::Succeeded)),
+            store.finish_payment(&a, ends(PaymentStatus::Failed)),
+            store.finish_payment(&b, ends(PaymentStatus::Failed)),
+            store.finish_payment("no-such-attempt", ends(PaymentStatus::Succeeded)),
+        ])
+        .await
+        .into_iter()
+        .map(|r| r.unwrap().map(|p| p.status))
+        .collect::<Vec<_>>();
+        // The two ends of `a` race on PostgreSQL; one of them is booked.
+        let a_ended = match (booked[0], booked[1]) {
+            (Some(won), None) | (None, Some(won)) => won,
+            other => panic!("a final state never moves: {other:?}"),
+        };
+        assert_eq!(&booked[2..], &[Some(PaymentStatus::Failed), None]);
+        let row = store.payment(org, &a).await.unwrap().unwrap();
+        assert_eq!(row.status, a_ended);
+        let invoice = store
+            .invoice(org, &demo.dk_invoice.id)
+            .await
+            .unwrap()
+            .unwrap();
+        let paid = if a_ended == PaymentStatus::Succeeded {
+            1000
+        } else {
+            0
+        };
+        assert_eq!(
+            invoice.paid.minor_units,
+            paid_before.minor_units + paid,
+            "only a success is paid, once"
+        );
     }
 }
 

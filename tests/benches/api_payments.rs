@@ -21,7 +21,7 @@ use serde_json::{Value, json};
 use vetpay::demo::{DemoOptions, NETS_USER, seed};
 use vetpay::plugin::RuntimeConfig;
 use vetpay::store::{InvoiceKind, NewInvoice, NewLine, NewTerminal, Store};
-use vetpay_tests::fixtures::bench_cache_dir;
+use vetpay_tests::fixtures::{bench_cache_dir, peak_rss_mib, reset_peak_rss};
 
 // The same allocator as the `vetpay` binary.
 #[global_allocator]
@@ -39,6 +39,9 @@ struct Figures {
     p99: Duration,
     /// The first-send record of each timed payment, sorted.
     first_send: Vec<Duration>,
+    /// This process's peak resident memory during the run (host, plugins,
+    /// simulator and clients; not PostgreSQL's own server processes).
+    peak_rss_mib: f64,
 }
 
 /// Collects the host's first-send timings (µs) from its trace events.
@@ -81,6 +84,7 @@ async fn run(
     clients: usize,
     first_sends: &FirstSends,
 ) -> Figures {
+    reset_peak_rss();
     let clinic = vetpay::server::clinic(
         store.clone(),
         RuntimeConfig {
@@ -182,6 +186,7 @@ async fn run(
         p50: latencies[latencies.len() / 2],
         p99: latencies[latencies.len() * 99 / 100],
         first_send,
+        peak_rss_mib: peak_rss_mib().expect("VmHWM in /proc/self/status"),
     }
 }
 
@@ -323,12 +328,13 @@ fn main() {
         );
         for f in &figures {
             println!(
-                "{:<11} {:>4} clients {:>7.0} completed payments/s   p50 {:>6.1} ms   p99 {:>6.1} ms",
+                "{:<11} {:>4} clients {:>7.0} completed payments/s   p50 {:>6.1} ms   p99 {:>6.1} ms   peak RSS {:>5.0} MiB",
                 f.backend,
                 f.clients,
                 f.per_second,
                 f.p50.as_secs_f64() * 1000.0,
-                f.p99.as_secs_f64() * 1000.0
+                f.p99.as_secs_f64() * 1000.0,
+                f.peak_rss_mib
             );
         }
         println!("recording the first send (one write per attempt, before its first request):");
@@ -376,6 +382,7 @@ fn main() {
             let n = f.first_send.len();
             println!("figure api-payments-{name} {:.0} payments/s", f.per_second);
             println!("figure api-payments-{name}-p99 {:.1} ms", f.p99.as_secs_f64() * 1000.0);
+            println!("figure api-payments-{name}-peak-rss {:.0} MiB", f.peak_rss_mib);
             println!(
                 "figure first-send-record-{name}-p50 {:.3} ms",
                 f.first_send[n / 2].as_secs_f64() * 1000.0

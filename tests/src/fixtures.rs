@@ -118,3 +118,23 @@ pub async fn abort_and_wait(
         .expect("the task completes")
         .expect("process answers")
 }
+
+/// This process's peak resident memory since it started or since the last
+/// [`reset_peak_rss`], in MiB (Linux's `VmHWM`); `None` where /proc lacks it.
+pub fn peak_rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kib: u64 = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()?;
+    Some(kib as f64 / 1024.0)
+}
+
+/// Starts the peak of [`peak_rss_mib`] again from what is resident now
+/// (writing 5 to `/proc/self/clear_refs`), so each measured run has its own.
+pub fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}

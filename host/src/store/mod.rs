@@ -12,6 +12,7 @@ mod clients;
 mod console_sessions;
 mod day_closes;
 mod discounts;
+mod groups;
 mod idempotency;
 mod invoices;
 mod ledger;
@@ -24,6 +25,7 @@ mod plugins;
 mod rows;
 mod send_marks;
 mod settings;
+mod settlements;
 mod shared_cache;
 mod tenancy;
 mod terminals;
@@ -304,6 +306,8 @@ pub struct Store {
     write_lock: Option<Arc<Mutex<()>>>,
     /// First-send marks waiting to be written together.
     send_marks: Arc<send_marks::SendMarks>,
+    /// Settlements waiting to be written together (SQLite).
+    settlements: Arc<settlements::Settlements>,
     /// Seals plugin secrets at rest and hashes API keys.
     keyring: Keyring,
     /// The largest amount accepted per currency.
@@ -378,6 +382,7 @@ impl Store {
             backend,
             write_lock,
             send_marks: Arc::default(),
+            settlements: Arc::default(),
             keyring,
             limits: AmountLimits::default(),
             listen_url: (backend == Backend::Postgres).then(|| url.into()),

@@ -643,29 +643,6 @@ impl Store {
         Ok(booked.credit.minor_units)
     }
 
-    /// Ends an attempt with `s`. Returns the payment as it now is, or `None` if
-    /// it had already ended (final states never move back).
-    pub async fn finish_payment(
-        &self,
-        id: &str,
-        s: Settlement,
-    ) -> Result<Option<Payment>, StoreError> {
-        let mut tx = self.write().await?;
-        let Some(mut p) = self.payment_in(&mut tx.tx, None, id, true).await? else {
-            return Ok(None);
-        };
-        if !p.status.can_move_to(
-            s.status.unwrap_or(PaymentStatus::Unknown),
-            Decider::Provider,
-        ) {
-            return Ok(None);
-        }
-        self.settle(&mut tx.tx, &mut p, s, Decider::Provider)
-            .await?;
-        tx.commit().await?;
-        Ok(Some(p))
-    }
-
     /// Settles an `unknown` or `needs_review` attempt by hand, as a person who
     /// checked the provider's records found it: the same booking as a status
     /// answer from the provider (the invoice's paid sum moves on success), with

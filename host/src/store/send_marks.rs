@@ -2,15 +2,14 @@
 //! first send just before the request leaves; under load on SQLite each such
 //! mark waited in the one writer's queue behind the other clients' writes.
 //! The marks that wait at the same moment are now written by one statement in
-//! one turn: the first of them starts a task that takes the turn, and takes
-//! with it every mark that arrived while it waited.
+//! one turn ([`super::groups`]).
 
 use std::collections::{BTreeMap, HashSet};
-use std::sync::{Mutex, PoisonError};
 
 use sqlx::Row;
 use tokio::sync::oneshot;
 
+use super::groups::Queue;
 use super::placeholders::placeholders;
 use super::{Store, StoreError, now_ms};
 
@@ -18,19 +17,9 @@ use super::{Store, StoreError, now_ms};
 const MOST_PER_STATEMENT: usize = 256;
 
 /// The marks waiting for the next group's statement.
-#[derive(Default)]
-pub(crate) struct SendMarks {
-    queue: Mutex<Queue>,
-}
+pub(crate) type SendMarks = Queue<Waiting>;
 
-#[derive(Default)]
-struct Queue {
-    waiting: Vec<Waiting>,
-    /// A task is on its way to write what waits.
-    flushing: bool,
-}
-
-struct Waiting {
+pub(crate) struct Waiting {
     id: String,
     owner: String,
     /// `Some(recorded)`, or `None` when the group's statement failed: then
@@ -44,22 +33,12 @@ impl Store {
     /// it is settled): then nothing may be sent.
     pub async fn mark_attempt_sent(&self, id: &str, owner: &str) -> Result<bool, StoreError> {
         let (answer, answered) = oneshot::channel();
-        let first = {
-            let mut queue = self
-                .send_marks
-                .queue
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
-            queue.waiting.push(Waiting {
-                id: id.to_owned(),
-                owner: owner.to_owned(),
-                answer,
-            });
-            !std::mem::replace(&mut queue.flushing, true)
-        };
+        let first = self.send_marks.push(Waiting {
+            id: id.to_owned(),
+            owner: owner.to_owned(),
+            answer,
+        });
         if first {
-            // A task of its own: a caller that goes away must not strand the
-            // marks that joined its group.
             let store = self.clone();
             tokio::spawn(async move { store.write_send_marks().await });
         }
@@ -73,15 +52,7 @@ impl Store {
     /// with one statement per owner (one per host in practice).
     async fn write_send_marks(&self) {
         let _turn = self.write_turn().await;
-        let waiting = {
-            let mut queue = self
-                .send_marks
-                .queue
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
-            queue.flushing = false;
-            std::mem::take(&mut queue.waiting)
-        };
+        let waiting = self.send_marks.take();
         let mut by_owner: BTreeMap<String, Vec<Waiting>> = BTreeMap::new();
         for w in waiting {
             by_owner.entry(w.owner.clone()).or_default().push(w);
