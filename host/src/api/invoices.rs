@@ -487,8 +487,9 @@ pub async fn pay(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    // Its lines are not needed to say it exists: the head is one query.
-    state
+    // Its lines are not needed to say it exists: the head is one query,
+    // and the payment's start takes it rather than read it again.
+    let invoice = state
         .clinic
         .store()
         .invoice_head(&caller.organisation_id, &id)
@@ -503,6 +504,7 @@ pub async fn pay(
         excess_as_deposit: req.excess_as_deposit,
         terminal_id: req.terminal_id.map(Into::into),
         card_id: req.card_id.map(Into::into),
+        invoice: Some(invoice),
         ..PaymentOrder::default()
     };
     Ok(started(

@@ -75,6 +75,9 @@ pub struct PaymentOrder {
     pub terminal_id: Option<TerminalId>,
     pub card_id: Option<CardId>,
     pub original_payment_id: Option<PaymentId>,
+    /// The invoice's head (no lines), when the caller has read it already
+    /// (the API does, to answer 404 before anything else): not read again.
+    pub invoice: Option<crate::store::Invoice>,
 }
 
 /// Settings of the service beyond the runtime's.
@@ -253,7 +256,7 @@ impl Clinic {
         &self,
         organisation_id: &OrganisationId,
         kind: PaymentKind,
-        order: PaymentOrder,
+        mut order: PaymentOrder,
         idem: Option<&Idempotency>,
     ) -> Result<Started, ServiceError> {
         let store = self.store();
@@ -261,14 +264,13 @@ impl Clinic {
         let (department_id, client_id, currency, original) = match kind {
             PaymentKind::Payment => {
                 let id = order.invoice_id.as_deref().unwrap_or_default();
-                let invoice = store
-                    .invoice_head(organisation_id, id)
-                    .await?
-                    .ok_or_else(|| {
-                        ServiceError::NotFound(
-                            "no invoice with this id in your organisation".into(),
-                        )
-                    })?;
+                let read = match order.invoice.take() {
+                    Some(head) if head.id == id => Some(head),
+                    _ => store.invoice_head(organisation_id, id).await?,
+                };
+                let invoice = read.ok_or_else(|| {
+                    ServiceError::NotFound("no invoice with this id in your organisation".into())
+                })?;
                 (
                     invoice.department_id,
                     invoice.client_id,
