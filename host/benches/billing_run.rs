@@ -6,7 +6,9 @@
 //! Run: `cargo bench -p vetpay --bench billing_run`
 //! (SUBSCRIPTIONS, WORKERS and BATCH may be set in the environment;
 //! BILLING_POSTGRES_URL=postgres://... runs it on PostgreSQL instead, in a
-//! schema of its own.)
+//! schema of its own; BILLING_HOSTS=N starts N `vetpay billing run` processes
+//! at once on the same month, as N hosts sharing one database would, and times
+//! them until the last ends.)
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -38,6 +40,7 @@ fn main() {
     let subscriptions = env_or("SUBSCRIPTIONS", 100_000);
     let workers = env_or("WORKERS", 8);
     let batch = env_or("BATCH", 64);
+    let hosts = env_or("BILLING_HOSTS", 1).max(1);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
@@ -130,33 +133,46 @@ fn main() {
         eprintln!("set up {subscriptions} subscriptions in {:.1?}", setup.elapsed());
 
         let started = Instant::now();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_vetpay"))
-            .args(["billing", "run", "--period", "2026-01", "--quiet"])
-            .args(["--workers", &workers.to_string(), "--batch", &batch.to_string()])
-            .args(["--database", &database])
-            .arg("--secret-key-file")
-            .arg(&key_file)
-            // The simulator listens on loopback, which plugins reach only where allowed.
-            .args(["--allow-private-network", "127.0.0.1/32"])
-            .env("VETPAY_CODE_CACHE", &cache)
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let pid = child.id();
-        let mut peak = 0;
-        let status = loop {
-            if let Some(kib) = peak_kib(pid) {
-                peak = peak.max(kib);
-            }
-            if let Some(status) = child.try_wait().unwrap() {
-                break status;
+        let mut children: Vec<_> = (0..hosts)
+            .map(|_| {
+                Command::new(env!("CARGO_BIN_EXE_vetpay"))
+                    .args(["billing", "run", "--period", "2026-01", "--quiet"])
+                    .args(["--workers", &workers.to_string(), "--batch", &batch.to_string()])
+                    .args(["--database", &database])
+                    .arg("--secret-key-file")
+                    .arg(&key_file)
+                    // The simulator listens on loopback, which plugins reach only where allowed.
+                    .args(["--allow-private-network", "127.0.0.1/32"])
+                    .env("VETPAY_CODE_CACHE", &cache)
+                    .stdout(Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        // The peak of each process; the figure is the largest (one host's memory).
+        let mut peaks = vec![0; hosts];
+        let mut statuses = vec![None; hosts];
+        while statuses.iter().any(Option::is_none) {
+            for (i, child) in children.iter_mut().enumerate() {
+                if statuses[i].is_some() {
+                    continue;
+                }
+                if let Some(kib) = peak_kib(child.id()) {
+                    peaks[i] = peaks[i].max(kib);
+                }
+                statuses[i] = child.try_wait().unwrap();
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
-        };
+        }
         let elapsed = started.elapsed();
+        let peak = peaks.iter().copied().max().unwrap_or(0);
         let mut out = String::new();
-        std::io::Read::read_to_string(child.stdout.as_mut().unwrap(), &mut out).unwrap();
-        assert!(status.success(), "{out}");
+        for (child, status) in children.iter_mut().zip(&statuses) {
+            let mut one = String::new();
+            std::io::Read::read_to_string(child.stdout.as_mut().unwrap(), &mut one).unwrap();
+            assert!(status.is_some_and(|s| s.success()), "{one}");
+            out.push_str(&one);
+        }
 
         let charges = demo
             .gravity
@@ -167,8 +183,8 @@ fn main() {
         assert_eq!(charges, subscriptions, "every subscription charged exactly once");
         println!("{}", out.trim());
         println!(
-            "{backend}: {subscriptions} subscriptions billed in {:.1} s ({:.0} charges/s), 50 ms per charge, {workers} workers × {batch} per batch; \
-             peak memory of the billing process {:.0} MiB",
+            "{backend}: {subscriptions} subscriptions billed in {:.1} s ({:.0} charges/s), 50 ms per charge, {hosts} host(s) × {workers} workers × {batch} per batch; \
+             peak memory of a billing process {:.0} MiB",
             elapsed.as_secs_f64(),
             subscriptions as f64 / elapsed.as_secs_f64(),
             peak as f64 / 1024.0
@@ -176,6 +192,8 @@ fn main() {
         let _ = std::fs::remove_dir_all(&dir);
         let _ = std::fs::remove_dir_all(&cache);
         let name = backend.to_ascii_lowercase();
+        // One host keeps the plain names; more say how many.
+        let name = if hosts == 1 { name } else { format!("{name}-hosts{hosts}") };
         println!("figure billing-run-{name} {:.1} s", elapsed.as_secs_f64());
         println!("figure billing-run-{name}-rate {:.0} charges/s", subscriptions as f64 / elapsed.as_secs_f64());
         println!("figure billing-run-{name}-peak-memory {:.0} MiB", peak as f64 / 1024.0);

@@ -179,18 +179,29 @@ impl Clinic {
         department: &Department,
         capability: Capability,
     ) -> Result<Provider, ServiceError> {
-        if !self
+        // Enabled for the market (so installed) and its code, in one query.
+        let Some(sha) = self
             .store()
-            .plugin_enabled_for(organisation_id, plugin_id, &department.country)
+            .plugin_sha256_in_market(organisation_id, plugin_id, &department.country)
             .await?
-        {
+        else {
             return Err(conflict(Conflict::PluginNotEnabled {
                 plugin_id: plugin_id.to_owned(),
                 market: department.country.clone(),
                 department: department.name.clone(),
             }));
-        }
-        let plugin = self.plugin(organisation_id, plugin_id).await?;
+        };
+        let plugin = self
+            .inner
+            .plugins
+            .get_by_hash(
+                &self.inner.store,
+                &self.inner.runtime,
+                organisation_id,
+                plugin_id,
+                &sha,
+            )
+            .await?;
         if !plugin.manifest().supports(capability) {
             return Err(conflict(Conflict::PluginCannot {
                 plugin_id: plugin_id.to_owned(),

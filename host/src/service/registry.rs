@@ -30,7 +30,20 @@ impl PluginRegistry {
                     "plugin '{id}' is not installed in your organisation"
                 ))
             })?;
-        if let Some(p) = self.cached(&sha) {
+        self.get_by_hash(store, runtime, organisation_id, id, &sha)
+            .await
+    }
+
+    /// As [`Self::get`], for a caller that has read the code's hash already.
+    pub async fn get_by_hash(
+        &self,
+        store: &Store,
+        runtime: &Runtime,
+        organisation_id: &str,
+        id: &str,
+        sha: &str,
+    ) -> Result<Provider, ServiceError> {
+        if let Some(p) = self.cached(sha) {
             return Ok(p);
         }
         let code = store

@@ -445,22 +445,26 @@ impl Store {
         })
     }
 
-    /// Whether `plugin_id` is enabled for `country` in the organisation.
-    pub async fn plugin_enabled_for(
+    /// The hash of an installed plugin's code, if it is installed and
+    /// enabled for `country` in the organisation: one query where a payment's
+    /// start asked two.
+    pub async fn plugin_sha256_in_market(
         &self,
         organisation_id: &str,
         plugin_id: &str,
         country: &str,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<Option<String>, StoreError> {
         let row = sqlx::query(
-            "SELECT COUNT(*) AS n FROM plugin_markets WHERE organisation_id = $1 AND plugin_id = $2 AND country = $3",
+            "SELECT p.sha256 AS sha256 FROM plugins p \
+             JOIN plugin_markets m ON m.organisation_id = p.organisation_id AND m.plugin_id = p.id \
+             WHERE p.organisation_id = $1 AND p.id = $2 AND m.country = $3",
         )
         .bind(organisation_id)
         .bind(plugin_id)
         .bind(country)
-        .fetch_one(self.pool())
+        .fetch_optional(self.pool())
         .await?;
-        Ok(row.try_get::<i64, _>("n")? > 0)
+        Ok(row.map(|r| r.try_get("sha256")).transpose()?)
     }
 }
 
