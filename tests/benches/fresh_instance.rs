@@ -100,12 +100,37 @@ fn main() {
             ..CallEnv::default()
         };
 
+        // Gravity's cheapest real export: `abort` of a request whose
+        // transaction token was never kept. It sets the abort and cancel
+        // marks in the cache, finds no token, logs, and sends nothing.
+        let gravity = runtime.load_file(vetpay_plugin_artifacts::GRAVITY).await.unwrap();
+        let mut gravity_env = CallEnv {
+            market: "US".into(),
+            organisation_id: "org-us".into(),
+            department_id: Some("dep-boston".into()),
+            ..CallEnv::default()
+        };
+        for (k, v) in [
+            ("oid", "bench-oid"),
+            ("auth-token", "bench-token"),
+            // Never reached: no token is kept, so nothing is sent.
+            ("base-url", "http://127.0.0.1:9/"),
+            ("rate-limit-backoff-ms", "5"),
+        ] {
+            gravity_env.organisation_settings.insert(k.into(), v.into());
+        }
+        let gravity_abort = || vetpay::plugin::types::AbortRequest {
+            request_id: "bench-never-started".into(),
+            terminal_id: "GP-1".into(),
+        };
+
         println!(
             "vetpay plugin runtime benchmark ({} cores)",
             std::thread::available_parallelism().map_or(0, |n| n.get())
         );
         let mut fault = Vec::with_capacity(CALLS);
         let mut acme = Vec::with_capacity(CALLS);
+        let mut gravity_aborts = Vec::with_capacity(CALLS);
         for round in 0..WARMUP + CALLS {
             // Interleaved, so that both see the same machine.
             let t = Instant::now();
@@ -116,9 +141,13 @@ fn main() {
             let list = example.list_terminals(&example_env).await.unwrap();
             let acme_took = t.elapsed();
             assert!(list.is_empty());
+            let t = Instant::now();
+            gravity.abort(&gravity_env, gravity_abort()).await.unwrap();
+            let gravity_took = t.elapsed();
             if round >= WARMUP {
                 fault.push(fault_took);
                 acme.push(acme_took);
+                gravity_aborts.push(gravity_took);
             }
         }
 
@@ -139,6 +168,12 @@ fn main() {
         }
         let (wasm_p50, _) = report("example plugin: fresh instance + list-terminals", acme);
         let (fault_p50, _) = report("fault plugin: fresh instance + list-terminals", fault);
+        let (gravity_p50, _) =
+            report("gravity plugin: fresh instance + abort (no HTTP)", gravity_aborts);
+        println!(
+            "target p50 <= 10 µs for the cheapest real Gravity export: {}",
+            if gravity_p50 <= Duration::from_micros(10) { "met" } else { "MISSED" }
+        );
         let (native_p50, _) = report("native Rust baseline (same work)", native);
         let verdict = |p50: Duration| if p50 <= Duration::from_micros(15) { "met" } else { "MISSED" };
         println!(
@@ -192,6 +227,10 @@ fn main() {
         }
         println!("figure fresh-instance-example-p50 {:.2} µs", wasm_p50.as_secs_f64() * 1e6);
         println!("figure fresh-instance-fault-p50 {:.2} µs", fault_p50.as_secs_f64() * 1e6);
+        println!(
+            "figure fresh-instance-gravity-abort-p50 {:.2} µs",
+            gravity_p50.as_secs_f64() * 1e6
+        );
         println!("figure fresh-instance-native-p50 {:.3} µs", native_p50.as_secs_f64() * 1e6);
         println!("figure cache-load-median {:.2} ms", median.as_secs_f64() * 1e3);
         for f in figures {
