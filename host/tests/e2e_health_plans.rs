@@ -648,6 +648,23 @@ async fn two_hosts_billing_the_same_month_charge_each_subscription_once() {
     let charges = tokenized(&api);
     assert_eq!(charges.len(), N, "exactly one charge per subscription");
     assert!(charges.iter().all(|(ok, c)| *ok && *c == 2500));
+    // Each batch numbers its invoices at its end; with both hosts' batches
+    // interleaved the organisation's numbers are still unique and gapless.
+    let all = api.read("/v1/invoices?limit=500").await;
+    let all = all.as_array().unwrap();
+    let billed = all
+        .iter()
+        .filter(|i| i["subscription_id"].is_string() && i["number"].is_i64())
+        .count();
+    assert_eq!(billed, N, "every billed month's invoice is numbered");
+    let mut numbers: Vec<i64> = all.iter().filter_map(|i| i["number"].as_i64()).collect();
+    numbers.sort();
+    let first = numbers[0];
+    assert_eq!(
+        numbers,
+        (first..first + numbers.len() as i64).collect::<Vec<_>>(),
+        "invoice numbers are unique and gapless"
+    );
 }
 
 #[tokio::test]
