@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use vetpay::plugin::types::{CallContext, Setting, TerminalInfo};
 use vetpay::plugin::validate;
 use vetpay::plugin::{AllocatorKind, CallEnv, Runtime, RuntimeConfig};
-use vetpay_tests::fixtures::{bench_cache_dir, fault_env};
+use vetpay_tests::fixtures::{bench_cache_dir, fault_env, gravity_bench_env};
 
 // The same allocator as the `vetpay` binary.
 #[global_allocator]
@@ -104,21 +104,8 @@ fn main() {
         // transaction token was never kept. It sets the abort and cancel
         // marks in the cache, finds no token, logs, and sends nothing.
         let gravity = runtime.load_file(vetpay_plugin_artifacts::GRAVITY).await.unwrap();
-        let mut gravity_env = CallEnv {
-            market: "US".into(),
-            organisation_id: "org-us".into(),
-            department_id: Some("dep-boston".into()),
-            ..CallEnv::default()
-        };
-        for (k, v) in [
-            ("oid", "bench-oid"),
-            ("auth-token", "bench-token"),
-            // Never reached: no token is kept, so nothing is sent.
-            ("base-url", "http://127.0.0.1:9/"),
-            ("rate-limit-backoff-ms", "5"),
-        ] {
-            gravity_env.organisation_settings.insert(k.into(), v.into());
-        }
+        // Never reached: no token is kept, so nothing is sent.
+        let gravity_env = gravity_bench_env("http://127.0.0.1:9/");
         let gravity_abort = || vetpay::plugin::types::AbortRequest {
             request_id: "bench-never-started".into(),
             terminal_id: "GP-1".into(),

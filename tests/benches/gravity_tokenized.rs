@@ -7,8 +7,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use vetpay::plugin::types::{Outcome, SaveCardRequest, TokenCharge};
-use vetpay::plugin::{CallEnv, Runtime, RuntimeConfig};
-use vetpay_tests::fixtures::{bench_cache_dir, usd};
+use vetpay::plugin::{Runtime, RuntimeConfig};
+use vetpay_tests::fixtures::{
+    BENCH_GRAVITY_OID, BENCH_GRAVITY_TOKEN, bench_cache_dir, gravity_bench_env, usd,
+};
 use vetpay_tests::gravity_sim::GravitySim;
 
 // The same allocator as the `vetpay` binary.
@@ -25,7 +27,7 @@ fn main() {
         .build()
         .unwrap();
     rt.block_on(async {
-        let sim = GravitySim::start("1234567", "bench-token").await;
+        let sim = GravitySim::start(BENCH_GRAVITY_OID, BENCH_GRAVITY_TOKEN).await;
         let runtime = Runtime::new(RuntimeConfig {
             compiled_cache_dir: Some(bench_cache_dir("gravity-tokenized")),
             network: vetpay::plugin::NetworkPolicy::with_loopback(),
@@ -33,14 +35,7 @@ fn main() {
         })
         .unwrap();
         let plugin = runtime.load_file(vetpay_plugin_artifacts::GRAVITY).await.unwrap();
-        let mut env = CallEnv {
-            market: "US".into(),
-            organisation_id: "bench-org".into(),
-            ..CallEnv::default()
-        };
-        for (k, v) in [("oid", "1234567"), ("auth-token", "bench-token"), ("base-url", sim.base_url.as_str())] {
-            env.organisation_settings.insert(k.into(), v.into());
-        }
+        let mut env = gravity_bench_env(&sim.base_url);
         env.extra_allowed_hosts.push(sim.origin.parse().unwrap());
         let env = Arc::new(env);
         let saved = plugin

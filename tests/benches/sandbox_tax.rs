@@ -32,7 +32,9 @@ use vetpay::plugin::types::{
 use vetpay::plugin::{CallEnv, NetworkPolicy, Provider, Runtime, RuntimeConfig};
 use vetpay::service::{Clinic, ClinicConfig};
 use vetpay::store::{InvoiceKind, NewInvoice, NewLine, NewTerminal, Store};
-use vetpay_tests::fixtures::{bench_cache_dir, usd};
+use vetpay_tests::fixtures::{
+    BENCH_GRAVITY_OID, BENCH_GRAVITY_TOKEN, bench_cache_dir, gravity_bench_env, usd,
+};
 use vetpay_tests::gravity_sim::GravitySim;
 use vetpay_tests::native::NativeConnector;
 use vetpay_tests::nets_sim::NetsSim;
@@ -182,7 +184,7 @@ async fn alternate(
 }
 
 async fn gravity(rounds: usize) -> (Samples, Samples) {
-    let sim = GravitySim::start("1234567", "bench-token").await;
+    let sim = GravitySim::start(BENCH_GRAVITY_OID, BENCH_GRAVITY_TOKEN).await;
     let config = runtime_config("sandbox-tax");
     let runtime = Runtime::new(config.clone()).unwrap();
     let plugin = runtime
@@ -195,18 +197,7 @@ async fn gravity(rounds: usize) -> (Samples, Samples) {
         Arc::new(MemoryCache::default()),
     )
     .unwrap();
-    let mut env = CallEnv {
-        market: "US".into(),
-        organisation_id: "bench-org".into(),
-        ..CallEnv::default()
-    };
-    for (k, v) in [
-        ("oid", "1234567"),
-        ("auth-token", "bench-token"),
-        ("base-url", sim.base_url.as_str()),
-    ] {
-        env.organisation_settings.insert(k.into(), v.into());
-    }
+    let mut env = gravity_bench_env(&sim.base_url);
     env.extra_allowed_hosts.push(sim.origin.parse().unwrap());
     let env = Arc::new(env);
     let saved = plugin

@@ -41,6 +41,29 @@ pub async fn fault_plugin(runtime: &Runtime) -> WasmPlugin {
         .expect("the fault-injection plugin loads")
 }
 
+/// The benchmarks' Gravity account: a simulator started with it accepts the
+/// calls of [`gravity_bench_env`].
+pub const BENCH_GRAVITY_OID: &str = "1234567";
+pub const BENCH_GRAVITY_TOKEN: &str = "bench-token";
+
+/// A US organisation's call to the Gravity plugin at `base_url` with the
+/// benchmarks' account; a caller with a simulator also allows its origin.
+pub fn gravity_bench_env(base_url: &str) -> CallEnv {
+    let mut env = CallEnv {
+        market: "US".into(),
+        organisation_id: "bench-org".into(),
+        ..CallEnv::default()
+    };
+    for (k, v) in [
+        ("oid", BENCH_GRAVITY_OID),
+        ("auth-token", BENCH_GRAVITY_TOKEN),
+        ("base-url", base_url),
+    ] {
+        env.organisation_settings.insert(k.into(), v.into());
+    }
+    env
+}
+
 /// A US call to the fault plugin in `mode`, talking to `server` if given.
 pub fn fault_env(mode: &str, server: Option<&FaultServer>) -> CallEnv {
     let mut env = CallEnv {
