@@ -15,6 +15,18 @@ use vetpay::store::{Method, NewPayment, PaymentKind, PaymentStatus, Settlement, 
 
 /// Writes a card attempt exactly as a host leaves it when it dies between
 /// writing the row and sending the plugin's first request.
+/// A host on `store` with the demo seeded and no recovery job running: the
+/// attempts a test writes stay as written until it acts on them.
+async fn seeded_without_recovery(
+    store: vetpay::store::Store,
+) -> (vetpay::service::Clinic, vetpay::demo::Demo) {
+    let clinic = support::host(store);
+    let demo = vetpay::demo::seed(&clinic, Default::default())
+        .await
+        .unwrap();
+    (clinic, demo)
+}
+
 async fn orphan(api: &support::ClinicApi, owner: &str, lease: Duration) -> String {
     orphan_in(api.clinic.store(), &api.demo, owner, lease).await
 }
@@ -178,10 +190,7 @@ async fn a_restarted_host_takes_back_its_own_attempts_at_once() {
 async fn aborting_an_orphan_cancels_it_at_once_on_the_host_that_receives_it() {
     for store in stores().await {
         // A host with no recovery job running, so only the abort can end it.
-        let clinic = support::host(store);
-        let demo = vetpay::demo::seed(&clinic, Default::default())
-            .await
-            .unwrap();
+        let (clinic, demo) = seeded_without_recovery(store).await;
         let id = orphan_in(clinic.store(), &demo, "a-host-that-died", Duration::ZERO).await;
         let p = clinic
             .abort_payment(&demo.organisation_id.as_str().into(), &id.as_str().into())
@@ -240,10 +249,7 @@ async fn the_first_send_is_recorded_and_refused_once_recovery_holds_the_attempt(
 async fn first_send_marks_that_wait_together_keep_each_their_own_answer() {
     for store in stores().await {
         // No recovery job: the attempts stay as written.
-        let clinic = support::host(store);
-        let demo = vetpay::demo::seed(&clinic, Default::default())
-            .await
-            .unwrap();
+        let (clinic, demo) = seeded_without_recovery(store).await;
         let store = clinic.store();
         let lease = Duration::from_secs(600);
         let a = attempt_on(store, &demo, 0, "host-a", lease).await;
@@ -284,10 +290,7 @@ async fn first_send_marks_that_wait_together_keep_each_their_own_answer() {
 #[tokio::test]
 async fn settlements_that_wait_together_are_each_booked_as_alone() {
     for store in stores().await {
-        let clinic = support::host(store);
-        let demo = vetpay::demo::seed(&clinic, Default::default())
-            .await
-            .unwrap();
+        let (clinic, demo) = seeded_without_recovery(store).await;
         let store = clinic.store();
         let org = &demo.organisation_id;
         let lease = Duration::from_secs(600);
