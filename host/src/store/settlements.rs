@@ -54,7 +54,7 @@ impl Store {
     /// them in one transaction.
     async fn write_settlements(&self) {
         let tx = self.write().await;
-        let waiting = self.settlements.take();
+        let mut waiting = self.settlements.take();
         let mut tx = match tx {
             Ok(tx) => tx,
             Err(e) => {
@@ -68,11 +68,10 @@ impl Store {
         };
         let mut settled = Vec::with_capacity(waiting.len());
         let mut failed = None;
-        for w in &waiting {
-            match self
-                .settle_one(&mut tx.tx, &w.id, w.settlement.clone())
-                .await
-            {
+        // Each caller kept its own copy to book alone: these can be moved.
+        for w in &mut waiting {
+            let settlement = std::mem::take(&mut w.settlement);
+            match self.settle_one(&mut tx.tx, &w.id, settlement).await {
                 Ok(p) => settled.push(p),
                 Err(e) => {
                     failed = Some(e);
