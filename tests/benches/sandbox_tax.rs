@@ -14,7 +14,8 @@
 //! (native − wasm) / native, for throughput.
 //!
 //! Run: `cargo bench -p vetpay-tests --bench sandbox_tax`
-//! (`SANDBOX_TAX_ROUNDS` rounds, default 6; plots to `SANDBOX_TAX_PLOTS`, default docs/bench).
+//! (`SANDBOX_TAX_ROUNDS` rounds, default 6; plots to `SANDBOX_TAX_PLOTS`, default docs/bench;
+//! `SANDBOX_TAX_ONLY=gravity|nets|api` runs one comparison alone, for profiling).
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -478,19 +479,32 @@ async fn api(rounds: usize) -> (Samples, Samples) {
     (w, n)
 }
 
+/// Which comparisons to run: `SANDBOX_TAX_ONLY=gravity` (or `nets`, `api`)
+/// runs one alone, for a profile of that part; the default runs all three,
+/// with the plots and every figure.
+fn only() -> Option<String> {
+    std::env::var("SANDBOX_TAX_ONLY")
+        .ok()
+        .filter(|s| !s.is_empty())
+}
+
 fn main() {
     let rounds: usize = std::env::var("SANDBOX_TAX_ROUNDS")
         .ok()
         .and_then(|r| r.parse().ok())
         .unwrap_or(6);
-    let plots = std::env::var("SANDBOX_TAX_PLOTS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| plot::default_dir());
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .unwrap();
+    if let Some(part) = only() {
+        rt.block_on(one_part(&part, rounds));
+        return;
+    }
+    let plots = std::env::var("SANDBOX_TAX_PLOTS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| plot::default_dir());
     rt.block_on(async {
         let (gw, gn) = gravity(rounds).await;
         let (nw, nn) = nets(rounds).await;
@@ -538,4 +552,22 @@ fn main() {
         println!("figure sandbox-tax-api-wasm {:.0} payments/s", aw.rate());
         println!("figure sandbox-tax-api-native {:.0} payments/s", an.rate());
     });
+}
+
+/// One comparison alone, printed with its figures (no plots).
+async fn one_part(part: &str, rounds: usize) {
+    let (name, unit, (w, n)) = match part {
+        "gravity" => ("runtime-gravity", "charges/s", gravity(rounds).await),
+        "nets" => ("runtime-nets", "purchases/s", nets(rounds).await),
+        "api" => ("api", "payments/s", api(rounds).await),
+        other => panic!("SANDBOX_TAX_ONLY is gravity, nets or api, not {other:?}"),
+    };
+    let _ = std::fs::remove_dir_all(bench_cache_dir("sandbox-tax"));
+    println!(
+        "sandbox tax, {part} alone: wasm plugin vs native connector, alternating, {rounds} rounds"
+    );
+    let (p50, p99, tp) = compare(part, unit, &w, &n);
+    println!("figure sandbox-tax-{name}-p50 {p50:.1} %");
+    println!("figure sandbox-tax-{name}-p99 {p99:.1} %");
+    println!("figure sandbox-tax-{name}-throughput {tp:.1} %");
 }

@@ -25,7 +25,7 @@ use super::manifest::{Capability, Manifest};
 use super::network::NetworkPolicy;
 use super::provider::PaymentProvider;
 use super::scrub::Scrub;
-use super::secrets::{self, SecretVault};
+use super::secrets::{self, FormsCache, SecretVault};
 use super::send_gate::SendGate;
 use super::state::{CallLimiter, CallScope, CallState, DeadlineExceeded, MemoryLimitExceeded};
 use super::stdio::PluginOutput;
@@ -258,6 +258,7 @@ impl Runtime {
                 exports,
                 contract,
                 source,
+                forms: FormsCache::default(),
             }),
         })
     }
@@ -378,6 +379,8 @@ struct PluginInner {
     contract: Contract,
     slots: Arc<Semaphore>,
     source: CodeSource,
+    /// Scrubbing forms of the secret sets this plugin was called with.
+    forms: FormsCache,
 }
 
 /// A loaded plugin. Cheap to clone; every call gets a fresh instance.
@@ -639,6 +642,7 @@ impl WasmPlugin {
                 });
             }
         }
+        self.inner.forms.attach(&mut vault);
         Ok((
             CallContext {
                 market: env.market.clone(),

@@ -45,6 +45,89 @@ struct Forms {
     first: Vec<bool>,
 }
 
+impl Forms {
+    fn of(entries: &[(String, String)]) -> Self {
+        let mut list: Vec<(Vec<u8>, usize)> = Vec::new();
+        for (index, (_, value)) in entries.iter().enumerate() {
+            for form in forms_of(value) {
+                let form = form.to_ascii_lowercase();
+                if !form.is_empty() && !list.iter().any(|(f, _)| *f == form) {
+                    list.push((form, index));
+                }
+            }
+        }
+        // Longest first: a longer form is never left half replaced by a
+        // shorter one inside it.
+        list.sort_by_key(|f| std::cmp::Reverse(f.0.len()));
+        let mut first = vec![false; 256];
+        for (form, _) in &list {
+            first[usize::from(form[0])] = true;
+        }
+        Forms { list, first }
+    }
+}
+
+/// Vaults with this many distinct sets of secrets are remembered per plugin;
+/// past it the cache starts again (a host serving more clinics than this
+/// makes the forms once per call, as without the cache).
+const FORMS_CACHE_ENTRIES: usize = 512;
+
+/// The scrubbing forms of the secret sets a plugin was called with lately.
+///
+/// Making every encoded form of every secret was a fifth of a cheap call, and
+/// every call of one clinic has the same secrets: the forms are made once per
+/// set and shared. The cache holds the same values as the settings it came
+/// from, in memory, for as long as the plugin is loaded.
+#[derive(Default)]
+pub struct FormsCache {
+    recent:
+        std::sync::Mutex<std::collections::HashMap<Vec<(String, String)>, std::sync::Arc<Forms>>>,
+}
+
+impl FormsCache {
+    /// Gives `vault` the forms of its secrets, made now if no earlier vault
+    /// of this cache had the same ones.
+    pub fn attach(&self, vault: &mut SecretVault) {
+        if vault.entries.is_empty() {
+            return;
+        }
+        let lock = || {
+            self.recent
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+        };
+        let known = lock().get(&vault.entries).cloned();
+        let forms = match known {
+            Some(forms) => forms,
+            None => {
+                // Made outside the lock: other calls need not wait for it.
+                let forms = std::sync::Arc::new(Forms::of(&vault.entries));
+                let mut recent = lock();
+                if recent.len() >= FORMS_CACHE_ENTRIES {
+                    recent.clear();
+                }
+                recent.insert(vault.entries.clone(), forms.clone());
+                forms
+            }
+        };
+        // A vault is attached right after its last insert; one that already
+        // made its forms keeps them (they are the same).
+        let _ = vault.forms.set(forms);
+    }
+
+    /// Secret sets remembered; for tests.
+    pub fn len(&self) -> usize {
+        self.recent
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 impl std::fmt::Debug for SecretVault {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Keys only: a vault must never end up in a log with its values.
@@ -158,25 +241,8 @@ impl SecretVault {
     }
 
     fn forms(&self) -> &Forms {
-        self.forms.get_or_init(|| {
-            let mut list: Vec<(Vec<u8>, usize)> = Vec::new();
-            for (index, (_, value)) in self.entries.iter().enumerate() {
-                for form in forms_of(value) {
-                    let form = form.to_ascii_lowercase();
-                    if !form.is_empty() && !list.iter().any(|(f, _)| *f == form) {
-                        list.push((form, index));
-                    }
-                }
-            }
-            // Longest first: a longer form is never left half replaced by a
-            // shorter one inside it.
-            list.sort_by_key(|f| std::cmp::Reverse(f.0.len()));
-            let mut first = vec![false; 256];
-            for (form, _) in &list {
-                first[usize::from(form[0])] = true;
-            }
-            std::sync::Arc::new(Forms { list, first })
-        })
+        self.forms
+            .get_or_init(|| std::sync::Arc::new(Forms::of(&self.entries)))
     }
 
     /// The scrubbed bytes, or None when nothing matched.
@@ -531,5 +597,48 @@ mod tests {
         // A changed value is looked for in its new forms.
         v.insert("short", "wxyz");
         assert_eq!(v.redact("abcd wxyz"), "abcd {{secret:short}}");
+    }
+
+    #[test]
+    fn vaults_with_the_same_secrets_share_their_forms_and_others_get_their_own() {
+        let cache = FormsCache::default();
+        let vault_of = |value: &str| {
+            let mut v = SecretVault::default();
+            v.insert("password", value);
+            v.insert("user", "clinic-7");
+            cache.attach(&mut v);
+            v
+        };
+        let (a1, a2, b) = (
+            vault_of("alpha-secret"),
+            vault_of("alpha-secret"),
+            vault_of("beta-secret"),
+        );
+        let forms = |v: &SecretVault| v.forms.get().cloned().expect("attached");
+        assert!(std::sync::Arc::ptr_eq(&forms(&a1), &forms(&a2)));
+        assert!(!std::sync::Arc::ptr_eq(&forms(&a1), &forms(&b)));
+        assert_eq!(cache.len(), 2);
+        // Each scrubs its own values, in every form, and nothing else's.
+        let text = "alpha-secret beta-secret YWxwaGEtc2VjcmV0";
+        assert_eq!(
+            a2.redact(text),
+            "{{secret:password}} beta-secret {{secret:password}}"
+        );
+        assert_eq!(
+            b.redact(text),
+            "alpha-secret {{secret:password}} YWxwaGEtc2VjcmV0"
+        );
+        // A clone keeps the shared forms; a later insert makes new ones.
+        let mut c = a1.clone();
+        assert!(std::sync::Arc::ptr_eq(&forms(&a1), &forms(&c)));
+        c.insert("password", "gamma-secret");
+        assert_eq!(
+            c.redact("alpha-secret gamma-secret"),
+            "alpha-secret {{secret:password}}"
+        );
+        // A vault without secrets is never remembered.
+        let mut empty = SecretVault::default();
+        cache.attach(&mut empty);
+        assert_eq!(cache.len(), 2);
     }
 }
