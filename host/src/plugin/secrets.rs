@@ -80,9 +80,11 @@ const FORMS_CACHE_ENTRIES: usize = 512;
 /// from, in memory, for as long as the plugin is loaded.
 #[derive(Default)]
 pub struct FormsCache {
-    recent:
-        std::sync::Mutex<std::collections::HashMap<Vec<(String, String)>, std::sync::Arc<Forms>>>,
+    recent: std::sync::Mutex<FormsBySecrets>,
 }
+
+/// Shared forms by the (key, value) pairs they were made from.
+type FormsBySecrets = std::collections::HashMap<Vec<(String, String)>, std::sync::Arc<Forms>>;
 
 impl FormsCache {
     /// Gives `vault` the forms of its secrets, made now if no earlier vault
