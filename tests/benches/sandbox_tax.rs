@@ -92,6 +92,94 @@ struct Samples {
     latencies: Vec<Duration>,
     calls: usize,
     busy: Duration,
+    /// The wasm side's calls made one at a time, phase by phase.
+    phases: Vec<Phases>,
+}
+
+/// Where one wasm call's time went (µs), from the runtime's
+/// `vetpay::plugin_phases` event; `run` includes `http`.
+#[derive(Default, Clone, Copy)]
+struct Phases {
+    slot: u64,
+    store: u64,
+    instantiate: u64,
+    run: u64,
+    http: u64,
+    drop: u64,
+}
+
+/// Every phase event since the last `take`.
+#[derive(Clone, Default)]
+struct PhaseLog(Arc<std::sync::Mutex<Vec<Phases>>>);
+
+impl PhaseLog {
+    fn take(&self) -> Vec<Phases> {
+        std::mem::take(&mut *self.0.lock().unwrap())
+    }
+}
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for PhaseLog {
+    fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
+        struct Fields(Phases);
+        impl tracing::field::Visit for Fields {
+            fn record_u64(&mut self, field: &tracing::field::Field, value: u64) {
+                let p = &mut self.0;
+                match field.name() {
+                    "slot_us" => p.slot = value,
+                    "store_us" => p.store = value,
+                    "instantiate_us" => p.instantiate = value,
+                    "run_us" => p.run = value,
+                    "http_us" => p.http = value,
+                    "drop_us" => p.drop = value,
+                    _ => {}
+                }
+            }
+            fn record_debug(&mut self, _: &tracing::field::Field, _: &dyn std::fmt::Debug) {}
+        }
+        let mut fields = Fields(Phases::default());
+        event.record(&mut fields);
+        self.0.lock().unwrap().push(fields.0);
+    }
+}
+
+static PHASE_LOG: std::sync::OnceLock<PhaseLog> = std::sync::OnceLock::new();
+
+fn phase_log() -> &'static PhaseLog {
+    PHASE_LOG.get_or_init(|| {
+        use tracing_subscriber::layer::SubscriberExt;
+        let log = PhaseLog::default();
+        let only_phases = tracing_subscriber::filter::Targets::new()
+            .with_target("vetpay::plugin_phases", tracing::Level::TRACE);
+        let subscriber = tracing_subscriber::registry()
+            .with(tracing_subscriber::Layer::with_filter(log.clone(), only_phases));
+        tracing::subscriber::set_global_default(subscriber).unwrap();
+        log
+    })
+}
+
+/// The p50 of each phase of the wasm side's one-at-a-time calls, beside the
+/// native call's p50; returns (instantiate, guest, HTTP import) p50 in µs.
+fn print_phases(phases: &[Phases], native: &Samples) -> (u64, u64, u64) {
+    if phases.is_empty() {
+        return (0, 0, 0);
+    }
+    let p50 = |f: &dyn Fn(&Phases) -> u64| {
+        let mut v: Vec<u64> = phases.iter().map(f).collect();
+        v.sort_unstable();
+        v[v.len() / 2]
+    };
+    let (slot, store, instantiate) = (p50(&|p| p.slot), p50(&|p| p.store), p50(&|p| p.instantiate));
+    let (guest, http, drop) = (
+        p50(&|p| p.run.saturating_sub(p.http)),
+        p50(&|p| p.http),
+        p50(&|p| p.drop),
+    );
+    println!(
+        "  wasm phases p50 ({} calls one at a time): slot {slot} µs, store {store} µs, instantiate {instantiate} µs, guest and other imports {guest} µs, HTTP import {http} µs, drop {drop} µs; native call p50 {:.0} µs",
+        phases.len(),
+        pct(&native.sorted(), 0.5).as_secs_f64() * 1e6
+    );
+    (instantiate, guest, http)
 }
 
 impl Samples {
@@ -173,7 +261,11 @@ async fn alternate(
             [("n", &pair.native), ("w", &pair.wasm)]
         };
         for (side, provider) in order {
+            phase_log().take();
             let (l, _) = drive(SEQUENTIAL, 1, seq(provider.clone(), side, round)).await;
+            if side == "w" {
+                wasm.phases.extend(phase_log().take());
+            }
             let (_, took) =
                 drive(CONCURRENT, CONCURRENCY, conc(provider.clone(), side, round)).await;
             let s = if side == "w" { &mut wasm } else { &mut native };
@@ -493,6 +585,8 @@ fn main() {
         .ok()
         .and_then(|r| r.parse().ok())
         .unwrap_or(6);
+    // Before any call: the wasm calls' phase events are collected from the start.
+    phase_log();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -519,7 +613,9 @@ fn main() {
             "runtime level: latency from {SEQUENTIAL} calls one at a time, throughput from {CONCURRENT} calls {CONCURRENCY} at a time, per side and round"
         );
         let g = compare("Gravity tokenized charge", "charges/s", &gw, &gn);
+        let gp = print_phases(&gw.phases, &gn);
         let n = compare("Nets purchase", "purchases/s", &nw, &nn);
+        let np = print_phases(&nw.phases, &nn);
         println!("API level: {API_BATCH} payments per side and round, {CLIENTS} clients, SQLite, POST to the final SSE event");
         let a = compare("Nets terminal payment through the API", "payments/s", &aw, &an);
         let met = |v: f64, target: f64| if v <= target { "met" } else { "MISSED" };
@@ -548,6 +644,11 @@ fn main() {
             println!("figure sandbox-tax-{name}-p99 {p99:.1} %");
             println!("figure sandbox-tax-{name}-throughput {tp:.1} %");
         }
+        for (name, (instantiate, guest, http)) in [("gravity", gp), ("nets", np)] {
+            println!("figure sandbox-tax-runtime-{name}-instantiate-p50 {instantiate} µs");
+            println!("figure sandbox-tax-runtime-{name}-guest-p50 {guest} µs");
+            println!("figure sandbox-tax-runtime-{name}-http-import-p50 {http} µs");
+        }
         println!("figure sandbox-tax-api {:.1} %", a.0);
         println!("figure sandbox-tax-api-wasm {:.0} payments/s", aw.rate());
         println!("figure sandbox-tax-api-native {:.0} payments/s", an.rate());
@@ -567,6 +668,7 @@ async fn one_part(part: &str, rounds: usize) {
         "sandbox tax, {part} alone: wasm plugin vs native connector, alternating, {rounds} rounds"
     );
     let (p50, p99, tp) = compare(part, unit, &w, &n);
+    print_phases(&w.phases, &n);
     println!("figure sandbox-tax-{name}-p50 {p50:.1} %");
     println!("figure sandbox-tax-{name}-p99 {p99:.1} %");
     println!("figure sandbox-tax-{name}-throughput {tp:.1} %");

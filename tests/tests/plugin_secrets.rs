@@ -151,3 +151,48 @@ async fn a_plugin_cannot_flood_the_log_or_the_payment_dialog() {
     );
     assert!(log.contains("the rest are dropped"), "the cut is announced");
 }
+
+/// Every call ends with one trace line saying where its time went: numbers
+/// only, never a value of the call.
+#[tokio::test(flavor = "current_thread")]
+async fn every_call_reports_its_phases_in_one_trace_line() {
+    let (logs, _guard) = capture_logs(tracing::Level::TRACE);
+    let server = FaultServer::start().await;
+    let rt = Runtime::new(config()).unwrap();
+    let plugin = fault_plugin(&rt).await;
+    plugin
+        .process(
+            &fault_env("exfiltrate", Some(&server)),
+            purchase("r-phases", usd(700)),
+        )
+        .await
+        .unwrap();
+
+    let text = logs.text();
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("vetpay::plugin_phases"))
+        .collect();
+    assert_eq!(lines.len(), 1, "one phase line per call: {text}");
+    let line = lines[0];
+    let field = |name: &str| -> u64 {
+        let start = line
+            .find(&format!(" {name}="))
+            .unwrap_or_else(|| panic!("{name} missing: {line}"))
+            + name.len()
+            + 2;
+        line[start..]
+            .split(|c: char| !c.is_ascii_digit())
+            .next()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("{name} is not a number: {line}"))
+    };
+    assert!(line.contains("export=process"), "{line}");
+    assert!(field("instantiate_us") > 0, "{line}");
+    assert!(field("http_us") > 0, "the plugin sent HTTP requests: {line}");
+    assert!(field("run_us") >= field("http_us"), "{line}");
+    for name in ["slot_us", "store_us", "drop_us"] {
+        field(name);
+    }
+    assert!(!line.contains(SECRET_TOKEN), "{line}");
+}

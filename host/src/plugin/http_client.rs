@@ -85,7 +85,9 @@ impl CallState {
         let result = send_checked(&self.scope, method.clone(), request)
             .await
             .map_err(|e| scrub_error(e, &self.scope.secrets));
-        let elapsed_ms = started.elapsed().as_millis() as u64;
+        let elapsed = started.elapsed();
+        self.http_time += elapsed;
+        let elapsed_ms = elapsed.as_millis() as u64;
         let plugin = &*self.scope.plugin;
         match &result {
             Ok(r) => {

@@ -692,6 +692,7 @@ impl WasmPlugin {
             })?,
         };
 
+        let slot_wait = queued.elapsed();
         let budget = config.deadlines.of(export);
         let deadline = Instant::now() + budget;
         let stdout = PluginOutput::new(self.inner.id.clone(), "stdout").with_secrets(&vault);
@@ -710,14 +711,19 @@ impl WasmPlugin {
                 .map(|mark| Arc::new(SendGate::new(mark))),
             ..rt.scope(self.inner.id.clone(), deadline)
         };
+        let made = Instant::now();
         let mut store = new_store(rt, scope, stdout, stderr.clone());
+        let store_made = made.elapsed();
 
         let pre = &self.inner.pre;
+        let mut instantiated = Duration::ZERO;
+        let running = Instant::now();
         let run = async {
             let instance = pre
                 .instantiate_async(&mut store)
                 .await
                 .map_err(Failed::Instantiate)?;
+            instantiated = running.elapsed();
             invoke(Call {
                 contract: self.inner.contract,
                 instance: &instance,
@@ -729,6 +735,16 @@ impl WasmPlugin {
             .map_err(Failed::Call)
         };
         let result = tokio::time::timeout(budget + DEADLINE_GRACE, run).await;
+        let ran = running.elapsed().saturating_sub(instantiated);
+        let http = store.data().http_time;
+        let dropping = Instant::now();
+        drop(store);
+        // Where a call's time went, for profiling (`RUST_LOG=vetpay::plugin_phases=trace`);
+        // `run` includes `http`, the time spent in the HTTP import.
+        tracing::trace!(target: "vetpay::plugin_phases", plugin = %self.inner.id, %export,
+            slot_us = micros(slot_wait), store_us = micros(store_made),
+            instantiate_us = micros(instantiated), run_us = micros(ran),
+            http_us = micros(http), drop_us = micros(dropping.elapsed()), "plugin call phases");
         let stderr_tail = summarise_stderr(&stderr.finish());
         let export_name = export.to_string();
         let mut outcome = match result {
@@ -802,6 +818,10 @@ fn summarise_stderr(tail: &str) -> String {
         .filter(|l| !l.is_empty() && !l.starts_with("note: run with `RUST_BACKTRACE"))
         .collect::<Vec<_>>()
         .join(" | ")
+}
+
+fn micros(d: Duration) -> u64 {
+    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
 }
 
 fn join<T: std::fmt::Display>(items: impl Iterator<Item = T>) -> String {

@@ -119,6 +119,8 @@ pub struct CallState {
     pub limiter: CallLimiter,
     pub scope: CallScope,
     events: u32,
+    /// Time spent in the HTTP import so far, for the call's phase report.
+    pub http_time: Duration,
 }
 
 impl CallState {
@@ -144,6 +146,7 @@ impl CallState {
             limiter,
             scope,
             events: 0,
+            http_time: Duration::ZERO,
         }
     }
 
