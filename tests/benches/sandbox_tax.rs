@@ -150,8 +150,9 @@ fn phase_log() -> &'static PhaseLog {
         let log = PhaseLog::default();
         let only_phases = tracing_subscriber::filter::Targets::new()
             .with_target("vetpay::plugin_phases", tracing::Level::TRACE);
-        let subscriber = tracing_subscriber::registry()
-            .with(tracing_subscriber::Layer::with_filter(log.clone(), only_phases));
+        let subscriber = tracing_subscriber::registry().with(
+            tracing_subscriber::Layer::with_filter(log.clone(), only_phases),
+        );
         tracing::subscriber::set_global_default(subscriber).unwrap();
         log
     })

@@ -189,7 +189,10 @@ async fn every_call_reports_its_phases_in_one_trace_line() {
     };
     assert!(line.contains("export=process"), "{line}");
     assert!(field("instantiate_us") > 0, "{line}");
-    assert!(field("http_us") > 0, "the plugin sent HTTP requests: {line}");
+    assert!(
+        field("http_us") > 0,
+        "the plugin sent HTTP requests: {line}"
+    );
     assert!(field("run_us") >= field("http_us"), "{line}");
     for name in ["slot_us", "store_us", "drop_us"] {
         field(name);
