@@ -105,6 +105,8 @@ struct Phases {
     instantiate: u64,
     run: u64,
     http: u64,
+    http_checks: u64,
+    http_body: u64,
     drop: u64,
 }
 
@@ -130,6 +132,8 @@ impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for PhaseLog {
                     "instantiate_us" => p.instantiate = value,
                     "run_us" => p.run = value,
                     "http_us" => p.http = value,
+                    "http_checks_us" => p.http_checks = value,
+                    "http_body_us" => p.http_body = value,
                     "drop_us" => p.drop = value,
                     _ => {}
                 }
@@ -175,8 +179,9 @@ fn print_phases(phases: &[Phases], native: &Samples) -> (u64, u64, u64) {
         p50(&|p| p.http),
         p50(&|p| p.drop),
     );
+    let (checks, body) = (p50(&|p| p.http_checks), p50(&|p| p.http_body));
     println!(
-        "  wasm phases p50 ({} calls one at a time): slot {slot} µs, store {store} µs, instantiate {instantiate} µs, guest and other imports {guest} µs, HTTP import {http} µs, drop {drop} µs; native call p50 {:.0} µs",
+        "  wasm phases p50 ({} calls one at a time): slot {slot} µs, store {store} µs, instantiate {instantiate} µs, guest and other imports {guest} µs, HTTP import {http} µs (checks {checks} µs, body {body} µs), drop {drop} µs; native call p50 {:.0} µs",
         phases.len(),
         pct(&native.sorted(), 0.5).as_secs_f64() * 1e6
     );

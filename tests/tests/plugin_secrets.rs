@@ -194,6 +194,10 @@ async fn every_call_reports_its_phases_in_one_trace_line() {
         "the plugin sent HTTP requests: {line}"
     );
     assert!(field("run_us") >= field("http_us"), "{line}");
+    assert!(
+        field("http_checks_us") + field("http_body_us") <= field("http_us"),
+        "the request's parts fit in its whole: {line}"
+    );
     for name in ["slot_us", "store_us", "drop_us"] {
         field(name);
     }

@@ -15,7 +15,7 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use super::egress::{Denial, Destination};
 use super::network::{self, GuardedResolver, NetworkPolicy, Refused};
 use super::secrets::Encoding;
-use super::state::{CallScope, CallState};
+use super::state::{CallScope, CallState, HttpTiming};
 use super::wit::since_v0_1_0::http::{self, Denied, Error as HttpError, Method};
 
 pub use super::http_limits::HttpLimits;
@@ -82,11 +82,14 @@ impl CallState {
         let method = method_of(request.method);
         // The URL as the plugin wrote it, placeholders and all: safe to log.
         let shown_url = request.url.clone();
-        let result = send_checked(&self.scope, method.clone(), request)
+        let mut timing = HttpTiming::default();
+        let result = send_checked(&self.scope, method.clone(), request, &mut timing)
             .await
             .map_err(|e| scrub_error(e, &self.scope.secrets));
         let elapsed = started.elapsed();
-        self.http_time += elapsed;
+        self.http.total += elapsed;
+        self.http.checks += timing.checks;
+        self.http.body += timing.body;
         let elapsed_ms = elapsed.as_millis() as u64;
         let plugin = &*self.scope.plugin;
         match &result {
@@ -107,7 +110,9 @@ async fn send_checked(
     scope: &CallScope,
     method: reqwest::Method,
     request: http::Request,
+    timing: &mut HttpTiming,
 ) -> Result<http::Response, HttpError> {
+    let checking = Instant::now();
     let limits = &scope.http_limits;
     // What the plugin wrote, for error texts; the filled-in URL never is one.
     let shown_url = request.url.clone();
@@ -181,6 +186,7 @@ async fn send_checked(
             "this attempt was taken over by recovery (or settled); nothing was sent".into(),
         ));
     }
+    timing.checks = checking.elapsed();
     let deadline = Instant::now() + timeout;
     let mut method = method;
     let mut redirects = 0;
@@ -235,7 +241,10 @@ async fn send_checked(
             destination = next_destination;
             continue;
         }
-        return read_response(scope, response, deadline, &shown_url).await;
+        let reading = Instant::now();
+        let answer = read_response(scope, response, deadline, &shown_url).await;
+        timing.body = reading.elapsed();
+        return answer;
     }
 }
 

@@ -736,15 +736,18 @@ impl WasmPlugin {
         };
         let result = tokio::time::timeout(budget + DEADLINE_GRACE, run).await;
         let ran = running.elapsed().saturating_sub(instantiated);
-        let http = store.data().http_time;
+        let http = store.data().http;
         let dropping = Instant::now();
         drop(store);
         // Where a call's time went, for profiling (`RUST_LOG=vetpay::plugin_phases=trace`);
-        // `run` includes `http`, the time spent in the HTTP import.
+        // `run` includes `http`, the time spent in the HTTP import, which includes
+        // its checks before sending and the reading of the body.
         tracing::trace!(target: "vetpay::plugin_phases", plugin = %self.inner.id, %export,
             slot_us = micros(slot_wait), store_us = micros(store_made),
             instantiate_us = micros(instantiated), run_us = micros(ran),
-            http_us = micros(http), drop_us = micros(dropping.elapsed()), "plugin call phases");
+            http_us = micros(http.total), http_checks_us = micros(http.checks),
+            http_body_us = micros(http.body), drop_us = micros(dropping.elapsed()),
+            "plugin call phases");
         let stderr_tail = summarise_stderr(&stderr.finish());
         let export_name = export.to_string();
         let mut outcome = match result {

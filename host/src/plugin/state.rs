@@ -113,6 +113,18 @@ impl CallScope {
     }
 }
 
+/// Where a call's HTTP requests spent their time, summed over its requests,
+/// for the call's phase report.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct HttpTiming {
+    /// From the plugin's request to the moment it leaves: checks, secrets, the send gate.
+    pub checks: Duration,
+    /// Reading the body, once the status and headers are in.
+    pub body: Duration,
+    /// All of it.
+    pub total: Duration,
+}
+
 pub struct CallState {
     pub wasi: WasiCtx,
     pub table: ResourceTable,
@@ -120,7 +132,7 @@ pub struct CallState {
     pub scope: CallScope,
     events: u32,
     /// Time spent in the HTTP import so far, for the call's phase report.
-    pub http_time: Duration,
+    pub http: HttpTiming,
 }
 
 impl CallState {
@@ -146,7 +158,7 @@ impl CallState {
             limiter,
             scope,
             events: 0,
-            http_time: Duration::ZERO,
+            http: HttpTiming::default(),
         }
     }
 
