@@ -185,7 +185,12 @@ impl Browser {
                     "{css} never showed {what}: it says {t:?} on {}",
                     self.path().await
                 ),
-                Err(e) if e.is_stale_element_reference() && Instant::now() < deadline => {}
+                // Chromedriver names an element that a navigation detached
+                // between finding and reading either way: stale, or an
+                // unknown error (its inspector no longer has the node).
+                Err(e)
+                    if (e.is_stale_element_reference() || e.is_unknown_error())
+                        && Instant::now() < deadline => {}
                 Err(e) => panic!("{css} on {}: {e}", self.path().await),
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
