@@ -17,7 +17,7 @@ use vetpay_domain::{
 
 use super::ledger::{reserve_numbers, standing};
 use super::payments::Settlement;
-use super::placeholders::placeholders;
+use super::placeholders::{param, params};
 use super::text_enum::stored;
 use super::{Backend, Store, StoreError, invalid, new_id, now_ms, stored_currency};
 
@@ -127,19 +127,22 @@ enum Val {
 /// query builder writes `?` for the Any driver, which PostgreSQL refuses).
 async fn bulk_insert(
     conn: &mut AnyConnection,
+    backend: Backend,
     head: &str,
     rows: Vec<Vec<Val>>,
 ) -> Result<(), StoreError> {
-    with_values(conn, &format!("{head} VALUES {{}}"), rows).await?;
+    with_values(conn, backend, &format!("{head} VALUES {{}}"), rows).await?;
     Ok(())
 }
 
-/// Runs `sql`, whose `{}` is replaced by `($1, $2), ($3, $4), …` for `rows`:
-/// one statement updates many rows (`UPDATE … FROM (VALUES …) AS v`, where
+/// Runs `sql`, whose `{}` is replaced by `($1, $2), ($3, $4), …` for `rows`
+/// (`(?, ?), …` on SQLite: see [`param`]); `sql` has no parameters of its own.
+/// One statement updates many rows (`UPDATE … FROM (VALUES …) AS v`, where
 /// both databases name the columns column1, column2, …). Returns the rows of
 /// a `RETURNING` clause, if any.
 async fn with_values(
     conn: &mut AnyConnection,
+    backend: Backend,
     sql: &str,
     rows: Vec<Vec<Val>>,
 ) -> Result<Vec<AnyRow>, StoreError> {
@@ -157,7 +160,7 @@ async fn with_values(
                     values.push(',');
                 }
                 n += 1;
-                values.push_str(&format!("${n}"));
+                values.push_str(&param(backend, n));
             }
             values.push(')');
         }
@@ -180,16 +183,18 @@ fn text(s: &str) -> Val {
     Val::Text(Some(s.to_owned()))
 }
 
-/// Runs `sql`, whose `{}` is replaced by `$1, $2, …` for `ids`, in chunks;
-/// returns every row selected.
+/// Runs `sql`, whose `{}` is replaced by `$1, $2, …` for `ids` (`?` on
+/// SQLite), in chunks; `sql` has no parameters of its own. Returns every row
+/// selected.
 async fn select_in(
     conn: &mut AnyConnection,
+    backend: Backend,
     sql: &str,
     ids: &[String],
 ) -> Result<Vec<AnyRow>, StoreError> {
     let mut out = Vec::new();
     for chunk in ids.chunks(500) {
-        let statement = sql.replacen("{}", &placeholders(1, chunk.len()), 1);
+        let statement = sql.replacen("{}", &params(backend, 1, chunk.len()), 1);
         let mut q = sqlx::query(&statement);
         for id in chunk {
             q = q.bind(id.clone());
@@ -512,6 +517,7 @@ impl Store {
             }
             bulk_insert(
                 &mut tx.tx,
+                self.backend(),
                 "INSERT INTO invoices (id, organisation_id, department_id, client_id, patient_id, number, status, currency, net, total, \
                  subscription_id, billing_period, created_at, finalised_at, kind, vat, paid, credited, purpose)",
                 invoices,
@@ -519,6 +525,7 @@ impl Store {
             .await?;
             bulk_insert(
                 &mut tx.tx,
+                self.backend(),
                 "INSERT INTO invoice_lines (invoice_id, position, description, quantity, unit_price, vat_rate, discount_percent, net, vat, total)",
                 lines,
             )
@@ -556,6 +563,7 @@ impl Store {
         if !payments.is_empty() {
             bulk_insert(
                 &mut tx.tx,
+                self.backend(),
                 "INSERT INTO payments (id, organisation_id, department_id, client_id, invoice_id, amount, currency, card_id, plugin_id, \
                  next_check_at, created_at, updated_at, kind, method, credit_amount, allow_excess, status, abort_requested, recovery_attempts)",
                 payments,
@@ -580,6 +588,7 @@ impl Store {
             .collect();
         with_values(
             &mut tx.tx,
+            self.backend(),
             &format!(
                 "UPDATE billing_periods SET invoice_id = v.column2, payment_id = v.column3, status = v.column4, updated_at = {now} \
                  FROM (VALUES {{}}) AS v WHERE billing_periods.id = v.column1"
@@ -747,6 +756,7 @@ impl Store {
         ));
         let moved = with_values(
             conn,
+            self.backend(),
             &format!(
                 "UPDATE payments SET status = '{succeeded}', provider_reference = v.column2, authorization_code = v.column3, \
                  masked_pan = v.column4, card_brand = v.column5, next_check_at = NULL, updated_at = {now}, finished_at = {now} \
@@ -781,6 +791,7 @@ impl Store {
         let ids: Vec<String> = paid.keys().cloned().collect();
         let rows = select_in(
             conn,
+            self.backend(),
             &format!(
                 "SELECT id, currency, total, credited, paid FROM invoices WHERE id IN ({{}}) ORDER BY id{lock}"
             ),
@@ -808,6 +819,7 @@ impl Store {
         }
         with_values(
             conn,
+            self.backend(),
             "UPDATE invoices SET paid = CAST(v.column2 AS BIGINT), status = v.column3 \
              FROM (VALUES {}) AS v WHERE invoices.id = v.column1",
             invoices,
@@ -821,6 +833,7 @@ impl Store {
         let months = done.iter().map(|(row, _)| vec![text(&row.id)]).collect();
         with_values(
             conn,
+            self.backend(),
             &format!(
                 "UPDATE billing_periods SET status = '{charged}', lease_until = NULL, lease_owner = NULL, next_attempt_at = NULL, \
                  message = NULL, updated_at = {now} FROM (VALUES {{}}) AS v WHERE billing_periods.id = v.column1",
@@ -839,6 +852,7 @@ impl Store {
         subscription_ids.dedup();
         let rows = select_in(
             conn,
+            self.backend(),
             &format!(
                 "SELECT id, status, failed_charges FROM subscriptions WHERE id IN ({{}}) ORDER BY id{lock}"
             ),
@@ -859,6 +873,7 @@ impl Store {
         }
         with_values(
             conn,
+            self.backend(),
             "UPDATE subscriptions SET status = v.column2, failed_charges = CAST(v.column3 AS BIGINT) \
              FROM (VALUES {}) AS v WHERE subscriptions.id = v.column1",
             changed,
