@@ -13,8 +13,6 @@ use serde_json::json;
 use support::{api_error, clinic_api, stores};
 use vetpay::store::{Method, NewPayment, PaymentKind, PaymentStatus, Settlement, Started};
 
-/// Writes a card attempt exactly as a host leaves it when it dies between
-/// writing the row and sending the plugin's first request.
 /// A host on `store` with the demo seeded and no recovery job running: the
 /// attempts a test writes stay as written until it acts on them.
 async fn seeded_without_recovery(
@@ -27,6 +25,8 @@ async fn seeded_without_recovery(
     (clinic, demo)
 }
 
+/// Writes a card attempt exactly as a host leaves it when it dies between
+/// writing the row and sending the plugin's first request.
 async fn orphan(api: &support::ClinicApi, owner: &str, lease: Duration) -> String {
     orphan_in(api.clinic.store(), &api.demo, owner, lease).await
 }

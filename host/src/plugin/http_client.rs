@@ -86,11 +86,9 @@ impl CallState {
         let result = send_checked(&self.scope, method.clone(), request, &mut timing)
             .await
             .map_err(|e| scrub_error(e, &self.scope.secrets));
-        let elapsed = started.elapsed();
-        self.http.total += elapsed;
-        self.http.checks += timing.checks;
-        self.http.body += timing.body;
-        let elapsed_ms = elapsed.as_millis() as u64;
+        timing.total = started.elapsed();
+        self.http.add(timing);
+        let elapsed_ms = timing.total.as_millis() as u64;
         let plugin = &*self.scope.plugin;
         match &result {
             Ok(r) => {

@@ -93,18 +93,13 @@ impl FormsCache {
         if vault.entries.is_empty() {
             return;
         }
-        let lock = || {
-            self.recent
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-        };
-        let known = lock().get(&vault.entries).cloned();
+        let known = self.recent().get(&vault.entries).cloned();
         let forms = match known {
             Some(forms) => forms,
             None => {
                 // Made outside the lock: other calls need not wait for it.
                 let forms = std::sync::Arc::new(Forms::of(&vault.entries));
-                let mut recent = lock();
+                let mut recent = self.recent();
                 if recent.len() >= FORMS_CACHE_ENTRIES {
                     recent.clear();
                 }
@@ -119,10 +114,14 @@ impl FormsCache {
 
     /// Secret sets remembered; for tests.
     pub fn len(&self) -> usize {
+        self.recent().len()
+    }
+
+    /// The map; a call that panicked while holding it left nothing half made.
+    fn recent(&self) -> std::sync::MutexGuard<'_, FormsBySecrets> {
         self.recent
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .len()
     }
 
     pub fn is_empty(&self) -> bool {

@@ -113,8 +113,8 @@ impl CallScope {
     }
 }
 
-/// Where a call's HTTP requests spent their time, summed over its requests,
-/// for the call's phase report.
+/// Where an HTTP request spent its time, or a call's requests summed, for the
+/// call's phase report.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct HttpTiming {
     /// From the plugin's request to the moment it leaves: checks, secrets, the send gate.
@@ -123,6 +123,15 @@ pub struct HttpTiming {
     pub body: Duration,
     /// All of it.
     pub total: Duration,
+}
+
+impl HttpTiming {
+    /// Counts one more request.
+    pub fn add(&mut self, request: HttpTiming) {
+        self.checks += request.checks;
+        self.body += request.body;
+        self.total += request.total;
+    }
 }
 
 pub struct CallState {

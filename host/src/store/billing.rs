@@ -123,8 +123,9 @@ enum Val {
     Int(Option<i64>),
 }
 
-/// `INSERT INTO table (cols) VALUES (...), (...)` with `$N` parameters (sqlx's
-/// query builder writes `?` for the Any driver, which PostgreSQL refuses).
+/// `INSERT INTO table (cols) VALUES (...), (...)`, its parameters written by
+/// [`param`] (sqlx's query builder writes `?` for the Any driver whatever the
+/// database, which PostgreSQL refuses).
 async fn bulk_insert(
     conn: &mut AnyConnection,
     backend: Backend,

@@ -2,12 +2,10 @@
 
 use super::Backend;
 
-/// `$first, $first+1, ...` for `n` values.
+/// `$first, $first+1, ...` for `n` values, on either database: for a
+/// statement that also has `$N` parameters of its own.
 pub(crate) fn placeholders(first: usize, n: usize) -> String {
-    (first..first + n)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
+    params(Backend::Postgres, first, n)
 }
 
 /// The `n`th parameter of a statement whose parameters are all written by this
